@@ -1,0 +1,169 @@
+/**
+ * One Lease as a lock: acquire, renew, release, hand over and take over,
+ * every write a compare-and-swap on resourceVersion (409 means the race was
+ * lost). Expiry is judged with this process's monotonic clock from the moment
+ * it saw the lease change, never from the holder's timestamps, so clock skew
+ * between nodes cannot make two holders.
+ */
+import { performance } from 'node:perf_hooks';
+import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+
+export interface LeaseLockOptions {
+  api: CoordinationV1Api;
+  namespace: string;
+  name: string;
+  /** Our holderIdentity (a node name, or a pod name for leader election). */
+  identity: string;
+  leaseDurationSeconds: number;
+  /** Monotonic milliseconds; injectable for tests. */
+  now?: () => number;
+  labels?: Record<string, string>;
+}
+
+export type LeaseOutcome =
+  | { held: true; lease: V1Lease }
+  | { held: false; holder: string; reason: 'held-by-other' | 'lost-race' };
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+export class LeaseLock {
+  private observed: V1Lease | undefined;
+  /** Local monotonic time at which `observed` was first seen in its current form. */
+  private observedAt = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: LeaseLockOptions) {
+    if (!(opts.leaseDurationSeconds >= 1)) throw new RangeError('leaseDurationSeconds must be at least 1');
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  get identity(): string { return this.opts.identity; }
+
+  /** Who holds it as far as we last saw ('' when free or unknown). */
+  get holder(): string {
+    return this.observed?.spec?.holderIdentity ?? '';
+  }
+
+  get heldByUs(): boolean {
+    return this.holder === this.opts.identity;
+  }
+
+  /** True when the last observed holder has not renewed for a whole lease duration, by our clock. */
+  expired(): boolean {
+    if (!this.observed) return true;
+    const duration = (this.observed.spec?.leaseDurationSeconds ?? this.opts.leaseDurationSeconds) * 1000;
+    return this.now() - this.observedAt >= duration;
+  }
+
+  /**
+   * Records a version of the lease seen elsewhere (a watch, say) so that
+   * expiry counts from when it last changed. Older versions are ignored.
+   */
+  observe(lease: V1Lease): void {
+    const rv = lease.metadata?.resourceVersion;
+    if (rv !== undefined && rv === this.observed?.metadata?.resourceVersion) return;
+    this.observed = lease;
+    this.observedAt = this.now();
+  }
+
+  /** Acquires a free or expired lease, or renews ours. */
+  async acquireOrRenew(): Promise<LeaseOutcome> {
+    let current: V1Lease;
+    try {
+      current = await this.opts.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return this.create(this.opts.identity);
+    }
+    this.observe(current);
+    const holder = current.spec?.holderIdentity ?? '';
+    if (holder !== '' && holder !== this.opts.identity && !this.expired()) {
+      return { held: false, holder, reason: 'held-by-other' };
+    }
+    const written = await this.write(current, this.opts.identity);
+    return written ? { held: true, lease: written } : { held: false, holder: this.holder, reason: 'lost-race' };
+  }
+
+  /**
+   * Passes a lease we hold to `successor` (graceful handover), or frees it
+   * when successor is ''. Returns false when we did not hold it or lost a race.
+   */
+  async handOver(successor: string): Promise<boolean> {
+    let current: V1Lease;
+    try {
+      current = await this.opts.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    this.observe(current);
+    if (current.spec?.holderIdentity !== this.opts.identity) return false;
+    return (await this.write(current, successor)) !== undefined;
+  }
+
+  /** Frees a lease we hold so that others need not wait for it to expire. */
+  async release(): Promise<boolean> {
+    return this.handOver('');
+  }
+
+  private async create(holder: string): Promise<LeaseOutcome> {
+    const now = new V1MicroTime();
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.opts.name, namespace: this.opts.namespace, labels: this.opts.labels },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: this.opts.leaseDurationSeconds,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      },
+    };
+    try {
+      const created = await this.opts.api.createNamespacedLease({ namespace: this.opts.namespace, body });
+      this.observe(created);
+      return { held: true, lease: created };
+    } catch (err) {
+      if (isConflict(err)) return { held: false, holder: '', reason: 'lost-race' };
+      throw err;
+    }
+  }
+
+  /**
+   * Compare-and-swap: replace `current` with `holder` as holder. Resolves to
+   * the written lease, or undefined on 409 (somebody else wrote first).
+   */
+  private async write(current: V1Lease, holder: string): Promise<V1Lease | undefined> {
+    const spec = current.spec ?? {};
+    const now = new V1MicroTime();
+    const changesHands = (spec.holderIdentity ?? '') !== holder;
+    const body: V1Lease = {
+      ...current,
+      spec: {
+        ...spec,
+        holderIdentity: holder === '' ? undefined : holder,
+        leaseDurationSeconds: this.opts.leaseDurationSeconds,
+        renewTime: now,
+        acquireTime: changesHands ? now : spec.acquireTime,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (changesHands && holder !== '' ? 1 : 0),
+      },
+    };
+    try {
+      const written = await this.opts.api.replaceNamespacedLease({
+        name: this.opts.name, namespace: this.opts.namespace, body,
+      });
+      this.observe(written);
+      return written;
+    } catch (err) {
+      if (isConflict(err)) return undefined;
+      throw err;
+    }
+  }
+}
