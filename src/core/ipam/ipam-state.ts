@@ -207,17 +207,12 @@ export class IpamState {
         changed.push(decision);
       }
     }
+    // Report "unmanaged" once, to a Service herald had decided for; then forget it.
     for (const key of gone) {
       const [namespace, name] = splitKey(key);
-      const decision: ServiceDecision = { key, namespace, name, managed: false, ips: [] };
-      const hadDecision = this.lastDecisions.get(key)?.managed === true;
+      if (this.lastDecisions.get(key)?.managed === true) changed.push({ key, namespace, name, managed: false, ips: [] });
       this.lastDecisions.delete(key);
       this.lastDecisionText.delete(key);
-      if (this.services.has(key)) {
-        this.lastDecisions.set(key, decision);
-        this.lastDecisionText.set(key, JSON.stringify(decision));
-      }
-      if (hadDecision || this.services.has(key)) changed.push(decision);
     }
     this.dirty.clear();
     this.poolsChanged = false;
