@@ -10,8 +10,8 @@ function matcher(selector: LabelSelector | undefined): (labels: Record<string, s
 
 function errorOf(selector: LabelSelector): string {
   const c = compileSelector(selector);
-  assert.equal(c.ok, false);
-  return c.ok ? '' : c.error;
+  assert.ok(!c.ok);
+  return c.error;
 }
 
 describe('compileSelector', () => {

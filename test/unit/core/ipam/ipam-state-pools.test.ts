@@ -62,8 +62,8 @@ describe('IpamState pools', () => {
     const r = s.reconcile();
     const conflict = condition(statusOf(s, 'newer'), 'cilium.io/PoolConflict');
     assert.equal(conflict?.status, 'True');
-    assert.equal(conflict?.reason, 'cidr_overlap');
-    assert.match(conflict?.message ?? '', /192\.0\.2\.250-192\.0\.3\.5.*192\.0\.2\.0\/24.*"older"/);
+    assert.equal(conflict.reason, 'cidr_overlap');
+    assert.match(conflict.message, /192\.0\.2\.250-192\.0\.3\.5.*192\.0\.2\.0\/24.*"older"/);
     assert.deepEqual(condition(statusOf(s, 'older'), 'cilium.io/PoolConflict'), {
       type: 'cilium.io/PoolConflict',
       status: 'False',
