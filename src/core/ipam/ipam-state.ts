@@ -81,8 +81,11 @@ export class IpamState {
   private readonly lastPoolStatus = new Map<string, PoolStatus>();
   private poolsChanged = false;
   private events: IpamEvent[] = [];
-  /** Per-reconcile notes for condition messages (sharing refused, etc.). */
-  private notes = new Map<ServiceKey, string[]>();
+  /**
+   * Why a Service did not share (for its condition message). Kept while the
+   * address it explains is held, so later reconciles do not flap the message.
+   */
+  private readonly notes = new Map<ServiceKey, string[]>();
 
   constructor(options: IpamOptions = {}) {
     this.classes = new Set(options.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES);
@@ -170,7 +173,6 @@ export class IpamState {
    */
   reconcile(): ReconcileResult {
     this.events = [];
-    this.notes = new Map();
     const changed: ServiceDecision[] = [];
     let released = false;
 
@@ -179,6 +181,7 @@ export class IpamState {
     for (const key of phase1) {
       const entry = this.services.get(key);
       if (entry === undefined || !entry.eligible) {
+        this.notes.delete(key);
         released = this.releaseAll(key, entry === undefined ? 'the Service was deleted' : 'the Service is no longer a LoadBalancer Service herald serves') || released;
         this.unsatisfied.delete(key);
         gone.push(key);
@@ -556,6 +559,8 @@ export class IpamState {
     }
     const failures: Failure[] = [];
     const plans: { family: IpFamily; run: () => void }[] = [];
+    // New attempt, new explanation.
+    if (wanted.some((f) => !holds.has(f))) this.notes.delete(request.key);
     for (const family of wanted) {
       if (holds.has(family)) continue;
       const shared = this.findShareable(request, family);

@@ -146,6 +146,25 @@ describe('IpamState pools', () => {
     assert.ok(r.events.some((e) => e.reason === 'InvalidPool'));
   });
 
+  it('an invalid pool does not take other pools down', () => {
+    const bad = pool('bad', [{ cidr: '192.0.2.0/28' }], { serviceSelector: { matchExpressions: [{ key: 'x', operator: 'In', values: [] }] } });
+    const good = pool('good', [{ cidr: '198.51.100.0/28' }]);
+    const a = svc('a');
+    const s = state([bad, good], [a]);
+    assert.deepEqual(ipsOf(s, a), ['198.51.100.0']);
+    assert.match(statusOf(s, 'bad').problems.join(), /In needs at least one value/);
+    assert.deepEqual(statusOf(s, 'good').problems, []);
+  });
+
+  it('allocates from the older of two overlapping pools, never from the conflicting one', () => {
+    const older = pool('older', [{ cidr: '192.0.2.8/29' }]);
+    const newer = pool('newer', [{ cidr: '192.0.2.0/28' }]);
+    const a = svc('a');
+    const s = state([older, newer], [a]);
+    assert.deepEqual(ipsOf(s, a), ['192.0.2.8']);
+    assert.equal(s.assignments()[0]?.pool, 'older');
+  });
+
   it('selects on the pseudo-labels, which the Service\'s own labels cannot fake', () => {
     const p = pool('ns-pool', [{ cidr: '192.0.2.0/28' }], {
       serviceSelector: { matchLabels: { 'io.kubernetes.service.namespace': 'prod', 'io.kubernetes.service.name': 'web' } },

@@ -106,3 +106,18 @@ describe('IpamState sharing', () => {
     assert.deepEqual(r.services.map((d) => d.name), ['b']);
   });
 });
+
+describe('IpamState sharing messages', () => {
+  it('keeps the "not shared" explanation stable across later reconciles', () => {
+    const a = sharer('a', { ports: [{ port: 80 }], ipFamilyPolicy: 'PreferDualStack' });
+    const b = sharer('b', { ports: [{ port: 80 }], ipFamilyPolicy: 'PreferDualStack' });
+    const s = state([p()], [a, b]);
+    const before = decisionOf(s, b).condition?.message ?? '';
+    assert.match(before, /not shared with sharing key "k" \(192\.0\.2\.0: default\/a also uses port 80\/TCP\)/);
+    // A pool change re-processes PreferDualStack Services; b's message must not change.
+    s.upsertPool(pool('unrelated', [{ cidr: '198.51.100.0/28' }], { serviceSelector: { matchLabels: { none: 'x' } } }));
+    const r = s.reconcile();
+    assert.deepEqual(r.services, []);
+    assert.equal(decisionOf(s, b).condition?.message, before);
+  });
+});
