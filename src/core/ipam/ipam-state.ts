@@ -192,7 +192,8 @@ export class IpamState {
 
     const phase2 = new Set<ServiceKey>();
     for (const key of this.dirty) if (this.services.get(key)?.eligible === true) phase2.add(key);
-    if (released || this.poolsChanged) for (const key of this.unsatisfied) phase2.add(key);
+    // Any change may unblock a waiting Service (a freed address, a sharer that became compatible).
+    if (phase1.length > 0 || released || this.poolsChanged) for (const key of this.unsatisfied) phase2.add(key);
     if (this.poolsChanged) for (const key of this.preferDual) phase2.add(key);
     for (const key of this.sortedKeys(phase2)) {
       const entry = this.services.get(key);
@@ -675,7 +676,8 @@ export class IpamState {
     let condition: Condition;
     if (failures.length === 0) {
       this.unsatisfied.delete(request.key);
-      const what = mine.map((o) => `${o.text} (pool ${o.pool}${o.holders.size > 1 ? ', shared' : ''})`).join(', ');
+      // Only this Service's own facts: a message that named co-sharers would go stale when they change.
+      const what = mine.map((o) => `${o.text} (pool ${o.pool})`).join(', ');
       condition = { type: SERVICE_CONDITION, status: 'True', reason: 'satisfied', message: [`Assigned ${what}`, ...notes].join('; ') };
     } else {
       this.unsatisfied.add(request.key);

@@ -16,13 +16,34 @@ describe('IpamState sharing', () => {
     const s = state([p()], [a, b]);
     assert.deepEqual(ipsOf(s, a), ['192.0.2.0']);
     assert.deepEqual(ipsOf(s, b), ['192.0.2.0']);
-    assert.match(decisionOf(s, b).condition?.message ?? '', /192\.0\.2\.0 \(pool p, shared\)/);
+    assert.equal(reasonOf(s, b), 'satisfied');
     s.deleteService('default', 'a');
     s.reconcile();
     assert.deepEqual(s.assignments().map((x) => [x.ip, x.services]), [['192.0.2.0', ['default/b']]]);
     s.deleteService('default', 'b');
     s.reconcile();
     assert.deepEqual(s.assignments(), []);
+  });
+
+  it('announces the join with an event naming the other Service', () => {
+    const s = state([p()], [sharer('a', { ports: [{ port: 80 }] })]);
+    s.upsertService(sharer('b', { ports: [{ port: 443 }] }));
+    const r = s.reconcile();
+    assert.deepEqual(
+      r.events.map((e) => [e.object.name, e.reason, e.message]),
+      [['b', 'IPAllocated', 'Sharing 192.0.2.0 (pool p) with default/a']],
+    );
+  });
+
+  it('lets a waiting Service share once the holder changes to become compatible', () => {
+    const a = sharer('a', { loadBalancerIP: '192.0.2.9' });
+    const b = sharer('b', { loadBalancerIP: '192.0.2.9' });
+    const s = state([p()], [a, b]);
+    assert.equal(reasonOf(s, b), 'already_allocated_incompatible_service');
+    s.upsertService({ ...a, ports: [{ port: 8080 }] });
+    s.reconcile();
+    assert.deepEqual(ipsOf(s, b), ['192.0.2.9']);
+    assert.equal(reasonOf(s, b), 'satisfied');
   });
 
   it('shares a requested IP with a compatible Service', () => {
