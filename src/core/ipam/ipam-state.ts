@@ -73,7 +73,16 @@ export class IpamState {
   /** Owners by the sharing key of a holder, so finding a shareable address is not O(all addresses). */
   private readonly bySharingKey = new Map<string, Set<Owner>>();
   private readonly dirty = new Set<ServiceKey>();
-  private readonly unsatisfied = new Set<ServiceKey>();
+  /**
+   * Services whose condition is False, indexed by what could unblock them, so
+   * one watch event re-tries only those it may help (5,000 waiting Services
+   * must not make every event O(5,000) allocations).
+   */
+  private readonly unsatisfied = new Map<ServiceKey, string | undefined>();
+  /** ...of which waiting for an address to be freed (out_of_ips, already_allocated*). */
+  private readonly waitingForAddress = new Set<ServiceKey>();
+  /** ...of which having a sharing key, by key: a sharer that changes may become compatible. */
+  private readonly unsatisfiedBySharingKey = new Map<string, Set<ServiceKey>>();
   private readonly preferDual = new Set<ServiceKey>();
   private readonly lastDecisions = new Map<ServiceKey, ServiceDecision>();
   private readonly lastDecisionText = new Map<ServiceKey, string>();
@@ -183,7 +192,7 @@ export class IpamState {
       if (entry === undefined || !entry.eligible) {
         this.notes.delete(key);
         released = this.releaseAll(key, entry === undefined ? 'the Service was deleted' : 'the Service is no longer a LoadBalancer Service herald serves') || released;
-        this.unsatisfied.delete(key);
+        this.markSatisfied(key);
         gone.push(key);
       } else {
         released = this.validateHoldings(entry) || released;
@@ -192,8 +201,13 @@ export class IpamState {
 
     const phase2 = new Set<ServiceKey>();
     for (const key of this.dirty) if (this.services.get(key)?.eligible === true) phase2.add(key);
-    // Any change may unblock a waiting Service (a freed address, a sharer that became compatible).
-    if (phase1.length > 0 || released || this.poolsChanged) for (const key of this.unsatisfied) phase2.add(key);
+    // Re-try waiting Services that this batch may unblock.
+    if (this.poolsChanged) for (const key of this.unsatisfied.keys()) phase2.add(key);
+    else if (released) for (const key of this.waitingForAddress) phase2.add(key);
+    for (const key of phase1) {
+      const sharingKey = this.services.get(key)?.request.sharingKey;
+      if (sharingKey !== undefined) for (const other of this.unsatisfiedBySharingKey.get(sharingKey) ?? []) phase2.add(other);
+    }
     if (this.poolsChanged) for (const key of this.preferDual) phase2.add(key);
     for (const key of this.sortedKeys(phase2)) {
       const entry = this.services.get(key);
@@ -675,12 +689,12 @@ export class IpamState {
     const notes = this.notes.get(request.key) ?? [];
     let condition: Condition;
     if (failures.length === 0) {
-      this.unsatisfied.delete(request.key);
+      this.markSatisfied(request.key);
       // Only this Service's own facts: a message that named co-sharers would go stale when they change.
       const what = mine.map((o) => `${o.text} (pool ${o.pool})`).join(', ');
       condition = { type: SERVICE_CONDITION, status: 'True', reason: 'satisfied', message: [`Assigned ${what}`, ...notes].join('; ') };
     } else {
-      this.unsatisfied.add(request.key);
+      this.markUnsatisfied(request, failures);
       const worst = [...failures].sort((a, b) => REASON_RANK[a.reason] - REASON_RANK[b.reason])[0] as Failure;
       const parts = failures.map((f) => f.message);
       if (mine.length > 0) parts.push(`holding ${mine.map((o) => o.text).join(', ')} meanwhile`);
@@ -690,6 +704,31 @@ export class IpamState {
   }
 
   // ---- helpers -----------------------------------------------------------
+
+  private markUnsatisfied(request: ServiceRequest, failures: readonly Failure[]): void {
+    this.markSatisfied(request.key);
+    this.unsatisfied.set(request.key, request.sharingKey);
+    if (failures.some((f) => f.reason === 'out_of_ips' || f.reason.startsWith('already_allocated'))) this.waitingForAddress.add(request.key);
+    if (request.sharingKey !== undefined) {
+      let set = this.unsatisfiedBySharingKey.get(request.sharingKey);
+      if (set === undefined) {
+        set = new Set();
+        this.unsatisfiedBySharingKey.set(request.sharingKey, set);
+      }
+      set.add(request.key);
+    }
+  }
+
+  private markSatisfied(key: ServiceKey): void {
+    if (!this.unsatisfied.has(key)) return;
+    const sharingKey = this.unsatisfied.get(key);
+    this.unsatisfied.delete(key);
+    this.waitingForAddress.delete(key);
+    if (sharingKey === undefined) return;
+    const set = this.unsatisfiedBySharingKey.get(sharingKey);
+    set?.delete(key);
+    if (set?.size === 0) this.unsatisfiedBySharingKey.delete(sharingKey);
+  }
 
   private event(spec: ServiceSpec, type: 'Normal' | 'Warning', reason: string, message: string): void {
     this.events.push({ object: { kind: 'Service', namespace: spec.namespace, name: spec.name }, type, reason, message });
