@@ -1,0 +1,86 @@
+import { compileSelector, type Labels } from '../label-selector.js';
+import { parseCidr, parseIp, type IpFamily, type IpRange } from './address.js';
+import { RangeAllocator } from './range-allocator.js';
+import type { PoolSpec } from './types.js';
+
+/** One block as written by the user, and the addresses it may hand out. */
+export interface CompiledBlock {
+  /** The block as the user wrote it, for messages: "192.0.2.0/24" or "192.0.2.1-192.0.2.9". */
+  readonly text: string;
+  /** Every address the block covers (used for overlap detection). */
+  readonly range: IpRange;
+  /** What may be allocated: the range minus reserved first/last addresses. */
+  readonly allocatable: IpRange | undefined;
+}
+
+export interface CompiledPool {
+  readonly spec: PoolSpec;
+  readonly name: string;
+  readonly blocks: readonly CompiledBlock[];
+  readonly disabled: boolean;
+  readonly problems: readonly string[];
+  /** undefined when the selector is invalid (see problems). */
+  readonly selects: ((labels: Labels) => boolean) | undefined;
+  readonly allocator: RangeAllocator;
+}
+
+function compileBlock(block: PoolSpec['blocks'][number], reserveFirstLast: boolean): CompiledBlock | string {
+  if (block.cidr !== undefined && block.cidr !== '') {
+    if (block.start !== undefined || block.stop !== undefined) return `block "${block.cidr}" sets both cidr and start/stop`;
+    const parsed = parseCidr(block.cidr);
+    if (!parsed.ok) return parsed.error;
+    const { family, start, end } = parsed.value;
+    const range: IpRange = { family, start, end };
+    // Network and broadcast are reserved only where they exist: blocks of more than two addresses.
+    const reserve = reserveFirstLast && end - start + 1n > 2n;
+    return { text: block.cidr, range, allocatable: reserve ? { family, start: start + 1n, end: end - 1n } : range };
+  }
+  if (block.start === undefined || block.start === '') return 'block has neither cidr nor start';
+  const start = parseIp(block.start);
+  if (!start.ok) return `block start ${start.error}`;
+  const stopText = block.stop === undefined || block.stop === '' ? block.start : block.stop;
+  const stop = parseIp(stopText);
+  if (!stop.ok) return `block stop ${stop.error}`;
+  const text = stopText === block.start ? block.start : `${block.start}-${stopText}`;
+  if (start.value.family !== stop.value.family) return `block "${text}" mixes IPv4 and IPv6`;
+  if (stop.value.value < start.value.value) return `block "${text}" has stop before start`;
+  const range: IpRange = { family: start.value.family, start: start.value.value, end: stop.value.value };
+  return { text, range, allocatable: range };
+}
+
+export function compilePool(spec: PoolSpec): CompiledPool {
+  const problems: string[] = [];
+  const reserve = spec.allowFirstLastIPs === 'No';
+  if (spec.allowFirstLastIPs !== undefined && !['', 'Yes', 'No'].includes(spec.allowFirstLastIPs)) {
+    problems.push(`allowFirstLastIPs "${spec.allowFirstLastIPs}" is not Yes or No`);
+  }
+  const blocks: CompiledBlock[] = [];
+  for (const block of spec.blocks) {
+    const compiled = compileBlock(block, reserve);
+    if (typeof compiled === 'string') problems.push(compiled);
+    else blocks.push(compiled);
+  }
+  const selector = compileSelector(spec.serviceSelector);
+  if (!selector.ok) problems.push(`serviceSelector: ${selector.error}`);
+  const ranges = blocks.flatMap((b) => (b.allocatable === undefined ? [] : [b.allocatable]));
+  return {
+    spec,
+    name: spec.name,
+    blocks,
+    disabled: spec.disabled === true,
+    problems,
+    selects: selector.ok ? selector.matches : undefined,
+    allocator: new RangeAllocator(ranges),
+  };
+}
+
+/** Whether a pool serves a family at all. */
+export function poolHasFamily(pool: CompiledPool, family: IpFamily): boolean {
+  return pool.allocator.hasFamily(family);
+}
+
+/** Pool order: older first, then by name; the same order decides conflicts. */
+export function comparePools(a: PoolSpec, b: PoolSpec): number {
+  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

@@ -1,0 +1,758 @@
+import { addressKey, formatIp, parseIp, type IpFamily } from './address.js';
+import { comparePools, compilePool, type CompiledPool } from './compiled-pool.js';
+import { findPoolConflicts, type PoolConflict } from './pool-conflicts.js';
+import { compareServices, deriveRequest, isEligible, type ServiceRequest } from './service-request.js';
+import { sharingIncompatibility } from './sharing.js';
+import {
+  DEFAULT_LOAD_BALANCER_CLASSES,
+  SERVICE_CONDITION,
+  serviceKey,
+  type Condition,
+  type ImportReport,
+  type IpamEvent,
+  type IpamOptions,
+  type PoolSpec,
+  type PoolStatus,
+  type ReconcileResult,
+  type ServiceDecision,
+  type ServiceKey,
+  type ServiceReason,
+  type ServiceSpec,
+} from './types.js';
+
+/** One address in use: the pool it counts against and the Services holding it (several when shared). */
+interface Owner {
+  readonly key: string;
+  readonly family: IpFamily;
+  readonly value: bigint;
+  readonly text: string;
+  pool: string;
+  readonly holders: Set<ServiceKey>;
+  /** Sharing-key buckets this owner is listed in (entries may be stale; checked on use). */
+  readonly buckets: Set<string>;
+}
+
+interface ServiceEntry {
+  readonly spec: ServiceSpec;
+  readonly fingerprint: string;
+  readonly request: ServiceRequest;
+  readonly eligible: boolean;
+}
+
+interface Failure {
+  readonly reason: Exclude<ServiceReason, 'satisfied'>;
+  readonly message: string;
+}
+
+/** Lower is more severe; the condition reports the most actionable failure. */
+const REASON_RANK: Record<Failure['reason'], number> = {
+  already_allocated_incompatible_service: 0,
+  already_allocated: 1,
+  pool_selector_mismatch: 2,
+  out_of_ips: 3,
+  no_pool: 4,
+};
+
+const familyName = (f: IpFamily): string => (f === 4 ? 'IPv4' : 'IPv6');
+
+/**
+ * The LB-IPAM core: pools, Services and the addresses assigned to them.
+ * Pure: no I/O, no clock, no randomness. Feed it watch events through the
+ * upsert/delete methods (cheap: they only record and mark work), then call
+ * reconcile() to get what changed. See docs/ipam.md.
+ */
+export class IpamState {
+  private readonly classes: ReadonlySet<string>;
+  private readonly pools = new Map<string, CompiledPool>();
+  private poolOrder: CompiledPool[] = [];
+  private conflicts = new Map<string, PoolConflict>();
+  private readonly services = new Map<ServiceKey, ServiceEntry>();
+  private readonly owners = new Map<string, Owner>();
+  private readonly held = new Map<ServiceKey, Set<string>>();
+  private readonly poolUsed = new Map<string, number>();
+  /** Owners by the sharing key of a holder, so finding a shareable address is not O(all addresses). */
+  private readonly bySharingKey = new Map<string, Set<Owner>>();
+  private readonly dirty = new Set<ServiceKey>();
+  /**
+   * Services whose condition is False, indexed by what could unblock them, so
+   * one watch event re-tries only those it may help (5,000 waiting Services
+   * must not make every event O(5,000) allocations).
+   */
+  private readonly unsatisfied = new Map<ServiceKey, string | undefined>();
+  /** ...of which waiting for an address to be freed (out_of_ips, already_allocated*). */
+  private readonly waitingForAddress = new Set<ServiceKey>();
+  /** ...of which having a sharing key, by key: a sharer that changes may become compatible. */
+  private readonly unsatisfiedBySharingKey = new Map<string, Set<ServiceKey>>();
+  private readonly preferDual = new Set<ServiceKey>();
+  private readonly lastDecisions = new Map<ServiceKey, ServiceDecision>();
+  private readonly lastDecisionText = new Map<ServiceKey, string>();
+  private readonly lastPoolText = new Map<string, string>();
+  private readonly lastPoolStatus = new Map<string, PoolStatus>();
+  private poolsChanged = false;
+  private events: IpamEvent[] = [];
+  /**
+   * Why a Service did not share (for its condition message). Kept while the
+   * address it explains is held, so later reconciles do not flap the message.
+   */
+  private readonly notes = new Map<ServiceKey, string[]>();
+
+  constructor(options: IpamOptions = {}) {
+    this.classes = new Set(options.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES);
+  }
+
+  // ---- input -------------------------------------------------------------
+
+  upsertPool(spec: PoolSpec): void {
+    const previous = this.pools.get(spec.name);
+    if (previous !== undefined && JSON.stringify(previous.spec) === JSON.stringify(spec)) return;
+    const pool = compilePool(spec);
+    this.pools.set(spec.name, pool);
+    // Occupancy covers every owner inside the ranges, whichever pool it counts against.
+    for (const owner of this.owners.values()) pool.allocator.take(owner.family, owner.value);
+    this.afterPoolChange(spec.name);
+  }
+
+  deletePool(name: string): void {
+    if (!this.pools.delete(name)) return;
+    this.lastPoolText.delete(name);
+    this.lastPoolStatus.delete(name);
+    this.afterPoolChange(name);
+  }
+
+  upsertService(spec: ServiceSpec): void {
+    const key = serviceKey(spec.namespace, spec.name);
+    const fingerprint = JSON.stringify(spec);
+    if (this.services.get(key)?.fingerprint === fingerprint) return;
+    const entry: ServiceEntry = { spec, fingerprint, request: deriveRequest(key, spec), eligible: isEligible(spec, this.classes) };
+    this.services.set(key, entry);
+    if (entry.eligible && entry.request.familyPolicy === 'PreferDualStack') this.preferDual.add(key);
+    else this.preferDual.delete(key);
+    this.dirty.add(key);
+  }
+
+  deleteService(namespace: string, name: string): void {
+    const key = serviceKey(namespace, name);
+    if (!this.services.has(key) && !this.held.has(key)) return;
+    this.services.delete(key);
+    this.preferDual.delete(key);
+    this.dirty.add(key);
+  }
+
+  /**
+   * Adopts addresses already written in Service status (on operator start,
+   * before the first reconcile). Upsert the Services first. An address is kept
+   * when a pool contains it and selects the Service (a disabled or conflicting
+   * pool still keeps it) and nobody incompatible holds it; the first reconcile
+   * then drops kept addresses the Service no longer wants.
+   */
+  importAssignments(entries: readonly { readonly namespace: string; readonly name: string; readonly ips: readonly string[] }[]): ImportReport {
+    const kept: { service: ServiceKey; ip: string; pool: string }[] = [];
+    const rejected: { service: ServiceKey; ip: string; reason: string }[] = [];
+    const sorted = entries
+      .map((e) => ({ e, key: serviceKey(e.namespace, e.name) }))
+      .sort((a, b) => {
+        const sa = this.services.get(a.key)?.spec;
+        const sb = this.services.get(b.key)?.spec;
+        if (sa !== undefined && sb !== undefined) return compareServices(sa, sb);
+        return sa !== undefined ? -1 : sb !== undefined ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+      });
+    for (const { e, key } of sorted) {
+      const entry = this.services.get(key);
+      for (const ip of e.ips) {
+        if (entry === undefined || !entry.eligible) {
+          rejected.push({ service: key, ip, reason: 'the Service is not (or no longer) a LoadBalancer Service herald serves' });
+          continue;
+        }
+        const result = this.adopt(entry.request, ip);
+        if (typeof result === 'string') rejected.push({ service: key, ip, reason: result });
+        else kept.push({ service: key, ip: result.text, pool: result.pool });
+      }
+      this.dirty.add(key);
+    }
+    return { kept, rejected };
+  }
+
+  // ---- output ------------------------------------------------------------
+
+  /**
+   * Brings assignments up to date with every change recorded since the last
+   * call and returns what changed. Phase 1 drops addresses that are no longer
+   * valid; phase 2 allocates in stable Service order (oldest first), so the
+   * outcome does not depend on the order of watch events within one batch.
+   */
+  reconcile(): ReconcileResult {
+    this.events = [];
+    const changed: ServiceDecision[] = [];
+    let released = false;
+
+    const phase1 = this.sortedKeys(this.dirty);
+    const gone: ServiceKey[] = [];
+    for (const key of phase1) {
+      const entry = this.services.get(key);
+      if (entry === undefined || !entry.eligible) {
+        this.notes.delete(key);
+        released = this.releaseAll(key, entry === undefined ? 'the Service was deleted' : 'the Service is no longer a LoadBalancer Service herald serves') || released;
+        this.markSatisfied(key);
+        gone.push(key);
+      } else {
+        released = this.validateHoldings(entry) || released;
+      }
+    }
+
+    const phase2 = new Set<ServiceKey>();
+    for (const key of this.dirty) if (this.services.get(key)?.eligible === true) phase2.add(key);
+    // Re-try waiting Services that this batch may unblock.
+    if (this.poolsChanged) for (const key of this.unsatisfied.keys()) phase2.add(key);
+    else if (released) for (const key of this.waitingForAddress) phase2.add(key);
+    for (const key of phase1) {
+      const sharingKey = this.services.get(key)?.request.sharingKey;
+      if (sharingKey !== undefined) for (const other of this.unsatisfiedBySharingKey.get(sharingKey) ?? []) phase2.add(other);
+    }
+    if (this.poolsChanged) for (const key of this.preferDual) phase2.add(key);
+    for (const key of this.sortedKeys(phase2)) {
+      const entry = this.services.get(key);
+      if (entry === undefined || !entry.eligible) continue;
+      const decision = this.allocate(entry);
+      const text = JSON.stringify(decision);
+      if (this.lastDecisionText.get(key) !== text) {
+        const before = this.lastDecisions.get(key)?.condition;
+        const now = decision.condition;
+        if (now?.status === 'False' && (before?.status !== 'False' || before.message !== now.message)) {
+          this.event(entry.spec, 'Warning', 'IPAllocationFailed', now.message);
+        }
+        this.lastDecisionText.set(key, text);
+        this.lastDecisions.set(key, decision);
+        changed.push(decision);
+      }
+    }
+    // Report "unmanaged" once, to a Service herald had decided for; then forget it.
+    for (const key of gone) {
+      const [namespace, name] = splitKey(key);
+      if (this.lastDecisions.get(key)?.managed === true) changed.push({ key, namespace, name, managed: false, ips: [] });
+      this.lastDecisions.delete(key);
+      this.lastDecisionText.delete(key);
+    }
+    this.dirty.clear();
+    this.poolsChanged = false;
+    const pools = this.poolStatusChanges();
+    const events = this.events;
+    this.events = [];
+    return { services: changed, pools, events };
+  }
+
+  /** The current decision for a Service (undefined before its first reconcile). */
+  decision(namespace: string, name: string): ServiceDecision | undefined {
+    return this.lastDecisions.get(serviceKey(namespace, name));
+  }
+
+  /** Every current pool status, in pool order. */
+  poolStatuses(): PoolStatus[] {
+    return this.poolOrder.map((p) => this.poolStatus(p));
+  }
+
+  /** Every address in use: its pool and holders (a snapshot, for tests and `herald explain`). */
+  assignments(): { ip: string; family: IpFamily; pool: string; services: ServiceKey[] }[] {
+    return [...this.owners.values()].map((o) => ({ ip: o.text, family: o.family, pool: o.pool, services: [...o.holders].sort() }));
+  }
+
+  // ---- pools -------------------------------------------------------------
+
+  private afterPoolChange(name: string): void {
+    this.poolOrder = [...this.pools.values()].sort((a, b) => comparePools(a.spec, b.spec));
+    this.conflicts = findPoolConflicts(this.poolOrder);
+    this.poolsChanged = true;
+    for (const owner of this.owners.values()) {
+      if (owner.pool === name) for (const h of owner.holders) this.dirty.add(h);
+    }
+  }
+
+  private usable(pool: CompiledPool): boolean {
+    return !pool.disabled && !this.conflicts.has(pool.name) && pool.problems.length === 0;
+  }
+
+  /** A pool with an invalid selector keeps what it has: a typo must not move Services. */
+  private selectsForKeeping(pool: CompiledPool, request: ServiceRequest): boolean {
+    return pool.selects === undefined || pool.selects(request.selectorLabels);
+  }
+
+  private selectsForAllocating(pool: CompiledPool, request: ServiceRequest): boolean {
+    return pool.selects !== undefined && pool.selects(request.selectorLabels);
+  }
+
+  private poolStatus(pool: CompiledPool): PoolStatus {
+    const conflict = this.conflicts.get(pool.name);
+    const total = pool.allocator.total();
+    const used = BigInt(this.poolUsed.get(pool.name) ?? 0);
+    const available = this.usable(pool) ? total - BigInt(pool.allocator.used) : 0n;
+    const count = (type: string, n: bigint): Condition => ({ type, status: 'Unknown', reason: 'noreason', message: n.toString() });
+    const conditions: Condition[] = [
+      conflict === undefined
+        ? { type: 'cilium.io/PoolConflict', status: 'False', reason: 'resolved', message: 'Pool does not conflict with other pools' }
+        : { type: 'cilium.io/PoolConflict', status: 'True', reason: 'cidr_overlap', message: conflict.message },
+      count('cilium.io/IPsTotal', total),
+      count('cilium.io/IPsAvailable', available),
+      count('cilium.io/IPsUsed', used),
+    ];
+    if (pool.problems.length > 0) {
+      conditions.push({ type: 'herald.io/PoolInvalid', status: 'True', reason: 'invalid_spec', message: `Pool allocates nothing until fixed: ${pool.problems.join('; ')}` });
+    }
+    return {
+      name: pool.name,
+      conflicting: conflict !== undefined,
+      total: total.toString(),
+      used: used.toString(),
+      available: available.toString(),
+      problems: pool.problems,
+      conditions,
+    };
+  }
+
+  private poolStatusChanges(): PoolStatus[] {
+    const out: PoolStatus[] = [];
+    for (const pool of this.poolOrder) {
+      const status = this.poolStatus(pool);
+      const text = JSON.stringify(status);
+      if (this.lastPoolText.get(pool.name) === text) continue;
+      const before = this.lastPoolStatus.get(pool.name);
+      const object = { kind: 'CiliumLoadBalancerIPPool', name: pool.name } as const;
+      if (status.conflicting && before?.conflicting !== true) {
+        const message = this.conflicts.get(pool.name)?.message ?? '';
+        this.events.push({ object, type: 'Warning', reason: 'PoolConflict', message });
+      } else if (!status.conflicting && before?.conflicting === true) {
+        this.events.push({ object, type: 'Normal', reason: 'PoolConflictResolved', message: 'Pool no longer overlaps another pool' });
+      }
+      if (status.problems.length > 0 && before?.problems.join() !== status.problems.join()) {
+        this.events.push({ object, type: 'Warning', reason: 'InvalidPool', message: status.problems.join('; ') });
+      }
+      this.lastPoolText.set(pool.name, text);
+      this.lastPoolStatus.set(pool.name, status);
+      out.push(status);
+    }
+    return out;
+  }
+
+  // ---- ownership ---------------------------------------------------------
+
+  private addHolder(key: ServiceKey, family: IpFamily, value: bigint, pool: string): Owner {
+    const k = addressKey(family, value);
+    let owner = this.owners.get(k);
+    if (owner === undefined) {
+      owner = { key: k, family, value, text: formatIp(family, value), pool, holders: new Set(), buckets: new Set() };
+      this.owners.set(k, owner);
+      this.poolUsed.set(pool, (this.poolUsed.get(pool) ?? 0) + 1);
+      for (const p of this.poolOrder) p.allocator.take(family, value);
+    }
+    owner.holders.add(key);
+    const sharingKey = this.services.get(key)?.request.sharingKey;
+    if (sharingKey !== undefined && !owner.buckets.has(sharingKey)) {
+      owner.buckets.add(sharingKey);
+      let bucket = this.bySharingKey.get(sharingKey);
+      if (bucket === undefined) {
+        bucket = new Set();
+        this.bySharingKey.set(sharingKey, bucket);
+      }
+      bucket.add(owner);
+    }
+    let mine = this.held.get(key);
+    if (mine === undefined) {
+      mine = new Set();
+      this.held.set(key, mine);
+    }
+    mine.add(k);
+    return owner;
+  }
+
+  /** Removes one holder; frees the address when it was the last. Returns true when the address was freed. */
+  private removeHolder(key: ServiceKey, owner: Owner): boolean {
+    owner.holders.delete(key);
+    const mine = this.held.get(key);
+    mine?.delete(owner.key);
+    if (mine?.size === 0) this.held.delete(key);
+    if (owner.holders.size > 0) return false;
+    this.owners.delete(owner.key);
+    for (const b of owner.buckets) {
+      const bucket = this.bySharingKey.get(b);
+      bucket?.delete(owner);
+      if (bucket?.size === 0) this.bySharingKey.delete(b);
+    }
+    this.poolUsed.set(owner.pool, (this.poolUsed.get(owner.pool) ?? 1) - 1);
+    for (const p of this.poolOrder) p.allocator.release(owner.family, owner.value);
+    return true;
+  }
+
+  private setOwnerPool(owner: Owner, pool: string): void {
+    this.poolUsed.set(owner.pool, (this.poolUsed.get(owner.pool) ?? 1) - 1);
+    owner.pool = pool;
+    this.poolUsed.set(pool, (this.poolUsed.get(pool) ?? 0) + 1);
+  }
+
+  private releaseAll(key: ServiceKey, why: string): boolean {
+    let any = false;
+    for (const k of [...(this.held.get(key) ?? [])]) {
+      const owner = this.owners.get(k);
+      if (owner !== undefined) any = this.release(key, owner, why) || any;
+    }
+    return any;
+  }
+
+  private release(key: ServiceKey, owner: Owner, why: string): boolean {
+    this.removeHolder(key, owner);
+    const [namespace, name] = splitKey(key);
+    this.events.push({
+      object: { kind: 'Service', namespace, name },
+      type: 'Normal',
+      reason: 'IPReleased',
+      message: `Released ${owner.text} (pool ${owner.pool}): ${why}`,
+    });
+    return true;
+  }
+
+  private adopt(request: ServiceRequest, ip: string): { text: string; pool: string } | string {
+    const parsed = parseForAdopt(ip);
+    if (typeof parsed === 'string') return parsed;
+    const { family, value } = parsed;
+    const owner = this.owners.get(addressKey(family, value));
+    if (owner !== undefined) {
+      if (owner.holders.has(request.key)) return { text: owner.text, pool: owner.pool };
+      const why = this.incompatibleWithHolders(request, owner);
+      if (why !== undefined) return `${owner.text} is already assigned to ${[...owner.holders].join(', ')} (${why})`;
+      const pool = this.pools.get(owner.pool);
+      if (pool !== undefined && !this.selectsForKeeping(pool, request)) return `pool ${pool.name} does not select this Service`;
+      this.addHolder(request.key, family, value, owner.pool);
+      return { text: owner.text, pool: owner.pool };
+    }
+    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
+    if (containing.length === 0) return `no pool contains ${formatIp(family, value)}`;
+    const pool = containing.find((p) => this.selectsForKeeping(p, request));
+    if (pool === undefined) return `${formatIp(family, value)} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`;
+    const added = this.addHolder(request.key, family, value, pool.name);
+    return { text: added.text, pool: pool.name };
+  }
+
+  // ---- phase 1: keep what is still valid ---------------------------------
+
+  private validateHoldings(entry: ServiceEntry): boolean {
+    const { request } = entry;
+    const key = request.key;
+    let released = false;
+    const mine = [...(this.held.get(key) ?? [])]
+      .map((k) => this.owners.get(k))
+      .filter((o): o is Owner => o !== undefined)
+      .sort((a, b) => a.family - b.family || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    const requestMode = request.requested.length > 0 || request.unparsable.length > 0;
+    const requested = new Set(request.requested.map((r) => addressKey(r.address.family, r.address.value)));
+    const keptFamilies = new Set<IpFamily>();
+    for (const owner of mine) {
+      // Still wanted?
+      if (requestMode && !requested.has(owner.key)) {
+        released = this.release(key, owner, 'the Service no longer requests it') || released;
+        continue;
+      }
+      if (!requestMode && !request.families.includes(owner.family)) {
+        released = this.release(key, owner, `the Service no longer wants an ${familyName(owner.family)} address`) || released;
+        continue;
+      }
+      if (!requestMode && keptFamilies.has(owner.family)) {
+        released = this.release(key, owner, `the Service needs only one ${familyName(owner.family)} address`) || released;
+        continue;
+      }
+      // Still in a pool that selects the Service? Prefer the pool it counts against; else re-home it.
+      const current = this.pools.get(owner.pool);
+      if (current === undefined || !current.allocator.contains(owner.family, owner.value) || !this.selectsForKeeping(current, request)) {
+        const home = this.poolOrder.find((p) => p.allocator.contains(owner.family, owner.value) && this.selectsForKeeping(p, request));
+        if (home === undefined) {
+          const why =
+            current === undefined
+              ? `pool ${owner.pool} was deleted and no other pool that selects the Service contains it`
+              : !current.allocator.contains(owner.family, owner.value)
+                ? `pool ${owner.pool} no longer contains it`
+                : `pool ${owner.pool} no longer selects the Service`;
+          released = this.release(key, owner, why) || released;
+          continue;
+        }
+        // Shared with others that the old pool still selects: leave them on it, this Service just leaves.
+        if (owner.holders.size > 1 && current?.allocator.contains(owner.family, owner.value) === true) {
+          released = this.release(key, owner, `pool ${owner.pool} no longer selects the Service`) || released;
+          continue;
+        }
+        this.setOwnerPool(owner, home.name);
+      }
+      // Still compatible with everyone it shares with? The newer Service gives way.
+      let evicted = false;
+      for (const other of [...owner.holders]) {
+        if (other === key) continue;
+        const otherEntry = this.services.get(other);
+        if (otherEntry === undefined) continue;
+        const why = sharingIncompatibility(request, otherEntry.request);
+        if (why === undefined) continue;
+        if (compareServices(entry.spec, otherEntry.spec) > 0) {
+          released = this.release(key, owner, `it can no longer be shared: ${why}`) || released;
+          evicted = true;
+          break;
+        }
+        const back = sharingIncompatibility(otherEntry.request, request) ?? why;
+        released = this.release(other, owner, `it can no longer be shared: ${back}`) || released;
+        this.dirty.add(other);
+      }
+      if (!evicted) keptFamilies.add(owner.family);
+    }
+    return released;
+  }
+
+  // ---- phase 2: allocate what is missing ---------------------------------
+
+  private allocate(entry: ServiceEntry): ServiceDecision {
+    const { request } = entry;
+    const failures: Failure[] = [];
+    const requestMode = request.requested.length > 0 || request.unparsable.length > 0;
+    if (requestMode) {
+      for (const text of request.unparsable) {
+        failures.push({ reason: 'no_pool', message: `requested IP "${text}" is not a valid IPv4 or IPv6 address` });
+      }
+      for (const r of request.requested) {
+        const failure = this.acquireRequested(entry, r.address.family, r.address.value);
+        if (failure !== undefined) failures.push(failure);
+      }
+    } else {
+      failures.push(...this.acquireAutomatic(entry));
+    }
+    return this.decide(entry, failures);
+  }
+
+  private acquireRequested(entry: ServiceEntry, family: IpFamily, value: bigint): Failure | undefined {
+    const { request } = entry;
+    const text = formatIp(family, value);
+    const owner = this.owners.get(addressKey(family, value));
+    if (owner !== undefined) {
+      if (owner.holders.has(request.key)) return undefined;
+      const others = [...owner.holders].join(', ');
+      const why = this.incompatibleWithHolders(request, owner);
+      if (why !== undefined) {
+        if (request.sharingKey !== undefined) {
+          return { reason: 'already_allocated_incompatible_service', message: `requested IP ${text} is used by ${others} and cannot be shared: ${why}` };
+        }
+        return { reason: 'already_allocated', message: `requested IP ${text} is already allocated to ${others}; add the same lbipam.cilium.io/sharing-key to share it` };
+      }
+      const pool = this.pools.get(owner.pool);
+      if (pool !== undefined && !this.selectsForAllocating(pool, request)) {
+        return { reason: 'pool_selector_mismatch', message: `requested IP ${text} is shared from pool ${pool.name}, whose serviceSelector does not select this Service` };
+      }
+      this.join(entry, owner);
+      return undefined;
+    }
+    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
+    if (containing.length === 0) {
+      const reservedIn = this.poolOrder.find((p) => p.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end));
+      if (reservedIn !== undefined) {
+        return { reason: 'no_pool', message: `requested IP ${text} is the first or last address of a CIDR in pool ${reservedIn.name}, reserved by allowFirstLastIPs: No` };
+      }
+      return { reason: 'no_pool', message: `no pool contains the requested IP ${text}` };
+    }
+    const selecting = containing.filter((p) => this.selectsForAllocating(p, request));
+    if (selecting.length === 0) {
+      return {
+        reason: 'pool_selector_mismatch',
+        message: `requested IP ${text} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`,
+      };
+    }
+    const pool = selecting.find((p) => this.usable(p));
+    if (pool === undefined) {
+      return { reason: 'no_pool', message: `requested IP ${text} is in pool ${selecting.map((p) => `${p.name} (${this.unusableWhy(p)})`).join(', ')}` };
+    }
+    this.take(entry, family, value, pool);
+    return undefined;
+  }
+
+  private acquireAutomatic(entry: ServiceEntry): Failure[] {
+    const { request } = entry;
+    const selecting = this.poolOrder.filter((p) => this.selectsForAllocating(p, request));
+    const holds = this.heldFamilies(request.key);
+    let wanted: IpFamily[] = [...request.families];
+    if (request.familyPolicy === 'PreferDualStack') {
+      wanted = wanted.filter((f) => holds.has(f) || selecting.some((p) => this.usable(p) && p.allocator.hasFamily(f)));
+      if (wanted.length === 0) wanted = request.families.slice(0, 1);
+    }
+    const failures: Failure[] = [];
+    const plans: { family: IpFamily; run: () => void }[] = [];
+    // New attempt, new explanation.
+    if (wanted.some((f) => !holds.has(f))) this.notes.delete(request.key);
+    for (const family of wanted) {
+      if (holds.has(family)) continue;
+      const shared = this.findShareable(request, family);
+      if (shared !== undefined) {
+        plans.push({ family, run: () => { this.join(entry, shared); } });
+        continue;
+      }
+      const candidates = selecting.filter((p) => p.allocator.hasFamily(family));
+      const usable = candidates.filter((p) => this.usable(p));
+      let planned = false;
+      for (const pool of usable) {
+        const value = pool.allocator.lowestFree(family);
+        if (value === undefined) continue;
+        plans.push({ family, run: () => { this.take(entry, family, value, pool); } });
+        planned = true;
+        break;
+      }
+      if (planned) continue;
+      if (selecting.length === 0) {
+        failures.push({ reason: 'no_pool', message: 'no pool selects this Service: check the pools\' serviceSelector against the Service\'s labels' });
+      } else if (usable.length === 0) {
+        const why = candidates.map((p) => `${p.name} (${this.unusableWhy(p)})`).join(', ');
+        failures.push({
+          reason: 'no_pool',
+          message: why === '' ? `no pool that selects this Service has ${familyName(family)} addresses` : `no usable pool with ${familyName(family)} addresses: ${why}`,
+        });
+      } else {
+        failures.push({ reason: 'out_of_ips', message: `no free ${familyName(family)} address in pool ${usable.map((p) => p.name).join(', ')}` });
+      }
+    }
+    // RequireDualStack is all or nothing: take no new address unless every family can be served.
+    if (request.familyPolicy === 'RequireDualStack' && failures.length > 0) return failures;
+    for (const plan of plans) plan.run();
+    return failures;
+  }
+
+  private findShareable(request: ServiceRequest, family: IpFamily): Owner | undefined {
+    if (request.sharingKey === undefined) return undefined;
+    let best: Owner | undefined;
+    const refusals: string[] = [];
+    const bucket = [...(this.bySharingKey.get(request.sharingKey) ?? [])].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    for (const owner of bucket) {
+      if (owner.family !== family || owner.holders.has(request.key)) continue;
+      const why = this.incompatibleWithHolders(request, owner);
+      const pool = this.pools.get(owner.pool);
+      if (why !== undefined) {
+        refusals.push(`${owner.text}: ${why}`);
+        continue;
+      }
+      if (pool === undefined || !this.selectsForAllocating(pool, request)) {
+        refusals.push(`${owner.text}: pool ${owner.pool} does not select this Service`);
+        continue;
+      }
+      best = owner;
+      break;
+    }
+    if (best === undefined && refusals.length > 0) {
+      const notes = this.notes.get(request.key) ?? [];
+      // A condition message must stay readable: name a few refusals, count the rest.
+      const shown = refusals.slice(0, 3).join('; ') + (refusals.length > 3 ? `; and ${refusals.length - 3} more` : '');
+      notes.push(`not shared with sharing key "${request.sharingKey}" (${shown})`);
+      this.notes.set(request.key, notes);
+    }
+    return best;
+  }
+
+  private incompatibleWithHolders(request: ServiceRequest, owner: Owner): string | undefined {
+    for (const h of owner.holders) {
+      const other = this.services.get(h);
+      if (other === undefined) continue;
+      const why = sharingIncompatibility(request, other.request);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }
+
+  private unusableWhy(pool: CompiledPool): string {
+    if (pool.problems.length > 0) return 'invalid spec';
+    if (pool.disabled) return 'disabled';
+    if (this.conflicts.has(pool.name)) return 'conflicting';
+    return 'usable';
+  }
+
+  private heldFamilies(key: ServiceKey): Set<IpFamily> {
+    const out = new Set<IpFamily>();
+    for (const k of this.held.get(key) ?? []) {
+      const o = this.owners.get(k);
+      if (o !== undefined) out.add(o.family);
+    }
+    return out;
+  }
+
+  private take(entry: ServiceEntry, family: IpFamily, value: bigint, pool: CompiledPool): void {
+    const owner = this.addHolder(entry.request.key, family, value, pool.name);
+    this.event(entry.spec, 'Normal', 'IPAllocated', `Allocated ${owner.text} from pool ${pool.name}`);
+  }
+
+  private join(entry: ServiceEntry, owner: Owner): void {
+    const others = [...owner.holders].join(', ');
+    this.addHolder(entry.request.key, owner.family, owner.value, owner.pool);
+    this.event(entry.spec, 'Normal', 'IPAllocated', `Sharing ${owner.text} (pool ${owner.pool}) with ${others}`);
+  }
+
+  private decide(entry: ServiceEntry, failures: Failure[]): ServiceDecision {
+    const { request, spec } = entry;
+    const primary = request.families[0] ?? 4;
+    const mine = [...(this.held.get(request.key) ?? [])]
+      .map((k) => this.owners.get(k))
+      .filter((o): o is Owner => o !== undefined)
+      .sort((a, b) => (a.family === b.family ? (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) : a.family === primary ? -1 : 1));
+    const notes = this.notes.get(request.key) ?? [];
+    let condition: Condition;
+    if (failures.length === 0) {
+      this.markSatisfied(request.key);
+      // Only this Service's own facts: a message that named co-sharers would go stale when they change.
+      const what = mine.map((o) => `${o.text} (pool ${o.pool})`).join(', ');
+      condition = { type: SERVICE_CONDITION, status: 'True', reason: 'satisfied', message: [`Assigned ${what}`, ...notes].join('; ') };
+    } else {
+      this.markUnsatisfied(request, failures);
+      const worst = [...failures].sort((a, b) => REASON_RANK[a.reason] - REASON_RANK[b.reason])[0] as Failure;
+      const parts = failures.map((f) => f.message);
+      if (mine.length > 0) parts.push(`holding ${mine.map((o) => o.text).join(', ')} meanwhile`);
+      condition = { type: SERVICE_CONDITION, status: 'False', reason: worst.reason, message: [...parts, ...notes].join('; ') };
+    }
+    return { key: request.key, namespace: spec.namespace, name: spec.name, managed: true, ips: mine.map((o) => o.text), condition };
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  private markUnsatisfied(request: ServiceRequest, failures: readonly Failure[]): void {
+    this.markSatisfied(request.key);
+    this.unsatisfied.set(request.key, request.sharingKey);
+    if (failures.some((f) => f.reason === 'out_of_ips' || f.reason.startsWith('already_allocated'))) this.waitingForAddress.add(request.key);
+    if (request.sharingKey !== undefined) {
+      let set = this.unsatisfiedBySharingKey.get(request.sharingKey);
+      if (set === undefined) {
+        set = new Set();
+        this.unsatisfiedBySharingKey.set(request.sharingKey, set);
+      }
+      set.add(request.key);
+    }
+  }
+
+  private markSatisfied(key: ServiceKey): void {
+    if (!this.unsatisfied.has(key)) return;
+    const sharingKey = this.unsatisfied.get(key);
+    this.unsatisfied.delete(key);
+    this.waitingForAddress.delete(key);
+    if (sharingKey === undefined) return;
+    const set = this.unsatisfiedBySharingKey.get(sharingKey);
+    set?.delete(key);
+    if (set?.size === 0) this.unsatisfiedBySharingKey.delete(sharingKey);
+  }
+
+  private event(spec: ServiceSpec, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.push({ object: { kind: 'Service', namespace: spec.namespace, name: spec.name }, type, reason, message });
+  }
+
+  private sortedKeys(keys: Iterable<ServiceKey>): ServiceKey[] {
+    return [...keys].sort((a, b) => {
+      const sa = this.services.get(a)?.spec;
+      const sb = this.services.get(b)?.spec;
+      if (sa !== undefined && sb !== undefined) return compareServices(sa, sb);
+      // Deleted Services (no spec) go first: their releases free addresses for the rest.
+      if (sa === undefined && sb !== undefined) return -1;
+      if (sb === undefined && sa !== undefined) return 1;
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+  }
+}
+
+function splitKey(key: ServiceKey): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+function parseForAdopt(ip: string): { family: IpFamily; value: bigint } | string {
+  const parsed = parseIp(ip.trim());
+  return parsed.ok ? parsed.value : parsed.error;
+}
