@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { operatorCommand } from './operator.js';
 import { versionCommand } from './version.js';
 
-const commands: readonly Command[] = [versionCommand];
+const commands: readonly Command[] = [operatorCommand, versionCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
