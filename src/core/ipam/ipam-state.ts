@@ -140,7 +140,7 @@ export class IpamState {
 
   /**
    * Adopts addresses already written in Service status (on operator start,
-   * before the first reconcile). Upsert the Services first. An address is kept
+   * before the first reconcile). Upsert all pools and Services first. An address is kept
    * when a pool contains it and selects the Service (a disabled or conflicting
    * pool still keeps it) and nobody incompatible holds it; the first reconcile
    * then drops kept addresses the Service no longer wants.
