@@ -96,10 +96,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-function endToEnd(services: number): { fullMs: number; incrementalMs: number } {
-  const state = new IpamState();
-  state.upsertPool({ name: 'big', creationTimestamp: '2026-01-01T00:00:00Z', blocks: [{ cidr: '10.0.0.0/8' }, { cidr: '2001:db8::/64' }] });
-  const spec = (i: number): ServiceSpec => ({
+const BIG_POOL = { name: 'big', creationTimestamp: '2026-01-01T00:00:00Z', blocks: [{ cidr: '10.0.0.0/8' }, { cidr: '2001:db8::/64' }] };
+
+function spec(i: number): ServiceSpec {
+  return {
     namespace: `ns${i % 50}`,
     name: `svc${i}`,
     creationTimestamp: `2026-02-01T00:00:${String(i % 60).padStart(2, '0')}Z`,
@@ -107,7 +107,12 @@ function endToEnd(services: number): { fullMs: number; incrementalMs: number } {
     labels: { app: `a${i % 7}` },
     ports: [{ port: 80 }],
     ...(i % 3 === 0 ? { ipFamilyPolicy: 'PreferDualStack' } : {}),
-  });
+  };
+}
+
+function endToEnd(services: number): { fullMs: number; incrementalMs: number } {
+  const state = new IpamState();
+  state.upsertPool(BIG_POOL);
   let t = performance.now();
   for (let i = 0; i < services; i++) state.upsertService(spec(i));
   const r = state.reconcile();
@@ -144,8 +149,42 @@ for (const [label] of pools) {
     `| ${label} | ${k(m((s) => s.allocPerSec))} | ${k(m((s) => s.releasePerSec))} | ${k(m((s) => s.churnPerSec))} | ${mib(m((s) => s.heapHeldMiB))} | ${mib(m((s) => s.heapAfterMiB))} |`,
   );
 }
+/** The worst adapter pattern: one reconcile per watch event, Services listed before the pool. */
+function eventByEvent(services: number): { servicesMs: number; poolMs: number; exhaustedReleaseMs: number } {
+  const state = new IpamState();
+  let t = performance.now();
+  for (let i = 0; i < services; i++) {
+    state.upsertService(spec(i));
+    state.reconcile();
+  }
+  const servicesMs = performance.now() - t;
+  t = performance.now();
+  state.upsertPool(BIG_POOL);
+  const r = state.reconcile();
+  const poolMs = performance.now() - t;
+  if (r.services.length !== services || r.services.some((d) => d.condition?.reason !== 'satisfied')) throw new Error('unsatisfied');
+  // An exhausted pool with 1,000 Services waiting; delete Services one event at a time.
+  const small = new IpamState();
+  small.upsertPool({ name: 'small', creationTimestamp: '2026-01-01T00:00:00Z', blocks: [{ cidr: '10.0.0.0/20' }] });
+  for (let i = 0; i < 4096 + 1000; i++) small.upsertService({ ...spec(i), ipFamilyPolicy: 'SingleStack' });
+  small.reconcile();
+  t = performance.now();
+  for (let i = 0; i < 100; i++) {
+    const s = spec(i);
+    small.deleteService(s.namespace, s.name);
+    small.reconcile();
+  }
+  return { servicesMs, poolMs, exhaustedReleaseMs: (performance.now() - t) / 100 };
+}
+
 const e2e = Array.from({ length: 3 }, () => endToEnd(5000));
 console.log(
   `IpamState: 5,000 Services upserted + first reconcile: ${median(e2e.map((e) => e.fullMs)).toFixed(0)} ms; ` +
     `then one new Service + reconcile: ${median(e2e.map((e) => e.incrementalMs)).toFixed(2)} ms`,
+);
+const events = Array.from({ length: 3 }, () => eventByEvent(5000));
+console.log(
+  `IpamState, one reconcile per event: 5,000 Services before any pool: ${median(events.map((e) => e.servicesMs)).toFixed(0)} ms; ` +
+    `then the pool arrives and all are satisfied: ${median(events.map((e) => e.poolMs)).toFixed(0)} ms; ` +
+    `1,000 waiting on a full /20, one deletion + reconcile: ${median(events.map((e) => e.exhaustedReleaseMs)).toFixed(2)} ms`,
 );

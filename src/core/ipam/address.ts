@@ -63,10 +63,6 @@ export function addressKey(family: IpFamily, value: bigint): string {
   return `${family}:${value.toString(16)}`;
 }
 
-export function rangeSize(range: IpRange): bigint {
-  return range.end - range.start + 1n;
-}
-
 export function formatRange(range: IpRange): string {
   return range.start === range.end
     ? formatIp(range.family, range.start)

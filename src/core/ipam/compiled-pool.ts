@@ -1,5 +1,5 @@
 import { compileSelector, type Labels } from '../label-selector.js';
-import { parseCidr, parseIp, type IpFamily, type IpRange } from './address.js';
+import { parseCidr, parseIp, type IpRange } from './address.js';
 import { RangeAllocator } from './range-allocator.js';
 import type { PoolSpec } from './types.js';
 
@@ -72,11 +72,6 @@ export function compilePool(spec: PoolSpec): CompiledPool {
     selects: selector.ok ? selector.matches : undefined,
     allocator: new RangeAllocator(ranges),
   };
-}
-
-/** Whether a pool serves a family at all. */
-export function poolHasFamily(pool: CompiledPool, family: IpFamily): boolean {
-  return pool.allocator.hasFamily(family);
 }
 
 /** Pool order: older first, then by name; the same order decides conflicts. */

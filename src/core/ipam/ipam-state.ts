@@ -140,7 +140,7 @@ export class IpamState {
 
   /**
    * Adopts addresses already written in Service status (on operator start,
-   * before the first reconcile). Upsert the Services first. An address is kept
+   * before the first reconcile). Upsert all pools and Services first. An address is kept
    * when a pool contains it and selects the Service (a disabled or conflicting
    * pool still keeps it) and nobody incompatible holds it; the first reconcile
    * then drops kept addresses the Service no longer wants.
@@ -523,25 +523,11 @@ export class IpamState {
     const { request } = entry;
     const text = formatIp(family, value);
     const owner = this.owners.get(addressKey(family, value));
-    if (owner !== undefined) {
-      if (owner.holders.has(request.key)) return undefined;
-      const others = [...owner.holders].join(', ');
-      const why = this.incompatibleWithHolders(request, owner);
-      if (why !== undefined) {
-        if (request.sharingKey !== undefined) {
-          return { reason: 'already_allocated_incompatible_service', message: `requested IP ${text} is used by ${others} and cannot be shared: ${why}` };
-        }
-        return { reason: 'already_allocated', message: `requested IP ${text} is already allocated to ${others}; add the same lbipam.cilium.io/sharing-key to share it` };
-      }
-      const pool = this.pools.get(owner.pool);
-      if (pool !== undefined && !this.selectsForAllocating(pool, request)) {
-        return { reason: 'pool_selector_mismatch', message: `requested IP ${text} is shared from pool ${pool.name}, whose serviceSelector does not select this Service` };
-      }
-      this.join(entry, owner);
-      return undefined;
-    }
-    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
-    if (containing.length === 0) {
+    if (owner?.holders.has(request.key) === true) return undefined;
+    // Selector first: a Service the pool does not select could not have the address even if it were free.
+    const ownerPool = owner === undefined ? undefined : this.pools.get(owner.pool);
+    const containing = ownerPool !== undefined ? [ownerPool] : this.poolOrder.filter((p) => p.allocator.contains(family, value));
+    if (containing.length === 0 && owner === undefined) {
       const reservedIn = this.poolOrder.find((p) => p.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end));
       if (reservedIn !== undefined) {
         return { reason: 'no_pool', message: `requested IP ${text} is the first or last address of a CIDR in pool ${reservedIn.name}, reserved by allowFirstLastIPs: No` };
@@ -549,11 +535,23 @@ export class IpamState {
       return { reason: 'no_pool', message: `no pool contains the requested IP ${text}` };
     }
     const selecting = containing.filter((p) => this.selectsForAllocating(p, request));
-    if (selecting.length === 0) {
+    if (containing.length > 0 && selecting.length === 0) {
       return {
         reason: 'pool_selector_mismatch',
         message: `requested IP ${text} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`,
       };
+    }
+    if (owner !== undefined) {
+      const others = [...owner.holders].join(', ');
+      const why = this.incompatibleWithHolders(request, owner);
+      if (why === undefined) {
+        this.join(entry, owner);
+        return undefined;
+      }
+      if (request.sharingKey !== undefined) {
+        return { reason: 'already_allocated_incompatible_service', message: `requested IP ${text} is used by ${others} and cannot be shared: ${why}` };
+      }
+      return { reason: 'already_allocated', message: `requested IP ${text} is already allocated to ${others}; add the same lbipam.cilium.io/sharing-key to share it` };
     }
     const pool = selecting.find((p) => this.usable(p));
     if (pool === undefined) {

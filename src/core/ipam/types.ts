@@ -28,6 +28,7 @@ export interface ServicePort {
 export interface ServiceSpec {
   readonly namespace: string;
   readonly name: string;
+  /** RFC 3339 in UTC as the API server writes it ("2026-01-02T03:04:05Z"); compared as text. */
   readonly creationTimestamp: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
@@ -95,7 +96,7 @@ export interface PoolStatus {
 }
 
 export interface IpamEvent {
-  /** A Service key, or "pool/<name>" for pool events. */
+  /** The object the Event is about (regarding/involvedObject). */
   readonly object: { readonly kind: 'Service'; readonly namespace: string; readonly name: string } | { readonly kind: 'CiliumLoadBalancerIPPool'; readonly name: string };
   readonly type: 'Normal' | 'Warning';
   readonly reason: string;

@@ -146,6 +146,18 @@ describe('IpamState pools', () => {
     assert.ok(r.events.some((e) => e.reason === 'InvalidPool'));
   });
 
+  it('an invalid pool recovers once fixed', () => {
+    const p = pool('p', [{ cidr: '192.0.2.0/28' }]);
+    const a = svc('a');
+    const s = state([{ ...p, blocks: [{ cidr: '192.0.2.0/28' }, { cidr: 'x' }] }], [a]);
+    assert.equal(reasonOf(s, a), 'no_pool');
+    s.upsertPool(p);
+    const r = s.reconcile();
+    assert.deepEqual(ipsOf(s, a), ['192.0.2.0']);
+    assert.equal(condition(statusOf(s, 'p'), 'herald.io/PoolInvalid'), undefined);
+    assert.deepEqual(r.pools.map((x) => x.problems), [[]]);
+  });
+
   it('an invalid pool does not take other pools down', () => {
     const bad = pool('bad', [{ cidr: '192.0.2.0/28' }], { serviceSelector: { matchExpressions: [{ key: 'x', operator: 'In', values: [] }] } });
     const good = pool('good', [{ cidr: '198.51.100.0/28' }]);

@@ -21,7 +21,12 @@ const poolArb: fc.Arbitrary<PoolSpec> = fc.record({
     ),
     { minLength: 1, maxLength: 3 },
   ),
-  serviceSelector: fc.constantFrom(undefined, { matchLabels: { color: 'blue' } }, { matchExpressions: [{ key: 'color', operator: 'NotIn', values: ['blue'] }] }),
+  serviceSelector: fc.constantFrom(
+    undefined,
+    { matchLabels: { color: 'blue' } },
+    { matchExpressions: [{ key: 'color', operator: 'NotIn', values: ['blue'] }] },
+    { matchExpressions: [{ key: 'color', operator: 'Bogus' }] },
+  ),
   disabled: fc.constantFrom(undefined, true),
   allowFirstLastIPs: fc.constantFrom(undefined, 'No'),
 });

@@ -46,6 +46,14 @@ describe('IpamState requested IPs', () => {
     assert.match(message(s, a), /192\.0\.2\.5 is in pool blue-only, whose serviceSelector does not select this Service/);
   });
 
+  it('reports the selector mismatch rather than the holder when the pool would refuse the Service anyway', () => {
+    const p = pool('blue-only', [{ cidr: '192.0.2.0/24' }], { serviceSelector: { matchLabels: { color: 'blue' } } });
+    const holder = svc('holder', { loadBalancerIP: '192.0.2.5', labels: { color: 'blue' } });
+    const red = svc('red', { loadBalancerIP: '192.0.2.5', labels: { color: 'red' } });
+    const s = state([p], [holder, red]);
+    assert.equal(reasonOf(s, red), 'pool_selector_mismatch');
+  });
+
   it('names an unparsable requested IP', () => {
     const p = pool('p', [{ cidr: '192.0.2.0/24' }]);
     const a = svc('a', { annotations: { 'lbipam.cilium.io/ips': '192.0.2.5, 192.0.2.300' } });
