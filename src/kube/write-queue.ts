@@ -82,6 +82,7 @@ export class WriteQueue {
   private async execute(key: string, job: WriteJob): Promise<void> {
     try {
       await job();
+      this.log.debug({ key }, 'write done');
       this.stats.ok++;
       this.backoffs.delete(key);
       this.onResult?.(key, true);

@@ -192,6 +192,9 @@ export class Operator {
     const end = this.metrics.reconcileSeconds.startTimer();
     try {
       const result = term.state.reconcile();
+      if (result.services.length + result.pools.length > 0) {
+        this.log.debug({ services: result.services.length, pools: result.pools.map((p) => p.name), events: result.events.length }, 'reconciled');
+      }
       for (const d of result.services) {
         term.touched.add(d.key);
         this.countAddresses(d);
@@ -248,6 +251,7 @@ export class Operator {
     // Our own write may not have come back through the watch yet.
     const wanted = JSON.stringify(decision ?? 'clear');
     if (term.awaiting.get(key)?.decision === wanted) return;
+    this.log.debug({ service: key }, 'queueing a Service status write');
     const pending = { decision: wanted } as { decision: string; rv?: string };
     term.awaiting.set(key, pending);
     const target = {
@@ -269,6 +273,7 @@ export class Operator {
     if (!pool || !status) return;
     const patch = poolStatusPatch(pool.status?.conditions, status.conditions, nowRfc3339());
     if (!patch) return;
+    this.log.debug({ pool: name }, 'queueing a pool status write');
     const target = { path: `${POOLS_PATH}/${name}`, apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool', name };
     term.writes.put(`pool/${name}`, async () => {
       if (this.term !== term) return;

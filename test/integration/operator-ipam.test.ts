@@ -134,19 +134,20 @@ describe('pools', () => {
     assert.match(c.message ?? '', /p-first/);
   });
 
+  // Names sort in creation order too: two pools created in the same second are ordered by name.
   test('overlapping pools: the newer one conflicts, allocates nothing, and recovers when fixed', async () => {
-    await apply(cp, poolManifest('p-old', { blocks: [{ cidr: '198.51.100.0/28' }], serviceSelector: { matchLabels: { test: 'conflict' } } }));
-    await poolCondition('p-old', 'cilium.io/PoolConflict', 'False');
-    await apply(cp, poolManifest('p-new', { blocks: [{ start: '198.51.100.8', stop: '198.51.100.20' }], serviceSelector: { matchLabels: { test: 'conflict-new' } } }));
-    const c = await poolCondition('p-new', 'cilium.io/PoolConflict', 'True');
+    await apply(cp, poolManifest('p-a-old', { blocks: [{ cidr: '198.51.100.0/28' }], serviceSelector: { matchLabels: { test: 'conflict' } } }));
+    await poolCondition('p-a-old', 'cilium.io/PoolConflict', 'False');
+    await apply(cp, poolManifest('p-b-new', { blocks: [{ start: '198.51.100.8', stop: '198.51.100.20' }], serviceSelector: { matchLabels: { test: 'conflict-new' } } }));
+    const c = await poolCondition('p-b-new', 'cilium.io/PoolConflict', 'True');
     assert.equal(c.reason, 'cidr_overlap');
-    assert.match(c.message ?? '', /p-old/);
-    const table = await cp.kubectl(['get', 'ippools', 'p-new', '--no-headers']);
-    assert.match(table, /^p-new\s+false\s+True\s/);
+    assert.match(c.message ?? '', /p-a-old/);
+    const table = await cp.kubectl(['get', 'ippools', 'p-b-new', '--no-headers']);
+    assert.match(table, /^p-b-new\s+false\s+True\s/);
     await apply(cp, serviceManifest('c1', { labels: { test: 'conflict-new' } }));
     assert.equal((await conditionOfService('c1', 'False')).reason, 'no_pool');
-    await apply(cp, poolManifest('p-new', { blocks: [{ start: '198.51.100.32', stop: '198.51.100.40' }], serviceSelector: { matchLabels: { test: 'conflict-new' } } }));
-    assert.equal((await poolCondition('p-new', 'cilium.io/PoolConflict', 'False')).reason, 'resolved');
+    await apply(cp, poolManifest('p-b-new', { blocks: [{ start: '198.51.100.32', stop: '198.51.100.40' }], serviceSelector: { matchLabels: { test: 'conflict-new' } } }));
+    assert.equal((await poolCondition('p-b-new', 'cilium.io/PoolConflict', 'False')).reason, 'resolved');
     assert.deepEqual(await ipsOf('c1', 1), ['198.51.100.32']);
   });
 
@@ -168,7 +169,7 @@ describe('pools', () => {
     for (const n of ['e1', 'e2', 'e3']) before.set(n, (await ipsOf(n, 1))[0]!);
     const moved = [...before].find(([, ip]) => ip === '203.0.113.32')![0];
     await apply(cp, poolManifest('p-edit', { blocks: [{ start: '203.0.113.33', stop: '203.0.113.36' }], serviceSelector: { matchLabels: { test: 'edit' } } }));
-    await waitFor(`${moved} to move`, async () => ((await serviceIps(cp, moved))[0] === '203.0.113.36' ? true : undefined));
+    await waitFor(`${moved} to move`, async () => ((await serviceIps(cp, moved))[0] === '203.0.113.35' ? true : undefined));
     for (const [n, ip] of before) if (n !== moved) assert.deepEqual(await serviceIps(cp, n), [ip], `${n} moved although its address stayed valid`);
   });
 });
