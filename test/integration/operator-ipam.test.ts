@@ -210,6 +210,38 @@ describe('requests, sharing and families', () => {
     assert.match(note.message ?? '', /443/);
   });
 
+  test('pool selectors see the pseudo-labels, which a Service cannot fake', async () => {
+    await cp.kubectl(['create', 'namespace', 'team-a']);
+    await apply(cp, poolManifest('p-team-a', {
+      blocks: [{ cidr: '203.0.113.64/30' }],
+      serviceSelector: { matchLabels: { 'io.kubernetes.service.namespace': 'team-a' } },
+    }));
+    await apply(cp, serviceManifest('real', { namespace: 'team-a' }));
+    // Claims team-a by label, lives in default: the pseudo-label wins.
+    await apply(cp, serviceManifest('faker', { labels: { test: 'none', 'io.kubernetes.service.namespace': 'team-a' } }));
+    assert.deepEqual(await ipsOf('real', 1, 'team-a'), ['203.0.113.64']);
+    assert.equal((await conditionOfService('faker', 'False')).reason, 'no_pool');
+  });
+
+  test('a requested address in a pool that does not select the Service: pool_selector_mismatch', async () => {
+    await apply(cp, serviceManifest('wrong-pool', { labels: { test: 'req' }, annotations: { 'lbipam.cilium.io/ips': '203.0.113.65' } }));
+    const c = await conditionOfService('wrong-pool', 'False');
+    assert.equal(c.reason, 'pool_selector_mismatch');
+    assert.match(c.message ?? '', /p-team-a/);
+  });
+
+  test('sharing across namespaces needs both sides to agree', async () => {
+    await cp.kubectl(['create', 'namespace', 'team-b']);
+    const both = (ns: string): Record<string, string> => ({ 'lbipam.cilium.io/sharing-key': 'x', 'lbipam.cilium.io/sharing-cross-namespace': ns });
+    await apply(cp, serviceManifest('x-a', { labels: { test: 'req' }, annotations: both('team-b'), ports: [8080] }));
+    await apply(cp, serviceManifest('x-b', { namespace: 'team-b', labels: { test: 'req' }, annotations: both('*'), ports: [8081] }));
+    await apply(cp, serviceManifest('x-c', { namespace: 'team-b', labels: { test: 'req' }, annotations: { 'lbipam.cilium.io/sharing-key': 'x' }, ports: [8082] }));
+    const [a] = await ipsOf('x-a', 1);
+    assert.deepEqual(await ipsOf('x-b', 1, 'team-b'), [a]);
+    const [c] = await ipsOf('x-c', 1, 'team-b');
+    assert.notEqual(c, a, 'x-c did not opt in to cross-namespace sharing');
+  });
+
   test('PreferDualStack gets one address of each family; RequireDualStack without IPv6 is unsatisfied', async () => {
     await apply(cp, serviceManifest('dual', { labels: { test: 'req' }, ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
     const ips = await ipsOf('dual', 2);
@@ -219,6 +251,32 @@ describe('requests, sharing and families', () => {
     await apply(cp, serviceManifest('need-dual', { labels: { test: 'v4only' }, ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
     const c = await conditionOfService('need-dual', 'False');
     assert.match(c.message ?? '', /IPv6/);
+  });
+});
+
+describe('bad input never disturbs other Services', () => {
+  test('a pool with an invalid selector key says so in its status and allocates nothing', async () => {
+    await apply(cp, poolManifest('p-bad', { blocks: [{ cidr: '192.0.2.64/28' }], serviceSelector: { matchLabels: { 'bad key!': 'x' } } }));
+    const c = await poolCondition('p-bad', 'herald.io/PoolInvalid', 'True');
+    assert.match(c.message ?? '', /bad key!/);
+    // Everything allocated before is still there.
+    assert.deepEqual(await serviceIps(cp, 'ours'), ['192.0.2.0']);
+    await apply(cp, poolManifest('p-bad', { blocks: [{ cidr: '192.0.2.64/28' }], serviceSelector: { matchLabels: { test: 'bad' } } }));
+    await waitFor('PoolInvalid to go away', async () => (conditionOf(await getPool(cp, 'p-bad'), 'herald.io/PoolInvalid') ? undefined : true));
+    await apply(cp, serviceManifest('after-fix', { labels: { test: 'bad' } }));
+    assert.deepEqual(await ipsOf('after-fix', 1), ['192.0.2.64']);
+  });
+
+  test('an unparsable requested address is named in the condition', async () => {
+    await apply(cp, serviceManifest('typo', { labels: { test: 'bad' }, annotations: { 'lbipam.cilium.io/ips': '192.0.2.3OO' } }));
+    const c = await conditionOfService('typo', 'False');
+    assert.match(c.message ?? '', /192\.0\.2\.3OO/);
+  });
+
+  test('deleting a pool moves its Services to a pool that still selects them', async () => {
+    await apply(cp, poolManifest('p-spare', { blocks: [{ cidr: '192.0.2.96/30' }], serviceSelector: { matchLabels: { test: 'bad' } } }));
+    await cp.kubectl(['delete', 'ippool', 'p-bad', '--wait']);
+    await waitFor('after-fix to move to p-spare', async () => ((await serviceIps(cp, 'after-fix'))[0] === '192.0.2.96' ? true : undefined));
   });
 });
 
