@@ -2,8 +2,9 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { versionCommand } from './version.js';
+import { announceCommand } from './announce.js';
 
-const commands: readonly Command[] = [versionCommand];
+const commands: readonly Command[] = [versionCommand, announceCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
