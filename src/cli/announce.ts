@@ -8,13 +8,14 @@ import { LinkInventory } from '../net/link-inventory.js';
 import { DEFAULT_BURST } from '../l2/frames.js';
 import { Responder } from '../l2/responder.js';
 
-const HELP = `usage: herald announce --interface IFACE [--burst-rounds N] [--burst-interval MS] ADDRESS...
+const HELP = `usage: herald announce --interface IFACE [--quiet] [--burst-rounds N] [--burst-interval MS] ADDRESS...
 
 Answers ARP (IPv4) and NDP (IPv6) for the given addresses on IFACE until
 interrupted, without adding them to the interface. Needs CAP_NET_RAW.
 Prints every answer, gratuitous announcement and conflict it sees.
 
   -i, --interface IFACE     link to answer on (it may have no IP address)
+  -q, --quiet               do not print each answer (state changes, conflicts and counters still are)
       --burst-rounds N      gratuitous announcements per address (default ${DEFAULT_BURST.rounds})
       --burst-interval MS   delay between them (default ${DEFAULT_BURST.intervalMs})`;
 
@@ -35,6 +36,7 @@ export const announceCommand: Command = {
         allowPositionals: true,
         options: {
           interface: { type: 'string', short: 'i' },
+          quiet: { type: 'boolean', short: 'q' },
           'burst-rounds': { type: 'string' },
           'burst-interval': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
@@ -74,9 +76,10 @@ export const announceCommand: Command = {
     const responder = new Responder({ links, burst });
     const log = (line: string) => { console.log(`${new Date().toISOString()} ${line}`); };
     responder.on('reply', (e) => {
+      if (values.quiet) return;
       log(`${e.family === 4 ? 'ARP' : 'NDP'} ${e.address} is-at us -> ${e.asker} (${e.askerMac}) on ${e.interface}`);
     });
-    responder.on('gratuitous', (e) => { log(`gratuitous ${e.address} on ${e.interface} (round ${e.round + 1})`); });
+    responder.on('gratuitous', (e) => { if (!values.quiet) log(`gratuitous ${e.address} on ${e.interface} (round ${e.round + 1})`); });
     responder.on('conflict', (e) => { log(`CONFLICT ${e.address} claimed by ${e.mac} on ${e.interface}`); });
     responder.on('state', (e) => { log(`${e.interface}: ${e.state}${e.reason ? ` (${e.reason})` : ''}`); });
     responder.on('problem', (e) => { log(`problem on ${e.interface}: ${e.message}`); });
