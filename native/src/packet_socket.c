@@ -116,9 +116,17 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     if (napi_create_uint32(env, from.sll_pkttype, &argv[1]) != napi_ok) break;
     if (napi_get_reference_value(env, s->on_frame, &cb) != napi_ok) break;
     if (napi_get_reference_value(env, s->self, &recv) != napi_ok) break;
-    // make_callback runs microtasks and routes a throw to 'uncaughtException',
-    // as for any other I/O callback.
-    if (napi_make_callback(env, s->async_ctx, recv, cb, 2, argv, &result) != napi_ok) break;
+    // make_callback runs microtasks. A throw is handed to 'uncaughtException',
+    // as for any other I/O callback, instead of staying pending in our scope.
+    if (napi_make_callback(env, s->async_ctx, recv, cb, 2, argv, &result) != napi_ok) {
+      bool pending = false;
+      napi_value exc;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+        napi_fatal_exception(env, exc);
+      }
+      break;
+    }
   }
   napi_close_handle_scope(env, scope);
 }

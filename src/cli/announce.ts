@@ -83,7 +83,7 @@ export const announceCommand: Command = {
     responder.on('conflict', (e) => { log(`CONFLICT ${e.address} claimed by ${e.mac} on ${e.interface}`); });
     responder.on('state', (e) => { log(`${e.interface}: ${e.state}${e.reason ? ` (${e.reason})` : ''}`); });
     responder.on('problem', (e) => { log(`problem on ${e.interface}: ${e.message}`); });
-    links.on('error', (err) => { log(`link inventory: ${err.message}`); });
+    links.on('problem', (err) => { log(`link inventory: ${err.message}`); });
 
     responder.setDesired(positionals.map((address) => ({ address, interface: ifname })));
     log(`announcing ${positionals.join(', ')} on ${ifname}; Ctrl-C to stop`);

@@ -27,8 +27,10 @@ export interface LinkInventoryOptions {
  * from a full `ip -json -details link show`, so a missed or garbled event
  * cannot leave the inventory wrong. Every link is listed, with or without
  * addresses (VLAN sub-interfaces and address-less NICs included).
+ * Failures to read are reported as 'problem' events (never thrown: the last
+ * good inventory stays in place and the next event or resync tries again).
  */
-export class LinkInventory extends EventEmitter<{ change: [LinkChange]; error: [Error] }> implements LinkSource {
+export class LinkInventory extends EventEmitter<{ change: [LinkChange]; problem: [Error] }> implements LinkSource {
   #links = new Map<string, Link>();
   #monitor: ChildProcess | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -89,7 +91,7 @@ export class LinkInventory extends EventEmitter<{ change: [LinkChange]; error: [
     if (this.#closed || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.refresh().catch((err: unknown) => { this.emit('error', err instanceof Error ? err : new Error(String(err))); });
+      this.refresh().catch((err: unknown) => { this.emit('problem', err instanceof Error ? err : new Error(String(err))); });
     }, this.#debounceMs);
   }
 
@@ -98,7 +100,7 @@ export class LinkInventory extends EventEmitter<{ change: [LinkChange]; error: [
     const child = spawn('ip', ['monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.#monitor = child;
     child.stdout.on('data', () => { this.#schedule(); });
-    child.on('error', (err) => { this.emit('error', err); });
+    child.on('error', (err) => { this.emit('problem', err); });
     child.on('exit', () => {
       if (this.#closed) return;
       // Restart, and re-read in case something changed while it was gone.

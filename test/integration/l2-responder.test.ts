@@ -136,6 +136,24 @@ describe('L2 responder against real peers', () => {
     await r.set([]);
   });
 
+  it('starts answering on a link that appears later (a second NIC with no address) and stops when it goes', async () => {
+    const r = runner(a);
+    await r.set([{ address: '192.0.2.230', interface: 'eth1' }]);
+    assert.deepEqual(await arping('192.0.2.230'), [], 'nothing to answer on yet');
+    const mac = '02:48:52:00:01:01';
+    const states = r.events('state').length;
+    const addedAt = Date.now();
+    await bed.addLanPort(a, 'eth1', mac);
+    await r.waitForEvent('state', (e) => e.interface === 'eth1' && e.state === 'active', 3000, states);
+    assert.ok(Date.now() - addedAt < 1500, `active ${Date.now() - addedAt} ms after the link was created`);
+    assert.deepEqual(await arping('192.0.2.230'), [mac, mac]);
+    const gone = r.events('state').length;
+    await bed.exec(a, ['ip', 'link', 'del', 'eth1']);
+    await r.waitForEvent('state', (e) => e.interface === 'eth1' && e.state === 'missing', 1000, gone);
+    assert.deepEqual(await arping('192.0.2.230'), []);
+    await r.set([]);
+  });
+
   it('answers on a VLAN sub-interface', async (t) => {
     const probe = await bed.execStatus(a, ['ip', 'link', 'add', 'link', 'eth0', 'name', 'eth0.100', 'type', 'vlan', 'id', '100']);
     if (probe.code !== 0 && /Unknown device type|not supported/i.test(probe.stderr)) {
