@@ -8,7 +8,7 @@
  *   npm run build && npm run bench:arp      (root: creates network namespaces)
  *
  * Environment: PROBES (per target and phase, default 2000), FLOOD_RATE
- * (default 25000/s). All traffic stays in the bench's own namespaces, on
+ * (default 25000/s), HERALD_NICE (run herald under `nice -n`, default: not). All traffic stays in the bench's own namespaces, on
  * documentation addresses, and is bounded in count and time.
  */
 import { readFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ const flooder = here('./arp-flood.js');
 
 const PROBES = Number(process.env.PROBES ?? 2000);
 const FLOOD_RATE = Number(process.env.FLOOD_RATE ?? 25000);
+const HERALD_NICE = process.env.HERALD_NICE;
 const VIP = '192.0.2.200';
 const CLK_TCK = 100; // USER_HZ, fixed at 100 on Linux for /proc
 
@@ -51,7 +52,8 @@ let herald: Spawned | undefined;
 try {
   const node: Host = bed.node('node0');
   const nodeIp = node.ipv4!;
-  herald = bed.spawn(node, [process.execPath, cli, 'announce', '--quiet', '--interface', 'eth0', VIP]);
+  const nice = HERALD_NICE === undefined ? [] : ['nice', '-n', HERALD_NICE];
+  herald = bed.spawn(node, [...nice, process.execPath, cli, 'announce', '--quiet', '--interface', 'eth0', VIP]);
   await herald.waitFor(/announcing/);
   const pid = herald.child.pid!;
   if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'node') throw new Error('herald pid is not the node process');
@@ -88,6 +90,7 @@ try {
   const result = {
     date: new Date().toISOString(),
     probesPerTargetAndPhase: PROBES,
+    heraldNice: HERALD_NICE ?? null,
     quiet: { herald: h(quiet), kernel: k(quiet), heraldCpuPercent: quietCpu * 100 },
     flood: {
       herald: h(flooded), kernel: k(flooded), flooder: floodResult,
