@@ -24,8 +24,17 @@ function nativeCtor(): NativeCtor {
   if (!ctor) {
     // dist/src/packet/ → repository root → native/build
     const require = createRequire(import.meta.url);
-    const mod = require('../../../native/build/Release/herald_packet.node') as { PacketSocket: NativeCtor };
-    ctor = mod.PacketSocket;
+    const path = '../../../native/build/Release/herald_packet.node';
+    try {
+      ctor = (require(path) as { PacketSocket: NativeCtor }).PacketSocket;
+    } catch (err) {
+      // Typically an install with --ignore-scripts: say how to build it.
+      throw new Error(
+        `herald's packet-socket addon cannot be loaded (${err instanceof Error ? err.message : String(err)}); ` +
+        'build it with `npm rebuild herald` or `sh native/build.sh` (needs make, a C compiler and python3)',
+        { cause: err },
+      );
+    }
   }
   return ctor;
 }
