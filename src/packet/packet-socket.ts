@@ -31,7 +31,7 @@ function nativeCtor(): NativeCtor {
       // Typically an install with --ignore-scripts: say how to build it.
       throw new Error(
         `herald's packet-socket addon cannot be loaded (${err instanceof Error ? err.message : String(err)}); ` +
-        'build it with `npm rebuild herald` or `sh native/build.sh` (needs make, a C compiler and python3)',
+        'build it with `npm run install` (needs make, a C compiler and python3)',
         { cause: err },
       );
     }
