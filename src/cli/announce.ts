@@ -5,7 +5,7 @@ import { parseIp } from '../packet/ip.js';
 import { rejectAllFilter } from '../packet/bpf-filter.js';
 import { errorCode, openPacketSocket } from '../packet/packet-socket.js';
 import { LinkInventory } from '../net/link-inventory.js';
-import { DEFAULT_BURST } from '../l2/frames.js';
+import { DEFAULT_BURST } from '../l2/burst.js';
 import { Responder } from '../l2/responder.js';
 
 const HELP = `usage: herald announce --interface IFACE [--quiet] [--burst-rounds N] [--burst-interval MS] ADDRESS...

@@ -12,8 +12,9 @@ import { parseMac } from '../packet/mac.js';
 import type { LinkSource } from '../net/link-inventory.js';
 import type { Decision } from './decide.js';
 import { decide } from './decide.js';
-import type { BurstSettings } from './frames.js';
-import { DEFAULT_BURST, burstDelays, gratuitousFrames } from './frames.js';
+import type { BurstSettings } from './burst.js';
+import { DEFAULT_BURST, burstDelays } from './burst.js';
+import { gratuitousFrames } from './frames.js';
 
 /** One address to announce on one interface. */
 export interface AnnouncePair {

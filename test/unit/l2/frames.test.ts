@@ -5,7 +5,7 @@ import { decodeEthernet } from '../../../src/packet/ethernet.js';
 import { decodeNeighborDiscovery } from '../../../src/packet/icmpv6.js';
 import { parseIp } from '../../../src/packet/ip.js';
 import { ALL_NODES, decodeIpv6 } from '../../../src/packet/ipv6.js';
-import { burstDelays, gratuitousFrames } from '../../../src/l2/frames.js';
+import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { OUR_MAC } from '../../support/frames.js';
 
 describe('gratuitous announcements', () => {
@@ -36,12 +36,5 @@ describe('gratuitous announcements', () => {
     const nd = decodeNeighborDiscovery(ip.value);
     assert.ok(nd.ok);
     assert.deepEqual(nd.value, { type: 136, router: false, solicited: false, override: true, target: parseIp('2001:db8::10')!.bytes, targetMac: OUR_MAC });
-  });
-
-  it('schedules the burst: first round at once, then every interval', () => {
-    assert.deepEqual(burstDelays({ rounds: 3, intervalMs: 1000 }), [0, 1000, 2000]);
-    assert.deepEqual(burstDelays({ rounds: 1, intervalMs: 1000 }), [0]);
-    assert.deepEqual(burstDelays({ rounds: 0, intervalMs: 1000 }), []);
-    assert.deepEqual(burstDelays({ rounds: 2.7, intervalMs: -5 }), [0, 0]);
   });
 });
