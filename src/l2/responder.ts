@@ -54,6 +54,8 @@ export interface ResponderOptions {
   readonly burst?: BurstSettings;
   /** prom-client registry to publish counters in. */
   readonly registry?: Registry;
+  /** Delay before retrying an interface whose socket could not be opened (default 2000 ms). */
+  readonly retryMs?: number;
 }
 
 interface Announced {
@@ -70,6 +72,7 @@ interface Iface {
   state: InterfaceState;
   /** Address texts the decision answers for; empty unless active. */
   answering: Set<string>;
+  retry: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -81,6 +84,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
   readonly #links: LinkSource;
   readonly #open: OpenFrameSocket;
   readonly #burst: BurstSettings;
+  readonly #retryMs: number;
   readonly #ifaces = new Map<string, Iface>();
   readonly #counters: ResponderCounters = {
     requestsSeen: 0, repliesSent: 0, gratuitousSent: 0, conflictsSeen: 0, malformed: 0, errors: 0,
@@ -94,6 +98,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.#links = opts.links;
     this.#open = opts.open ?? openPacketSocket;
     this.#burst = opts.burst ?? DEFAULT_BURST;
+    this.#retryMs = opts.retryMs ?? 2000;
     if (opts.registry) {
       const reg = opts.registry;
       const counter = (name: string, help: string) =>
@@ -134,7 +139,9 @@ export class Responder extends EventEmitter<ResponderEvents> {
     for (const [name, addrs] of wanted) {
       let iface = this.#ifaces.get(name);
       if (!iface) {
-        iface = { name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set() };
+        iface = {
+          name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set(), retry: undefined,
+        };
         this.#ifaces.set(name, iface);
       }
       const added: IpAddr[] = [];
@@ -206,6 +213,13 @@ export class Responder extends EventEmitter<ResponderEvents> {
         const code = errorCode(err);
         this.emit('problem', { interface: iface.name, message: err instanceof Error ? err.message : String(err), ...(code ? { code } : {}) });
         this.#setState(iface, 'error', err instanceof Error ? err.message : String(err));
+        // Transient failures (a link renamed or re-created under us) heal on
+        // their own; missing privileges do not, but retrying costs little.
+        iface.retry ??= setTimeout(() => {
+          iface.retry = undefined;
+          if (!this.#closed && this.#ifaces.get(iface.name) === iface) this.#reconcile(iface, []);
+        }, this.#retryMs);
+        iface.retry.unref();
         return;
       }
       iface.ifindex = link.index;
@@ -334,6 +348,8 @@ export class Responder extends EventEmitter<ResponderEvents> {
 
   #shutdown(iface: Iface): void {
     iface.answering = new Set();
+    clearTimeout(iface.retry);
+    iface.retry = undefined;
     for (const a of iface.addresses.values()) this.#cancel(a);
     if (iface.socket) {
       try {

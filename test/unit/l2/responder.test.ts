@@ -152,6 +152,22 @@ describe('Responder', () => {
     r.close();
   });
 
+  it('retries an interface whose socket could not be opened', async () => {
+    const links = new FakeLinks([link('eth0', 2, MAC_A)]);
+    const fake = fakeOpener(links);
+    const r = new Responder({ links, open: fake.open, burst: { rounds: 3, intervalMs: 60_000 }, retryMs: 20 });
+    fake.fail.code = 'ENODEV';
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    assert.equal(r.status()[0]?.state, 'error');
+    await sleep(60);
+    assert.equal(fake.sockets.length, 0, 'still failing');
+    fake.fail.code = undefined;
+    await sleep(60);
+    assert.equal(r.status()[0]?.state, 'active');
+    assert.equal(only(fake.sockets).sent.length, 2, 'first gratuitous round sent once it worked');
+    r.close();
+  });
+
   it('counts errors and reports problems instead of throwing', () => {
     const { fake, r } = setup();
     const problems: string[] = [];
