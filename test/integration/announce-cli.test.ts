@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Spawned } from '../support/testbed.js';
 import { Testbed, arpingReplies, ndisc6Replies } from '../support/testbed.js';
-import { heraldCli } from '../support/paths.js';
+import { heraldCli } from '../support/entry-points.js';
 
 const VIP4 = '192.0.2.200';
 const VIP6 = '2001:db8::200';

@@ -1,6 +1,6 @@
 import type { AnnouncePair, ResponderCounters } from '../../src/l2/responder.js';
 import type { Host, Spawned, Testbed } from './testbed.js';
-import { responderRunner } from './paths.js';
+import { responderRunner } from './entry-points.js';
 
 export interface RunnerEvent {
   readonly event: string;
