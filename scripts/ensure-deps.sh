@@ -10,6 +10,7 @@ say() { printf '[herald] %s\n' "$*" >&2; }
 declare -A need=(
   [ip]=iproute2 [nft]=nftables [arping]=iputils-arping [ndisc6]=ndisc6
   [curl]=curl [make]=make [g++]=g++ [python3]=python3 [go]=golang-go
+  [setpriv]=util-linux [sysctl]=procps
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -3,8 +3,9 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { operatorCommand } from './operator.js';
 import { versionCommand } from './version.js';
+import { announceCommand } from './announce.js';
 
-const commands: readonly Command[] = [operatorCommand, versionCommand];
+const commands: readonly Command[] = [operatorCommand, announceCommand, versionCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -1,0 +1,408 @@
+// herald_packet: one AF_PACKET socket bound to one interface, driven by the
+// libuv loop. Only what JavaScript cannot do itself lives here: open, filter,
+// multicast membership, send, receive, close. Frame parsing stays in TypeScript.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+// Upper bound per wake-up so one busy link cannot starve the rest of the loop.
+#define MAX_FRAMES_PER_WAKEUP 64
+#define MAX_FILTER_INSNS 4096
+
+typedef struct {
+  napi_env env;
+  napi_ref self;      // strong while open: an open socket is never collected
+  napi_ref on_frame;  // (frame: Buffer, pkttype: number) => void
+  napi_async_context async_ctx;
+  uv_poll_t *poll;
+  int fd;
+  int ifindex;
+} packet_socket;
+
+static uint8_t rx_buf[65536];
+
+#define CALL(env, expr)                                        \
+  do {                                                         \
+    if ((expr) != napi_ok) {                                   \
+      const napi_extended_error_info *info_;                   \
+      napi_get_last_error_info((env), &info_);                 \
+      bool pending_;                                           \
+      napi_is_exception_pending((env), &pending_);             \
+      if (!pending_)                                           \
+        napi_throw_error((env), "EINTERNAL",                   \
+                         info_->error_message ? info_->error_message : #expr); \
+      return NULL;                                             \
+    }                                                          \
+  } while (0)
+
+static const char *errno_name(int err) {
+  switch (err) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENODEV: return "ENODEV";
+    case ENXIO: return "ENXIO";
+    case EINVAL: return "EINVAL";
+    case EAGAIN: return "EAGAIN";
+    case ENOBUFS: return "ENOBUFS";
+    case ENETDOWN: return "ENETDOWN";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EBADF: return "EBADF";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENOMEM: return "ENOMEM";
+    case EMFILE: return "EMFILE";
+    default: return "EIO";
+  }
+}
+
+static void throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s (%s)", what, strerror(err), errno_name(err));
+  napi_throw_error(env, errno_name(err), msg);
+}
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static void close_socket(packet_socket *s) {
+  if (s->fd < 0) return;
+  // Stop polling before closing the fd, as libuv requires; the handle memory is
+  // released by uv_close's callback on a later loop turn.
+  uv_poll_stop(s->poll);
+  close(s->fd);
+  s->fd = -1;
+  uv_close((uv_handle_t *)s->poll, free_handle);
+  s->poll = NULL;
+  napi_env env = s->env;
+  if (s->on_frame) { napi_delete_reference(env, s->on_frame); s->on_frame = NULL; }
+  if (s->async_ctx) { napi_async_destroy(env, s->async_ctx); s->async_ctx = NULL; }
+  if (s->self) {
+    uint32_t n;
+    napi_reference_unref(env, s->self, &n);
+  }
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  packet_socket *s = handle->data;
+  napi_env env = s->env;
+  if (status < 0) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  for (int i = 0; i < MAX_FRAMES_PER_WAKEUP && s->fd >= 0; i++) {
+    struct sockaddr_ll from;
+    socklen_t fromlen = sizeof from;
+    ssize_t n = recvfrom(s->fd, rx_buf, sizeof rx_buf, MSG_DONTWAIT | MSG_TRUNC,
+                         (struct sockaddr *)&from, &fromlen);
+    if (n < 0) break;  // EAGAIN: drained; other errors reappear on the next read
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;
+    size_t len = (size_t)n < sizeof rx_buf ? (size_t)n : sizeof rx_buf;
+    napi_value argv[2], cb, recv, result;
+    if (napi_create_buffer_copy(env, len, rx_buf, NULL, &argv[0]) != napi_ok) break;
+    if (napi_create_uint32(env, from.sll_pkttype, &argv[1]) != napi_ok) break;
+    if (napi_get_reference_value(env, s->on_frame, &cb) != napi_ok) break;
+    if (napi_get_reference_value(env, s->self, &recv) != napi_ok) break;
+    // make_callback runs microtasks. A throw is handed to 'uncaughtException',
+    // as for any other I/O callback, instead of staying pending in our scope.
+    if (napi_make_callback(env, s->async_ctx, recv, cb, 2, argv, &result) != napi_ok) {
+      bool pending = false;
+      napi_value exc;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+        napi_fatal_exception(env, exc);
+      }
+      break;
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  packet_socket *s = data;
+  close_socket(s);
+  if (s->self) napi_delete_reference(env, s->self);
+  free(s);
+}
+
+static packet_socket *unwrap_open(napi_env env, napi_callback_info info, size_t *argc,
+                                  napi_value *argv) {
+  napi_value self;
+  packet_socket *s;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, (void **)&s) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "not a PacketSocket");
+    return NULL;
+  }
+  if (s->fd < 0) {
+    napi_throw_error(env, "EBADF", "packet socket is closed");
+    return NULL;
+  }
+  return s;
+}
+
+// Reads a Uint32Array of [code, jt, jf, k] quadruples into a sock_fprog.
+static int read_filter(napi_env env, napi_value v, struct sock_filter **out, unsigned short *count) {
+  bool is_ta;
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(env, v, &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint32_array || len == 0 || len % 4 != 0 || len / 4 > MAX_FILTER_INSNS) {
+    napi_throw_type_error(env, "EINVAL",
+                          "filter must be a non-empty Uint32Array of [code, jt, jf, k] quadruples, at most 4096 instructions");
+    return -1;
+  }
+  size_t n = len / 4;
+  const uint32_t *q = data;
+  struct sock_filter *f = calloc(n, sizeof *f);
+  if (!f) { throw_errno(env, "allocating filter", ENOMEM); return -1; }
+  for (size_t i = 0; i < n; i++) {
+    if (q[4 * i] > 0xffff || q[4 * i + 1] > 0xff || q[4 * i + 2] > 0xff) {
+      free(f);
+      napi_throw_range_error(env, "EINVAL", "filter instruction field out of range");
+      return -1;
+    }
+    f[i].code = (uint16_t)q[4 * i];
+    f[i].jt = (uint8_t)q[4 * i + 1];
+    f[i].jf = (uint8_t)q[4 * i + 2];
+    f[i].k = q[4 * i + 3];
+  }
+  *out = f;
+  *count = (unsigned short)n;
+  return 0;
+}
+
+static int attach_filter(napi_env env, int fd, napi_value v) {
+  struct sock_filter *f;
+  unsigned short n;
+  if (read_filter(env, v, &f, &n) < 0) return -1;
+  struct sock_fprog prog = {.len = n, .filter = f};
+  int rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+  int err = errno;
+  free(f);
+  if (rc < 0) { throw_errno(env, "attaching BPF filter (the kernel rejected the program)", err); return -1; }
+  return 0;
+}
+
+// new PacketSocket(ifname, filter, onFrame)
+static napi_value construct(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  napi_valuetype t0, t2;
+  CALL(env, napi_typeof(env, argv[0], &t0));
+  CALL(env, napi_typeof(env, argv[2], &t2));
+  if (argc < 3 || t0 != napi_string || t2 != napi_function) {
+    napi_throw_type_error(env, "EINVAL", "usage: new PacketSocket(ifname, filter, onFrame)");
+    return NULL;
+  }
+  char ifname[IFNAMSIZ + 1];
+  size_t iflen;
+  CALL(env, napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &iflen));
+  char msg[128];
+  if (iflen == 0 || iflen >= IFNAMSIZ) {
+    snprintf(msg, sizeof msg, "unknown interface \"%s\" (not a valid interface name)", ifname);
+    napi_throw_error(env, "ENODEV", msg);
+    return NULL;
+  }
+  unsigned int ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) {
+    snprintf(msg, sizeof msg, "unknown interface \"%s\"", ifname);
+    napi_throw_error(env, "ENODEV", msg);
+    return NULL;
+  }
+  // Protocol 0: nothing is queued until bind(), so the filter is in place
+  // before the first frame arrives.
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    if (err == EPERM || err == EACCES) {
+      napi_throw_error(env, "EPERM", "opening a packet socket needs CAP_NET_RAW (EPERM)");
+    } else {
+      throw_errno(env, "socket(AF_PACKET)", err);
+    }
+    return NULL;
+  }
+  if (attach_filter(env, fd, argv[1]) < 0) { close(fd); return NULL; }
+  int one = 1;
+  // Best effort: the default filter also rejects PACKET_OUTGOING and the
+  // receive loop checks it a third time.
+  (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+  struct sockaddr_ll addr = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)ifindex};
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    snprintf(msg, sizeof msg, "binding packet socket to \"%s\"", ifname);
+    if (err == ENODEV) {
+      snprintf(msg, sizeof msg, "unknown interface \"%s\" (it went away)", ifname);
+      napi_throw_error(env, "ENODEV", msg);
+    } else {
+      throw_errno(env, msg, err);
+    }
+    return NULL;
+  }
+  packet_socket *s = calloc(1, sizeof *s);
+  uv_poll_t *poll = malloc(sizeof *poll);
+  uv_loop_t *loop;
+  if (!s || !poll || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, poll, fd) != 0) {
+    free(s); free(poll); close(fd);
+    napi_throw_error(env, "EIO", "cannot register packet socket with the event loop");
+    return NULL;
+  }
+  s->env = env;
+  s->fd = fd;
+  s->ifindex = (int)ifindex;
+  s->poll = poll;
+  poll->data = s;
+  napi_value resource_name;
+  if (napi_create_reference(env, argv[2], 1, &s->on_frame) != napi_ok ||
+      napi_create_string_utf8(env, "herald.PacketSocket", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_async_init(env, self, resource_name, &s->async_ctx) != napi_ok ||
+      napi_wrap(env, self, s, finalize, NULL, &s->self) != napi_ok ||
+      napi_reference_ref(env, s->self, NULL) != napi_ok) {
+    close_socket(s);
+    napi_throw_error(env, "EIO", "cannot set up packet socket");
+    return NULL;
+  }
+  uv_poll_start(poll, UV_READABLE, on_readable);
+  return self;
+}
+
+static napi_value js_set_filter(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  packet_socket *s = unwrap_open(env, info, &argc, argv);
+  if (!s) return NULL;
+  // SO_ATTACH_FILTER swaps the program atomically: no window without a filter.
+  if (attach_filter(env, s->fd, argv[0]) < 0) return NULL;
+  return NULL;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  packet_socket *s = unwrap_open(env, info, &argc, argv);
+  if (!s) return NULL;
+  bool is_buf;
+  void *data;
+  size_t len;
+  CALL(env, napi_is_buffer(env, argv[0], &is_buf));
+  if (!is_buf) { napi_throw_type_error(env, "EINVAL", "send() takes a Buffer"); return NULL; }
+  CALL(env, napi_get_buffer_info(env, argv[0], &data, &len));
+  if (len < ETH_HLEN) { napi_throw_range_error(env, "EINVAL", "frame shorter than an Ethernet header"); return NULL; }
+  if (send(s->fd, data, len, MSG_DONTWAIT) < 0) { throw_errno(env, "sending frame", errno); return NULL; }
+  return NULL;
+}
+
+static napi_value membership(napi_env env, napi_callback_info info, int op) {
+  size_t argc = 1;
+  napi_value argv[1];
+  packet_socket *s = unwrap_open(env, info, &argc, argv);
+  if (!s) return NULL;
+  bool is_buf;
+  void *data;
+  size_t len;
+  CALL(env, napi_is_buffer(env, argv[0], &is_buf));
+  if (is_buf) CALL(env, napi_get_buffer_info(env, argv[0], &data, &len));
+  if (!is_buf || len != ETH_ALEN) {
+    napi_throw_type_error(env, "EINVAL", "membership takes a 6-byte MAC address Buffer");
+    return NULL;
+  }
+  struct packet_mreq mreq = {.mr_ifindex = s->ifindex, .mr_type = PACKET_MR_MULTICAST, .mr_alen = ETH_ALEN};
+  memcpy(mreq.mr_address, data, ETH_ALEN);
+  if (setsockopt(s->fd, SOL_PACKET, op, &mreq, sizeof mreq) < 0) {
+    throw_errno(env, op == PACKET_ADD_MEMBERSHIP ? "joining multicast group" : "leaving multicast group", errno);
+  }
+  return NULL;
+}
+
+static napi_value js_add_membership(napi_env env, napi_callback_info info) {
+  return membership(env, info, PACKET_ADD_MEMBERSHIP);
+}
+
+static napi_value js_drop_membership(napi_env env, napi_callback_info info) {
+  return membership(env, info, PACKET_DROP_MEMBERSHIP);
+}
+
+// Kernel receive counters since the previous call (reading resets them).
+static napi_value js_take_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  packet_socket *s = unwrap_open(env, info, &argc, NULL);
+  if (!s) return NULL;
+  struct tpacket_stats st;
+  socklen_t len = sizeof st;
+  if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
+    throw_errno(env, "reading packet statistics", errno);
+    return NULL;
+  }
+  napi_value obj, packets, drops;
+  CALL(env, napi_create_object(env, &obj));
+  CALL(env, napi_create_uint32(env, st.tp_packets, &packets));
+  CALL(env, napi_create_uint32(env, st.tp_drops, &drops));
+  CALL(env, napi_set_named_property(env, obj, "packets", packets));
+  CALL(env, napi_set_named_property(env, obj, "drops", drops));
+  return obj;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value self;
+  packet_socket *s;
+  CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  if (napi_unwrap(env, self, (void **)&s) != napi_ok) return NULL;
+  close_socket(s);  // idempotent
+  return NULL;
+}
+
+static napi_value js_ifindex(napi_env env, napi_callback_info info) {
+  napi_value self, out;
+  packet_socket *s;
+  CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  CALL(env, napi_unwrap(env, self, (void **)&s));
+  CALL(env, napi_create_int32(env, s->ifindex, &out));
+  return out;
+}
+
+static napi_value js_closed(napi_env env, napi_callback_info info) {
+  napi_value self, out;
+  packet_socket *s;
+  CALL(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  CALL(env, napi_unwrap(env, self, (void **)&s));
+  CALL(env, napi_get_boolean(env, s->fd < 0, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"addMembership", NULL, js_add_membership, NULL, NULL, NULL, napi_default, NULL},
+      {"dropMembership", NULL, js_drop_membership, NULL, NULL, NULL, napi_default, NULL},
+      {"takeStats", NULL, js_take_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"ifindex", NULL, NULL, js_ifindex, NULL, NULL, napi_default, NULL},
+      {"closed", NULL, NULL, js_closed, NULL, NULL, napi_default, NULL},
+  };
+  napi_value cls;
+  CALL(env, napi_define_class(env, "PacketSocket", NAPI_AUTO_LENGTH, construct, NULL,
+                              sizeof props / sizeof props[0], props, &cls));
+  CALL(env, napi_set_named_property(env, exports, "PacketSocket", cls));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,105 @@
+import { ARP_REPLY, ARP_REQUEST, decodeArp } from '../packet/arp.js';
+import type { EthernetFrame } from '../packet/ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from '../packet/ethernet.js';
+import { ICMPV6_NEIGHBOR_SOLICITATION, decodeNeighborDiscovery } from '../packet/icmpv6.js';
+import { ipText } from '../packet/ip.js';
+import { ALL_NODES, UNSPECIFIED, decodeIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
+import { BROADCAST_MAC, formatMac } from '../packet/mac.js';
+import { arpReply, neighborAdvertisement } from './frames.js';
+
+/** What one interface announces, as the decision sees it. */
+export interface InterfaceView {
+  readonly mac: Buffer;
+  /** Canonical address texts (see parseIp). */
+  readonly addresses: ReadonlySet<string>;
+}
+
+export type Decision =
+  | {
+      readonly kind: 'reply';
+      readonly family: 4 | 6;
+      readonly address: string;
+      /** Who asked: their IP (maybe unspecified) and MAC. */
+      readonly asker: string;
+      readonly askerMac: string;
+      readonly frame: Buffer;
+    }
+  /** Another MAC claims one of our addresses. */
+  | { readonly kind: 'conflict'; readonly family: 4 | 6; readonly address: string; readonly mac: string }
+  /** `request` is set for well-formed ARP requests and solicitations, answered or not. */
+  | { readonly kind: 'ignore'; readonly reason: string; readonly request: boolean }
+  | { readonly kind: 'malformed'; readonly reason: string };
+
+const ignore = (reason: string, request = false): Decision => ({ kind: 'ignore', reason, request });
+
+/** Which answer, if any, a received frame gets. Pure; never throws on any input. */
+export function decide(frame: Buffer, view: InterfaceView): Decision {
+  const eth = decodeEthernet(frame);
+  if (!eth.ok) return { kind: 'malformed', reason: eth.error };
+  if (eth.value.src.equals(view.mac)) return ignore('sent by us');
+  // A tagged frame belongs to the VLAN's sub-interface, where its addresses are announced.
+  if (eth.value.vlan) return ignore(`802.1Q tag, VLAN ${eth.value.vlan.vid}`);
+  switch (eth.value.etherType) {
+    case ETHERTYPE_ARP: return decideArp(eth.value, view);
+    case ETHERTYPE_IPV6: return decideNd(eth.value, view);
+    default: return ignore(`EtherType 0x${eth.value.etherType.toString(16)}`);
+  }
+}
+
+function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
+  const arp = decodeArp(eth.payload);
+  if (!arp.ok) return { kind: 'malformed', reason: arp.error };
+  const a = arp.value;
+  if (a.senderMac.equals(view.mac)) return ignore('sent by us');
+  const target = ipText(a.targetIp);
+  const sender = ipText(a.senderIp);
+  const isRequest = a.op === ARP_REQUEST;
+  // A sender address of ours from another MAC: a gratuitous ARP, or a host
+  // that believes it owns the address. Either way the agent wants to know.
+  if (view.addresses.has(sender)) {
+    return { kind: 'conflict', family: 4, address: sender, mac: formatMac(a.senderMac) };
+  }
+  if (a.op === ARP_REPLY) return ignore('ARP reply');
+  if (!view.addresses.has(target)) return ignore(`ARP request for ${target}, not ours`, true);
+  if (!eth.dst.equals(BROADCAST_MAC) && !eth.dst.equals(view.mac)) {
+    return ignore(`ARP request for ${target} addressed to ${formatMac(eth.dst)}`, isRequest);
+  }
+  return {
+    kind: 'reply', family: 4, address: target, asker: sender, askerMac: formatMac(a.senderMac),
+    frame: arpReply(view.mac, a.targetIp, Buffer.from(a.senderMac), a.senderIp),
+  };
+}
+
+function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
+  const ip = decodeIpv6(eth.payload);
+  if (!ip.ok) return { kind: 'malformed', reason: ip.error };
+  // Only ICMPv6 is neighbour discovery; other IPv6 traffic is none of our business.
+  if (ip.value.nextHeader !== 58) return ignore(`IPv6 next header ${ip.value.nextHeader}`);
+  const icmpType = ip.value.payload[0];
+  if (icmpType !== 135 && icmpType !== 136) return ignore(`ICMPv6 type ${icmpType ?? 'none'}`);
+  const nd = decodeNeighborDiscovery(ip.value);
+  if (!nd.ok) return { kind: 'malformed', reason: nd.error };
+  const m = nd.value;
+  const target = ipText(m.target);
+  if (m.type !== ICMPV6_NEIGHBOR_SOLICITATION) {
+    const mac = m.targetMac ?? eth.src;
+    if (view.addresses.has(target) && !mac.equals(view.mac)) {
+      return { kind: 'conflict', family: 6, address: target, mac: formatMac(mac) };
+    }
+    return ignore('neighbour advertisement');
+  }
+  if (!view.addresses.has(target)) return ignore(`neighbour solicitation for ${target}, not ours`, true);
+  const group = solicitedNodeAddress(m.target);
+  const toGroup = ip.value.dst.equals(group) && eth.dst.equals(multicastMac(group));
+  // Unicast solicitations (neighbour unreachability detection) come to our MAC.
+  const toUs = ip.value.dst.equals(m.target) && eth.dst.equals(view.mac);
+  if (!toGroup && !toUs) return ignore(`solicitation for ${target} not addressed to us`, true);
+  const dad = ip.value.src.equals(UNSPECIFIED);
+  // A DAD probe has no address to answer to: defend on all-nodes, unsolicited (RFC 4861 §7.2.4).
+  const dstIp = dad ? ALL_NODES : ip.value.src;
+  const dstMac = dad ? multicastMac(ALL_NODES) : (m.sourceMac ?? eth.src);
+  return {
+    kind: 'reply', family: 6, address: target, asker: ipText(ip.value.src), askerMac: formatMac(m.sourceMac ?? eth.src),
+    frame: neighborAdvertisement(view.mac, m.target, Buffer.from(dstMac), dstIp, !dad),
+  };
+}

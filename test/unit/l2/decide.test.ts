@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../../../src/packet/arp.js';
+import { decodeEthernet, encodeEthernet } from '../../../src/packet/ethernet.js';
+import { decodeNeighborDiscovery, encodeNeighborDiscovery } from '../../../src/packet/icmpv6.js';
+import { parseIp } from '../../../src/packet/ip.js';
+import { ALL_NODES, UNSPECIFIED, decodeIpv6, encodeIpv6, solicitedNodeAddress } from '../../../src/packet/ipv6.js';
+import type { Decision, InterfaceView } from '../../../src/l2/decide.js';
+import { decide } from '../../../src/l2/decide.js';
+import { gratuitousFrames } from '../../../src/l2/frames.js';
+import { ARPING_REQUEST, CLIENT_MAC, NDISC6_SOLICITATION, OUR_MAC } from '../../support/frames.js';
+
+const view: InterfaceView = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '2001:db8::10']) };
+const OTHER_MAC = Buffer.from('02000000000c', 'hex');
+
+function reply(d: Decision): Extract<Decision, { kind: 'reply' }> {
+  if (d.kind !== 'reply') assert.fail(`expected a reply, got ${JSON.stringify(d)}`);
+  return d;
+}
+
+function arpFrame(op: number, senderMac: Buffer, senderIp: string, targetIp: string, dst = Buffer.alloc(6, 0xff)): Buffer {
+  return encodeEthernet({
+    dst, src: senderMac, etherType: 0x0806,
+    payload: encodeArp({ op, senderMac, senderIp: parseIp(senderIp)!.bytes, targetMac: Buffer.alloc(6), targetIp: parseIp(targetIp)!.bytes }),
+  });
+}
+
+describe('decide: ARP', () => {
+  it("answers arping's broadcast request with a unicast reply from our MAC", () => {
+    const d = reply(decide(ARPING_REQUEST, view));
+    assert.equal(d.family, 4);
+    assert.equal(d.address, '192.0.2.10');
+    assert.equal(d.asker, '192.0.2.100');
+    const eth = decodeEthernet(d.frame);
+    assert.ok(eth.ok);
+    assert.deepEqual(eth.value.dst, CLIENT_MAC);
+    assert.deepEqual(eth.value.src, OUR_MAC);
+    const arp = decodeArp(eth.value.payload);
+    assert.ok(arp.ok);
+    assert.deepEqual(arp.value, {
+      op: ARP_REPLY, senderMac: OUR_MAC, senderIp: parseIp('192.0.2.10')!.bytes,
+      targetMac: CLIENT_MAC, targetIp: parseIp('192.0.2.100')!.bytes,
+    });
+  });
+
+  it('answers a request unicast to our MAC (cache refresh), not one unicast elsewhere', () => {
+    reply(decide(arpFrame(ARP_REQUEST, CLIENT_MAC, '192.0.2.100', '192.0.2.10', OUR_MAC), view));
+    const d = decide(arpFrame(ARP_REQUEST, CLIENT_MAC, '192.0.2.100', '192.0.2.10', OTHER_MAC), view);
+    assert.equal(d.kind, 'ignore');
+  });
+
+  it('ignores requests for other addresses, but counts them as requests', () => {
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, CLIENT_MAC, '192.0.2.100', '192.0.2.11'), view),
+      { kind: 'ignore', reason: 'ARP request for 192.0.2.11, not ours', request: true });
+  });
+
+  it('ignores frames from itself, by Ethernet or ARP sender address', () => {
+    assert.equal(decide(arpFrame(ARP_REQUEST, OUR_MAC, '192.0.2.100', '192.0.2.10'), view).kind, 'ignore');
+    const spoofedEth = arpFrame(ARP_REQUEST, CLIENT_MAC, '192.0.2.100', '192.0.2.10');
+    OUR_MAC.copy(spoofedEth, 22); // ARP sender MAC
+    assert.equal(decide(spoofedEth, view).kind, 'ignore');
+    for (const f of gratuitousFrames(parseIp('192.0.2.10')!, OUR_MAC)) assert.equal(decide(f, view).kind, 'ignore');
+  });
+
+  it('reports another MAC announcing our address as a conflict (both gratuitous forms)', () => {
+    for (const f of gratuitousFrames(parseIp('192.0.2.10')!, OTHER_MAC)) {
+      assert.deepEqual(decide(f, view), { kind: 'conflict', family: 4, address: '192.0.2.10', mac: '02:00:00:00:00:0c' });
+    }
+    assert.equal(decide(arpFrame(ARP_REPLY, OTHER_MAC, '192.0.2.10', '192.0.2.100'), view).kind, 'conflict');
+  });
+
+  it('ignores ARP replies about others and VLAN-tagged frames', () => {
+    assert.equal(decide(arpFrame(ARP_REPLY, OTHER_MAC, '192.0.2.50', '192.0.2.100'), view).kind, 'ignore');
+    const tagged = encodeEthernet({ dst: Buffer.alloc(6, 0xff), src: CLIENT_MAC, vlan: { pcp: 0, dei: false, vid: 5 }, etherType: 0x0806, payload: ARPING_REQUEST.subarray(14) });
+    assert.equal(decide(tagged, view).kind, 'ignore');
+  });
+
+  it('answers nothing once the address is gone', () => {
+    assert.equal(decide(ARPING_REQUEST, { mac: OUR_MAC, addresses: new Set(['2001:db8::10']) }).kind, 'ignore');
+  });
+
+  it('reports malformed ARP', () => {
+    assert.equal(decide(ARPING_REQUEST.subarray(0, 30), view).kind, 'malformed');
+  });
+});
+
+describe('decide: NDP', () => {
+  const vip = parseIp('2001:db8::10')!.bytes;
+  const client = parseIp('2001:db8::100')!.bytes;
+
+  function ns(src: Uint8Array, dst: Uint8Array, dstMac: Buffer, withSource: boolean): Buffer {
+    const icmp = encodeNeighborDiscovery({ type: 135, target: vip, ...(withSource ? { sourceMac: CLIENT_MAC } : {}) }, src, dst);
+    return encodeEthernet({ dst: dstMac, src: CLIENT_MAC, etherType: 0x86dd, payload: encodeIpv6({ nextHeader: 58, hopLimit: 255, src: Buffer.from(src), dst: Buffer.from(dst), payload: icmp }) });
+  }
+
+  it("answers ndisc6's solicitation with a solicited, override advertisement", () => {
+    const d = reply(decide(NDISC6_SOLICITATION, view));
+    assert.equal(d.address, '2001:db8::10');
+    const eth = decodeEthernet(d.frame);
+    assert.ok(eth.ok);
+    assert.deepEqual(eth.value.dst, CLIENT_MAC);
+    assert.deepEqual(eth.value.src, OUR_MAC);
+    const ip = decodeIpv6(eth.value.payload);
+    assert.ok(ip.ok);
+    assert.equal(ip.value.hopLimit, 255);
+    assert.deepEqual(ip.value.src, vip);
+    assert.equal(d.asker, 'fe80::ff:fe00:b');
+    const nd = decodeNeighborDiscovery(ip.value); // checks the checksum too
+    assert.ok(nd.ok);
+    assert.deepEqual(nd.value, { type: 136, router: false, solicited: true, override: true, target: vip, targetMac: OUR_MAC });
+  });
+
+  it('answers unicast solicitations (unreachability detection) sent to our MAC', () => {
+    reply(decide(ns(client, vip, OUR_MAC, false), view));
+    assert.equal(decide(ns(client, vip, OTHER_MAC, false), view).kind, 'ignore');
+  });
+
+  it('defends against duplicate address detection on all-nodes, unsolicited', () => {
+    const group = solicitedNodeAddress(vip);
+    const d = reply(decide(ns(UNSPECIFIED, group, Buffer.from('3333ff000010', 'hex'), false), view));
+    const eth = decodeEthernet(d.frame);
+    assert.ok(eth.ok);
+    const ip = decodeIpv6(eth.value.payload);
+    assert.ok(ip.ok);
+    assert.deepEqual(ip.value.dst, ALL_NODES);
+    const nd = decodeNeighborDiscovery(ip.value);
+    assert.ok(nd.ok && nd.value.type === 136 && !nd.value.solicited && nd.value.override);
+  });
+
+  it('ignores solicitations for other targets and reports foreign advertisements of ours', () => {
+    const other = Buffer.from(NDISC6_SOLICITATION);
+    assert.equal(decide(other, { mac: OUR_MAC, addresses: new Set(['2001:db8::11']) }).kind, 'ignore');
+    const [na] = gratuitousFrames(parseIp('2001:db8::10')!, OTHER_MAC);
+    assert.deepEqual(decide(na!, view), { kind: 'conflict', family: 6, address: '2001:db8::10', mac: '02:00:00:00:00:0c' });
+    const [own] = gratuitousFrames(parseIp('2001:db8::10')!, OUR_MAC);
+    assert.equal(decide(own!, view).kind, 'ignore');
+  });
+
+  it('rejects a solicitation with a broken checksum as malformed', () => {
+    const broken = Buffer.from(NDISC6_SOLICITATION);
+    broken[80] = (broken[80] ?? 0) ^ 0xff;
+    assert.equal(decide(broken, view).kind, 'malformed');
+  });
+});
