@@ -6,10 +6,28 @@
  * between nodes cannot make two holders.
  */
 import { performance } from 'node:perf_hooks';
-import { ApiException, V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { KubeApiError, type KubeTransport } from './transport.js';
+
+/** coordination.k8s.io/v1 Lease, as JSON (MicroTime fields are strings). */
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
 
 export interface LeaseLockOptions {
-  api: CoordinationV1Api;
+  /**
+   * Keep-alive HTTPS to the apiserver. (client-node's typed APIs open a new
+   * TLS connection per call, which a lease renewed every half second should not pay.)
+   */
+  transport: KubeTransport;
   namespace: string;
   name: string;
   /** Our holderIdentity (a node name, or a pod name for leader election). */
@@ -18,22 +36,30 @@ export interface LeaseLockOptions {
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
   labels?: Record<string, string>;
+  /** Deadline for each request. */
+  timeoutMs?: number;
+}
+
+/** metav1.MicroTime: RFC 3339 with microseconds. */
+export function microTime(date = new Date()): string {
+  return date.toISOString().replace('Z', '000Z');
 }
 
 export type LeaseOutcome =
-  | { held: true; lease: V1Lease }
+  | { held: true; lease: Lease }
   | { held: false; holder: string; reason: 'held-by-other' | 'lost-race' };
 
 export function isConflict(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 409;
+  return err instanceof KubeApiError && err.status === 409;
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
+  return err instanceof KubeApiError && err.status === 404;
 }
 
 export class LeaseLock {
-  private observed: V1Lease | undefined;
+  private observed: Lease | undefined;
+  private readonly path: string;
   /** Local monotonic time at which `observed` was first seen in its current form. */
   private observedAt = 0;
   private readonly now: () => number;
@@ -41,6 +67,11 @@ export class LeaseLock {
   constructor(private readonly opts: LeaseLockOptions) {
     if (!(opts.leaseDurationSeconds >= 1)) throw new RangeError('leaseDurationSeconds must be at least 1');
     this.now = opts.now ?? (() => performance.now());
+    this.path = `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`;
+  }
+
+  private read(): Promise<Lease> {
+    return this.opts.transport.json<Lease>(`${this.path}/${this.opts.name}`, { timeoutMs: this.opts.timeoutMs ?? 10_000 });
   }
 
   get identity(): string { return this.opts.identity; }
@@ -65,7 +96,7 @@ export class LeaseLock {
    * Records a version of the lease seen elsewhere (a watch, say) so that
    * expiry counts from when it last changed. Older versions are ignored.
    */
-  observe(lease: V1Lease): void {
+  observe(lease: Lease): void {
     const rv = lease.metadata?.resourceVersion;
     if (rv !== undefined && rv === this.observed?.metadata?.resourceVersion) return;
     this.observed = lease;
@@ -74,9 +105,9 @@ export class LeaseLock {
 
   /** Acquires a free or expired lease, or renews ours. */
   async acquireOrRenew(): Promise<LeaseOutcome> {
-    let current: V1Lease;
+    let current: Lease;
     try {
-      current = await this.opts.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+      current = await this.read();
     } catch (err) {
       if (!isNotFound(err)) throw err;
       return this.create(this.opts.identity);
@@ -95,9 +126,9 @@ export class LeaseLock {
    * when successor is ''. Returns false when we did not hold it or lost a race.
    */
   async handOver(successor: string): Promise<boolean> {
-    let current: V1Lease;
+    let current: Lease;
     try {
-      current = await this.opts.api.readNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace });
+      current = await this.read();
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
@@ -113,8 +144,8 @@ export class LeaseLock {
   }
 
   private async create(holder: string): Promise<LeaseOutcome> {
-    const now = new V1MicroTime();
-    const body: V1Lease = {
+    const now = microTime();
+    const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: this.opts.name, namespace: this.opts.namespace, labels: this.opts.labels },
@@ -127,7 +158,7 @@ export class LeaseLock {
       },
     };
     try {
-      const created = await this.opts.api.createNamespacedLease({ namespace: this.opts.namespace, body });
+      const created = await this.opts.transport.json<Lease>(this.path, { method: 'POST', body, timeoutMs: this.opts.timeoutMs ?? 10_000 });
       this.observe(created);
       return { held: true, lease: created };
     } catch (err) {
@@ -140,11 +171,11 @@ export class LeaseLock {
    * Compare-and-swap: replace `current` with `holder` as holder. Resolves to
    * the written lease, or undefined on 409 (somebody else wrote first).
    */
-  private async write(current: V1Lease, holder: string): Promise<V1Lease | undefined> {
+  private async write(current: Lease, holder: string): Promise<Lease | undefined> {
     const spec = current.spec ?? {};
-    const now = new V1MicroTime();
+    const now = microTime();
     const changesHands = (spec.holderIdentity ?? '') !== holder;
-    const body: V1Lease = {
+    const body: Lease = {
       ...current,
       spec: {
         ...spec,
@@ -156,8 +187,8 @@ export class LeaseLock {
       },
     };
     try {
-      const written = await this.opts.api.replaceNamespacedLease({
-        name: this.opts.name, namespace: this.opts.namespace, body,
+      const written = await this.opts.transport.json<Lease>(`${this.path}/${this.opts.name}`, {
+        method: 'PUT', body, timeoutMs: this.opts.timeoutMs ?? 10_000,
       });
       this.observe(written);
       return written;

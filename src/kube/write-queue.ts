@@ -23,6 +23,8 @@ export class WriteQueue {
     private readonly concurrency: number,
     private readonly log: Logger,
     private readonly onResult?: (key: string, ok: boolean) => void,
+    /** false: a failed job is dropped instead of retried. */
+    private readonly retry = true,
   ) {}
 
   /** Schedules a write for key, replacing any not yet started. */
@@ -89,7 +91,7 @@ export class WriteQueue {
     } catch (err) {
       this.stats.failed++;
       this.onResult?.(key, false);
-      if (!this.stopped && !this.pending.has(key)) {
+      if (this.retry && !this.stopped && !this.pending.has(key)) {
         let b = this.backoffs.get(key);
         if (!b) this.backoffs.set(key, (b = new Backoff(250, 30_000)));
         const delay = b.next();

@@ -7,7 +7,7 @@
  * events to the core and writes what changed. Writes are server-side applies
  * of herald's own status fields, queued per object and retried with backoff.
  */
-import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { IpamState } from '../core/ipam/ipam-state.js';
 import type { IpamEvent, ServiceDecision } from '../core/ipam/types.js';
 import { EventRecorder, type EventSubject } from '../kube/event-recorder.js';
@@ -72,7 +72,7 @@ export class Operator {
     const leaseSeconds = Math.max(1, Math.round(settings.leaseDurationMs / 1000));
     this.elector = new LeaderElector({
       lock: new LeaseLock({
-        api: kc.makeApiClient(CoordinationV1Api), namespace: settings.namespace, name: 'herald-operator',
+        transport: this.transport, namespace: settings.namespace, name: 'herald-operator',
         identity: settings.identity, leaseDurationSeconds: leaseSeconds,
       }),
       leaseDurationMs: settings.leaseDurationMs,
@@ -104,6 +104,7 @@ export class Operator {
     clearInterval(this.resyncTimer);
     await this.elector.stop();
     this.abdicate();
+    this.events.stop();
     await Promise.all([this.services.stop(), this.pools.stop()]);
     await this.health.close();
     this.transport.close();
@@ -202,7 +203,7 @@ export class Operator {
       for (const key of term.touched) this.syncService(term, key);
       term.touched.clear();
       for (const pool of result.pools) this.syncPool(term, pool.name);
-      for (const ev of result.events) void this.recordEvent(ev);
+      for (const ev of result.events) this.recordEvent(ev);
       this.updateGauges(term);
     } catch (err) {
       this.metrics.reconcileErrors.inc();
@@ -290,7 +291,7 @@ export class Operator {
     this.scheduleReconcile();
   }
 
-  private async recordEvent(ev: IpamEvent): Promise<void> {
+  private recordEvent(ev: IpamEvent): void {
     let subject: EventSubject;
     if (ev.object.kind === 'Service') {
       const svc = this.services.get(`${ev.object.namespace}/${ev.object.name}`);
@@ -299,7 +300,7 @@ export class Operator {
       subject = { apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool', name: ev.object.name, uid: this.pools.get(ev.object.name)?.metadata.uid };
     }
     const action = ev.reason === 'IPAllocated' ? 'Allocate' : ev.reason === 'IPReleased' ? 'Release' : 'Reconcile';
-    await this.events.record(subject, { type: ev.type, reason: ev.reason, action, note: ev.message });
+    this.events.record(subject, { type: ev.type, reason: ev.reason, action, note: ev.message });
   }
 }
 

@@ -8,25 +8,29 @@ import assert from 'node:assert/strict';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { ControlPlane } from '../support/control-plane.js';
 import { LeaseLock } from '../../src/kube/lease-lock.js';
+import { KubeTransport } from '../../src/kube/transport.js';
 
 const ns = 'lease-test';
 let cp: ControlPlane;
 let api: CoordinationV1Api;
+let transport: KubeTransport;
 
 before(async () => {
   cp = await ControlPlane.start();
   const kc = cp.kubeConfig();
   api = kc.makeApiClient(CoordinationV1Api);
+  transport = new KubeTransport(kc);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
 });
 
 after(async () => {
+  transport.close();
   await cp.stop();
 });
 
 function contenders(name: string, n: number, leaseDurationSeconds = 2): LeaseLock[] {
   return Array.from({ length: n }, (_, i) =>
-    new LeaseLock({ api, namespace: ns, name, identity: `node-${i}`, leaseDurationSeconds }));
+    new LeaseLock({ transport, namespace: ns, name, identity: `node-${i}`, leaseDurationSeconds }));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -18,8 +18,10 @@ export interface HeraldProcess {
 export async function startHerald(command: string, args: readonly string[], logDir: string, name: string): Promise<HeraldProcess> {
   const healthPort = await freePort();
   const logFile = join(logDir, `${name}.log`);
+  // HERALD_NODE_ARGS passes flags to Node itself, e.g. --cpu-prof for profiling.
+  const nodeArgs = (process.env.HERALD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const proc = ManagedProcess.start(name, process.execPath, [
-    join(repoRoot, 'dist/src/cli/main.js'), command, `--health-port=${healthPort}`, '--health-address=127.0.0.1', ...args,
+    ...nodeArgs, join(repoRoot, 'dist/src/cli/main.js'), command, `--health-port=${healthPort}`, '--health-address=127.0.0.1', ...args,
   ], { logFile });
   const http = async (path: string): Promise<{ status: number; body: string }> => {
     const res = await fetch(`http://127.0.0.1:${healthPort}${path}`, { signal: AbortSignal.timeout(3000) });

@@ -4,13 +4,16 @@ import type { ControlPlane } from './control-plane.js';
 import { installCrds } from './crds.js';
 import { startHerald, type HeraldProcess } from './herald-process.js';
 
-/** Applies herald's RBAC and binds it to a client-certificate user; returns its kubeconfig. */
-export async function operatorUser(cp: ControlPlane, user = 'herald-operator'): Promise<string> {
+/**
+ * Applies herald's RBAC and returns a kubeconfig whose client certificate
+ * carries the herald-operator ServiceAccount's identity, so the operator runs
+ * with exactly the rights (and the API priority level) it has in a cluster.
+ */
+export async function operatorUser(cp: ControlPlane): Promise<string> {
   await installCrds(cp);
   await cp.kubectl(['apply', '-f', `${repoRoot}deploy/manifests/operator-rbac.yaml`]);
-  await cp.kubectl(['create', 'clusterrolebinding', `${user}-user`, '--clusterrole=herald-operator', `--user=${user}`]);
-  await cp.kubectl(['create', 'rolebinding', `${user}-user`, '-n', 'kube-system', '--role=herald-operator-leader-election', `--user=${user}`]);
-  return cp.kubeconfigFor(user);
+  return cp.kubeconfigFor('system:serviceaccount:kube-system:herald-operator',
+    ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated']);
 }
 
 export async function startOperator(cp: ControlPlane, kubeconfig: string, name: string, extra: readonly string[] = []): Promise<HeraldProcess> {
