@@ -25,3 +25,26 @@ export function rankCandidates(service: string, nodes: Iterable<string>): string
   weighted.sort((a, b) => (a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   return weighted.map((w) => w.node);
 }
+
+/**
+ * rankCandidates with memory: a Service's order is recomputed only when its
+ * candidate list changes, so re-planning every heartbeat costs no hashing.
+ * Deterministic, so caching changes no answer.
+ */
+export class CandidateRanker {
+  private readonly cache = new Map<string, { readonly candidates: string; readonly ranked: readonly string[] }>();
+
+  rank(service: string, candidates: readonly string[]): readonly string[] {
+    const text = candidates.join('\n');
+    const hit = this.cache.get(service);
+    if (hit?.candidates === text) return hit.ranked;
+    const ranked = rankCandidates(service, candidates);
+    this.cache.set(service, { candidates: text, ranked });
+    return ranked;
+  }
+
+  /** Drops Services not in `keep`, so deleted Services do not pile up. */
+  retain(keep: ReadonlySet<string>): void {
+    for (const k of this.cache.keys()) if (!keep.has(k)) this.cache.delete(k);
+  }
+}
