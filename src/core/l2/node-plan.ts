@@ -1,0 +1,70 @@
+import type { ServiceKey } from '../ipam/types.js';
+import { decideOwnership, type OwnershipDecision } from './ownership.js';
+import type { CandidateRanker } from './rendezvous.js';
+import type { L2Selection, NodeAssignment } from './selection.js';
+
+/** Everything one agent observed, for planning all Services at once. */
+export interface NodePlanInput {
+  readonly self: string;
+  readonly selection: L2Selection;
+  /** Per-Service Lease holders ('' = none); Services without a Lease may be left out. */
+  readonly holders: ReadonlyMap<ServiceKey, string>;
+  readonly live: ReadonlySet<string>;
+  readonly leaving?: string;
+  readonly apiReachable: boolean;
+  /** Addresses another MAC announced since this agent's heartbeat last renewed. */
+  readonly conflicted: ReadonlySet<string>;
+  /**
+   * What this agent answered in its previous plan, per Service. A holder that
+   * stopped being a candidate keeps answering these until its handover or
+   * release is written.
+   */
+  readonly previous: ReadonlyMap<ServiceKey, readonly NodeAssignment[]>;
+  readonly ranker: CandidateRanker;
+}
+
+export interface ServicePlan {
+  readonly service: ServiceKey;
+  readonly decision: OwnershipDecision;
+  /** What to answer, on which links: empty unless decision.answer. */
+  readonly answer: readonly NodeAssignment[];
+}
+
+/**
+ * One decision per Service that this agent is a candidate for or holds.
+ * Services it has nothing to do with are left out, so the plan's size is
+ * what this node deals with, not the cluster's.
+ */
+export function planNode(input: NodePlanInput): ServicePlan[] {
+  const { self, selection } = input;
+  const mine = new Map<ServiceKey, NodeAssignment[]>();
+  for (const a of selection.assignmentsFor(self)) {
+    let list = mine.get(a.service);
+    if (list === undefined) mine.set(a.service, (list = []));
+    list.push(a);
+  }
+  const keys = new Set<ServiceKey>(mine.keys());
+  for (const [key, holder] of input.holders) if (holder === self) keys.add(key);
+
+  const plans: ServicePlan[] = [];
+  for (const key of [...keys].sort()) {
+    const candidacy = selection.services.get(key);
+    const ranked = candidacy === undefined ? [] : input.ranker.rank(key, candidacy.candidates);
+    const assignments = mine.get(key) ?? input.previous.get(key) ?? [];
+    const notCandidateReason = candidacy === undefined ? 'the Service is gone or not announced' : candidacy.whyNot(self);
+    const decision = decideOwnership({
+      self,
+      ranked,
+      holder: input.holders.get(key),
+      live: input.live,
+      ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
+      apiReachable: input.apiReachable,
+      addresses: [...new Set(assignments.map((a) => a.address))],
+      conflicted: input.conflicted,
+      ...(notCandidateReason === undefined ? {} : { notCandidateReason }),
+    });
+    const answering = new Set(decision.answerAddresses);
+    plans.push({ service: key, decision, answer: assignments.filter((a) => answering.has(a.address)) });
+  }
+  return plans;
+}
