@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import { agentCommand } from './agent.js';
 import { operatorCommand } from './operator.js';
 import { versionCommand } from './version.js';
 import { announceCommand } from './announce.js';
 
-const commands: readonly Command[] = [operatorCommand, announceCommand, versionCommand];
+const commands: readonly Command[] = [operatorCommand, agentCommand, announceCommand, versionCommand];
 
 function usage(): string {
   const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);

@@ -36,6 +36,8 @@ export interface LeaseLockOptions {
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
   labels?: Record<string, string>;
+  /** Annotations written with every create and renewal (read at write time). */
+  annotations?: () => Record<string, string>;
   /** Deadline for each request. */
   timeoutMs?: number;
 }
@@ -59,6 +61,8 @@ function isNotFound(err: unknown): boolean {
 
 export class LeaseLock {
   private observed: Lease | undefined;
+  /** resourceVersion of our own last successful write. */
+  private lastWritten: string | undefined;
   private readonly path: string;
   /** Local monotonic time at which `observed` was first seen in its current form. */
   private observedAt = 0;
@@ -105,6 +109,12 @@ export class LeaseLock {
 
   /** Acquires a free or expired lease, or renews ours. */
   async acquireOrRenew(): Promise<LeaseOutcome> {
+    // Fast path: nothing changed since our own last write, so renew without reading first.
+    const mine = this.observed;
+    if (mine !== undefined && this.heldByUs && this.lastWritten !== undefined && mine.metadata?.resourceVersion === this.lastWritten) {
+      const renewed = await this.write(mine, this.opts.identity);
+      if (renewed) return { held: true, lease: renewed };
+    }
     let current: Lease;
     try {
       current = await this.read();
@@ -148,7 +158,7 @@ export class LeaseLock {
     const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.opts.name, namespace: this.opts.namespace, labels: this.opts.labels },
+      metadata: { name: this.opts.name, namespace: this.opts.namespace, labels: this.opts.labels, annotations: this.opts.annotations?.() },
       spec: {
         holderIdentity: holder,
         leaseDurationSeconds: this.opts.leaseDurationSeconds,
@@ -160,6 +170,7 @@ export class LeaseLock {
     try {
       const created = await this.opts.transport.json<Lease>(this.path, { method: 'POST', body, timeoutMs: this.opts.timeoutMs ?? 10_000 });
       this.observe(created);
+      this.lastWritten = created.metadata?.resourceVersion;
       return { held: true, lease: created };
     } catch (err) {
       if (isConflict(err)) return { held: false, holder: '', reason: 'lost-race' };
@@ -175,8 +186,10 @@ export class LeaseLock {
     const spec = current.spec ?? {};
     const now = microTime();
     const changesHands = (spec.holderIdentity ?? '') !== holder;
+    const annotations = this.opts.annotations?.();
     const body: Lease = {
       ...current,
+      ...(annotations ? { metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations as Record<string, string> | undefined), ...annotations } } } : {}),
       spec: {
         ...spec,
         holderIdentity: holder === '' ? undefined : holder,
@@ -191,6 +204,7 @@ export class LeaseLock {
         method: 'PUT', body, timeoutMs: this.opts.timeoutMs ?? 10_000,
       });
       this.observe(written);
+      this.lastWritten = written.metadata?.resourceVersion;
       return written;
     } catch (err) {
       if (isConflict(err)) return undefined;

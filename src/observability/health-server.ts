@@ -18,6 +18,8 @@ export interface HealthServerOptions {
   registry: Registry;
   live: Probe;
   ready: Probe;
+  /** Extra read-only JSON endpoints, e.g. /status. */
+  json?: Record<string, () => unknown>;
 }
 
 export class HealthServer {
@@ -31,6 +33,12 @@ export class HealthServer {
         const problem = probe();
         res.writeHead(problem === undefined ? 200 : 503, { 'Content-Type': 'text/plain' });
         res.end(problem === undefined ? 'ok\n' : `${problem}\n`);
+        return;
+      }
+      const json = path === undefined ? undefined : opts.json?.[path];
+      if (json) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(`${JSON.stringify(json(), null, 2)}\n`);
         return;
       }
       if (path === '/metrics') {

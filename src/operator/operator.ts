@@ -22,7 +22,8 @@ import type { Logger } from '../log.js';
 import { HealthServer } from '../observability/health-server.js';
 import { ingressIps, toPoolSpec, toServiceSpec } from './convert.js';
 import { OperatorMetrics } from './metrics.js';
-import { FIELD_MANAGER, nowRfc3339, poolStatusPatch, serviceStatusPatch } from './status.js';
+import { nowRfc3339 } from '../kube/conditions.js';
+import { FIELD_MANAGER, poolStatusPatch, serviceStatusPatch } from './status.js';
 
 export interface OperatorSettings {
   /** Namespace of the leader-election Lease. */

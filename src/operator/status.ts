@@ -3,25 +3,11 @@
  * needed at all: the steady state costs no writes, and a condition keeps its
  * lastTransitionTime while its status stays the same.
  */
-import type { ServiceObject, WireCondition } from '../kube/objects.js';
-import { SERVICE_CONDITION, type Condition, type ServiceDecision } from '../core/ipam/types.js';
+import { conditionsPatch, sameCondition, toWireCondition } from '../kube/conditions.js';
+import type { ServiceObject } from '../kube/objects.js';
+import { SERVICE_CONDITION, type ServiceDecision } from '../core/ipam/types.js';
 
 export const FIELD_MANAGER = 'herald-operator';
-
-export function toWireCondition(c: Condition, observed: readonly WireCondition[] | undefined, now: string): WireCondition {
-  const before = observed?.find((o) => o.type === c.type);
-  return {
-    type: c.type,
-    status: c.status,
-    reason: c.reason,
-    message: c.message,
-    lastTransitionTime: before?.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now,
-  };
-}
-
-function sameCondition(a: WireCondition | undefined, b: Condition): boolean {
-  return a !== undefined && a.status === b.status && a.reason === b.reason && (a.message ?? '') === b.message;
-}
 
 /** True when herald has written this Service's status before (it owns fields there). */
 export function ownsServiceStatus(svc: ServiceObject): boolean {
@@ -49,12 +35,4 @@ export function serviceStatusPatch(svc: ServiceObject, decision: ServiceDecision
 }
 
 /** The pool status to apply, or undefined when the stored one already says it. */
-export function poolStatusPatch(observed: readonly WireCondition[] | undefined, wanted: readonly Condition[], now: string): object | undefined {
-  if (wanted.every((c) => sameCondition(observed?.find((o) => o.type === c.type), c))) return undefined;
-  return { conditions: wanted.map((c) => toWireCondition(c, observed, now)) };
-}
-
-/** metav1.Time: RFC 3339 with whole seconds. */
-export function nowRfc3339(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z');
-}
+export const poolStatusPatch = conditionsPatch;

@@ -1,0 +1,58 @@
+import { Agent } from '../agent/agent.js';
+import { DEFAULT_COORDINATION, validateCoordinationSettings } from '../core/l2/coordination-settings.js';
+import { createLogger } from '../log.js';
+import { UsageError, type Command } from './command.js';
+import { loadKubeConfig } from './kubeconfig.js';
+import { parse, parseSettings, settingsHelp } from './settings.js';
+
+const defs = {
+  kubeconfig: { description: 'kubeconfig file; empty means $KUBECONFIG, ~/.kube/config or in-cluster', default: '', parse: parse.string },
+  'node-name': { description: 'this node\'s Node name ($NODE_NAME in a DaemonSet)', default: process.env.NODE_NAME ?? '', parse: parse.string },
+  namespace: { description: 'namespace of the heartbeat and cilium-l2announce-* Leases', default: 'kube-system', parse: parse.string },
+  'heartbeat-interval': { description: 'how often this agent renews its heartbeat Lease', default: DEFAULT_COORDINATION.heartbeatIntervalMs, parse: parse.duration },
+  'heartbeat-expiry': { description: 'a node whose heartbeat has not changed for this long is dead (bounds crash failover)', default: DEFAULT_COORDINATION.heartbeatExpiryMs, parse: parse.duration },
+  'burst-rounds': { description: 'gratuitous ARP / unsolicited NA rounds when a node starts answering', default: DEFAULT_COORDINATION.burstRounds, parse: parse.positiveInt },
+  'burst-interval': { description: 'time between those rounds', default: DEFAULT_COORDINATION.burstIntervalMs, parse: parse.duration },
+  'load-balancer-classes': { description: 'loadBalancerClass values announced besides unset (comma list)', default: ['io.cilium/l2-announcer'], parse: parse.list },
+  'external-ips-must-be-in-pool': { description: 'announce spec.externalIPs only inside some pool (false = Cilium\'s behaviour)', default: true, parse: parse.boolean },
+  'handover-timeout': { description: 'how long SIGTERM waits for handovers to be written', default: 3000, parse: parse.duration },
+  'health-address': { description: 'address for /livez, /readyz, /metrics and /status', default: '0.0.0.0', parse: parse.string },
+  'health-port': { description: 'port for /livez, /readyz, /metrics and /status (0 picks a free one)', default: 9964, parse: parse.port },
+  'log-level': { description: 'trace, debug, info, warn or error', default: 'info', parse: parse.logLevel },
+};
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'answer ARP/NDP for the Services this node announces (one node per address)',
+  async run(argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(`usage: herald agent --node-name NODE [flags]\n\n${settingsHelp(defs)}`);
+      return 0;
+    }
+    const s = parseSettings(defs, argv, process.env);
+    if (!s['node-name']) throw new UsageError('--node-name (or $NODE_NAME) is required');
+    const coordination = {
+      heartbeatIntervalMs: s['heartbeat-interval'], heartbeatExpiryMs: s['heartbeat-expiry'],
+      burstRounds: s['burst-rounds'], burstIntervalMs: s['burst-interval'],
+    };
+    const problems = validateCoordinationSettings(coordination);
+    if (problems.length > 0) throw new UsageError(problems.join('; '));
+    const log = createLogger(s['log-level']).child({ component: 'agent', node: s['node-name'] });
+    const agent = new Agent(loadKubeConfig(s.kubeconfig || undefined), {
+      nodeName: s['node-name'], namespace: s.namespace, coordination,
+      loadBalancerClasses: s['load-balancer-classes'], externalIPsMustBeInPool: s['external-ips-must-be-in-pool'],
+      healthAddress: s['health-address'], healthPort: s['health-port'], handoverTimeoutMs: s['handover-timeout'],
+    }, log);
+    const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    const port = await agent.start();
+    log.info({ healthPort: port }, 'herald agent started');
+    const signal = await stopRequested;
+    log.info({ signal }, 'stopping: handing Services over');
+    await agent.stop();
+    log.info('herald agent stopped');
+    return 0;
+  },
+};
