@@ -20,6 +20,19 @@ import { waitFor } from '../support/wait.js';
 
 let lab: L2Lab;
 
+/** Live processes whose parent is this test process. */
+function childProcesses(): string[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    try {
+      // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(process.pid);
+    } catch {
+      return false;
+    }
+  }).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+}
+
 before(async () => {
   lab = await L2Lab.start({ nodes: [{ name: 'node-a' }, { name: 'node-b', labels: { 'herald.test/zone': 'b' } }, { name: 'node-c' }] });
 });
@@ -245,5 +258,16 @@ describe('teardown', () => {
     });
     assert.deepEqual(alive, []);
     assert.throws(() => readdirSync(dir), /ENOENT/);
+    assert.deepEqual(childProcesses(), []);
+  });
+
+  test('a start that fails half-way removes what it had built, and says why', async () => {
+    // An invalid Node name fails after the control plane, the namespaces and
+    // node-a's management link exist.
+    await assert.rejects(L2Lab.start({ nodes: [{ name: 'node-a' }, { name: 'Node_B' }], operator: false }), /Node_B|invalid/i);
+    const mine = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`hrl-${process.pid}-`));
+    assert.deepEqual(mine, []);
+    assert.deepEqual(childProcesses(), []);
   });
 });
+
