@@ -163,12 +163,15 @@ describe('partition', () => {
 
 describe('LAN, kube-proxy stand-in and probe', () => {
   const VIP = '192.0.2.200';
+  const VIP6 = '2001:db8::200';
 
   test('a VIP announced by hand on node-b answers the client from node-b', async () => {
-    const announce = lab.bed.spawn(lab.node('node-b').host, [process.execPath, heraldCli, 'announce', '--interface', 'eth0', VIP]);
+    const announce = lab.bed.spawn(lab.node('node-b').host, [process.execPath, heraldCli, 'announce', '--interface', 'eth0', VIP, VIP6]);
     try {
-      await announce.waitFor(/announcing 192\.0\.2\.200 on eth0/);
+      await announce.waitFor(/announcing 192\.0\.2\.200, 2001:db8::200 on eth0/);
       assert.equal(await lab.curl(VIP, 80), 'node-b');
+      assert.equal(await lab.curl(VIP6, 80), 'node-b');
+      assert.equal(await lab.neighMac(VIP6), lab.macOf('node-b'));
       assert.equal(await lab.neighMac(VIP), lab.macOf('node-b'));
       assert.equal(lab.nodeOfMac(await lab.neighMac(VIP)), 'node-b');
 
@@ -197,6 +200,22 @@ describe('LAN, kube-proxy stand-in and probe', () => {
     } finally {
       await announce.stop();
     }
+  });
+
+  test('cutLan unplugs a node from the LAN without it seeing a link change; restoreLan plugs it back', async () => {
+    const b = lab.node('node-b').host;
+    await lab.cutLan('node-b');
+    try {
+      await assert.rejects(lab.curl(b.ipv4!, 80, 1000));
+      assert.equal(await lab.curl(lab.node('node-a').host.ipv4!, 80), 'node-a');
+      const { stdout } = await lab.bed.exec(b, ['ip', '-o', 'link', 'show', 'eth0']);
+      assert.match(stdout, /LOWER_UP/);
+      // Its management link is a different path and stays up.
+      assert.match(await lab.kubectlAs('node-b', ['get', 'nodes', '-o', 'name']), /node\/node-b/);
+    } finally {
+      await lab.restoreLan('node-b');
+    }
+    assert.equal(await lab.curl(b.ipv4!, 80), 'node-b');
   });
 
   test('the probe counts a VIP nobody announces as one blackout over its whole run', async () => {

@@ -12,7 +12,10 @@
  *   const vip = ...;                               // from the operator
  *   assert.equal(await lab.curl(vip, 80), 'node-a');
  *   assert.equal(await lab.neighMac(vip), lab.macOf('node-a'));
- *   await lab.partition('node-a'); ... await lab.heal('node-a');
+ *   await lab.partition('node-a'); ... await lab.heal('node-a');   // API only
+ *   await lab.cutLan('node-a'); await lab.killAgent('node-a');     // the node dies
+ *   const probe = await lab.startProbe({ vip, durationMs: 5000 }); // blackout
+ *   longestBlackoutMs((await probe.done).samples)
  *   await lab.stop();                              // in after(): everything goes
  *
  * Teardown is guaranteed: stop() undoes every step that was taken, even after
@@ -233,7 +236,7 @@ export class L2Lab {
   }
 
   async #nft(host: Node, script: string): Promise<void> {
-    await this.bed.exec(host, ['sh', '-c', `printf '%s\\n' "$1" | nft -f -`, 'sh', script]);
+    await this.#nftIn(host.ns, script);
   }
 
   get cp(): ControlPlane {
@@ -357,6 +360,39 @@ export class L2Lab {
     const b = this.#bridges.get(node);
     if (!b) throw new Error(`no management link for ${node}`);
     return b;
+  }
+
+  /**
+   * Unplugs `node` from the LAN without it noticing: the bridge drops every
+   * frame from and to its port, while its eth0 stays up with carrier. With
+   * killAgent() this is a node that died; alone, a switch port that failed.
+   */
+  async cutLan(node: string): Promise<void> {
+    const port = this.#lanPort(node);
+    await this.#nftIn(this.bed.lan, [
+      `table bridge herald_lab_cut_${port} {`,
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy accept;',
+      `    iifname "${port}" drop`,
+      `    oifname "${port}" drop`,
+      '  }',
+      '}',
+    ].join('\n'));
+  }
+
+  async restoreLan(node: string): Promise<void> {
+    await this.#nftIn(this.bed.lan, `delete table bridge herald_lab_cut_${this.#lanPort(node)}`);
+  }
+
+  /** The bridge port of a node in the lan namespace: the testbed names it n<index>. */
+  #lanPort(node: string): string {
+    const i = this.bed.nodes.findIndex((n) => n.name === node);
+    if (i < 0) throw new Error(`no node ${node}`);
+    return `n${i}`;
+  }
+
+  async #nftIn(ns: string, script: string): Promise<void> {
+    await this.bed.exec(ns, ['sh', '-c', `printf '%s\\n' "$1" | nft -f -`, 'sh', script]);
   }
 
   /** Labels (or, with null, unlabels) a Node object. */
