@@ -124,33 +124,20 @@ export function agentUser(node: string): string {
   return `herald-agent-${node}`;
 }
 
-/**
- * Applies deploy/manifests/agent-rbac.yaml and binds its roles to `user`;
- * returns the user's kubeconfig (server: the apiserver on the root namespace's loopback).
- */
-export async function agentUserKubeconfig(cp: ControlPlane, user: string): Promise<string> {
+/** Applies deploy/manifests/agent-rbac.yaml (ServiceAccount, roles and their bindings to it). */
+export async function installAgentRbac(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', `${repoRoot}deploy/manifests/agent-rbac.yaml`]);
-  await cp.kubectl(['create', 'clusterrolebinding', `${user}-user`, '--clusterrole=herald-agent', `--user=${user}`]);
-  await cp.kubectl(['create', 'rolebinding', `${user}-user`, '-n', 'kube-system', '--role=herald-agent-leases', `--user=${user}`]);
-  return cp.kubeconfigFor(user);
 }
 
 /**
- * A control plane with herald's CRDs and `herald operator` running as its
- * least-privilege user, as a separate process: the API half of the lab,
- * without network namespaces (no root needed). For lab/main.ts.
+ * Binds the agent roles (installAgentRbac first) to the client-certificate
+ * user `user`; returns its kubeconfig (server: the apiserver on the root
+ * namespace's loopback).
  */
-export async function startControlPlaneWithOperator(opts: { controlPlane?: ControlPlaneOptions; operatorArgs?: readonly string[] } = {}): Promise<{
-  cp: ControlPlane; operator: HeraldProcess; stop: () => Promise<void>;
-}> {
-  const cp = await ControlPlane.start(opts.controlPlane);
-  try {
-    const operator = await startOperator(cp, await operatorUser(cp), 'operator-0', opts.operatorArgs);
-    return { cp, operator, stop: async () => { await operator.proc.stop(); await cp.stop(); } };
-  } catch (err) {
-    await cp.stop();
-    throw err;
-  }
+export async function agentUserKubeconfig(cp: ControlPlane, user: string): Promise<string> {
+  await cp.kubectl(['create', 'clusterrolebinding', `${user}-user`, '--clusterrole=herald-agent', `--user=${user}`]);
+  await cp.kubectl(['create', 'rolebinding', `${user}-user`, '-n', 'kube-system', '--role=herald-agent-leases', `--user=${user}`]);
+  return cp.kubeconfigFor(user);
 }
 
 export class L2Lab {
@@ -184,6 +171,7 @@ export class L2Lab {
     const cp = this.#cp = await ControlPlane.start(opts.controlPlane);
     const apiPort = Number(new URL(cp.server).port);
     const operatorKubeconfig = await operatorUser(cp);  // also installs the CRDs
+    await installAgentRbac(cp);
     const bed = this.#bed = await Testbed.create({ nodes: wanted.map((n) => ({ name: n.name })) });
     for (const [i, want] of wanted.entries()) {
       const host = bed.node(want.name);
