@@ -181,7 +181,7 @@ export class L2Lab {
       this.#bridges.set(want.name, bridge);
       const kubeconfig = join(cp.dir, `${want.name}.kubeconfig`);
       rewriteServer(await agentUserKubeconfig(cp, user), bridge.server, kubeconfig);
-      await bed.serveHttp(host, BACKEND_PORT);
+      await this.#serveHttp(host);
       await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
       this.nodes[i] = { name: want.name, host, user, kubeconfig };
     }
@@ -205,6 +205,18 @@ export class L2Lab {
       addresses,
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab', lastHeartbeatTime: now, lastTransitionTime: now }],
     } })]);
+  }
+
+  /**
+   * The node's HTTP "pod": answers every request with the node's name, on its
+   * backend addresses. Like the testbed's serveHttp, but under pdeathsig, so
+   * it does not outlive a test process that is SIGKILLed.
+   */
+  async #serveHttp(host: Node): Promise<void> {
+    const code = `
+      const s = require('node:http').createServer((req, res) => res.end(${JSON.stringify(`${host.name}\n`)}));
+      s.listen(${BACKEND_PORT}, '::', () => console.log('listening'));`;
+    await this.bed.spawn(host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, '-e', code]).waitFor(/^listening$/);
   }
 
   /** The lab's own nftables table for the kube-proxy stand-in, with catch-all rules for `ports`. */
