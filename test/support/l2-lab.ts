@@ -1,0 +1,462 @@
+/**
+ * The L2 announcement lab (issue 5): three node namespaces and a client on
+ * one LAN bridge, a real control plane with herald's CRDs, `herald operator`
+ * in the root namespace, and per node: a Node object, an HTTP "pod" that
+ * answers with the node's name, the kube-proxy stand-in, a management link to
+ * the apiserver (api-bridge.ts) and a kubeconfig for that node's agent user.
+ * The agents themselves are started by the test, one process per node
+ * namespace, with startAgent().
+ *
+ *   const lab = await L2Lab.start();               // node-a, node-b, node-c
+ *   await lab.startAgent('node-a');                // waits for /readyz
+ *   const vip = ...;                               // from the operator
+ *   assert.equal(await lab.curl(vip, 80), 'node-a');
+ *   assert.equal(await lab.neighMac(vip), lab.macOf('node-a'));
+ *   await lab.partition('node-a'); ... await lab.heal('node-a');   // API only
+ *   await lab.cutLan('node-a'); await lab.killAgent('node-a');     // the node dies
+ *   const probe = await lab.startProbe({ vip, durationMs: 5000 }); // blackout
+ *   longestBlackoutMs((await probe.done).samples)
+ *   await lab.stop();                              // in after(): everything goes
+ *
+ * Teardown is guaranteed: stop() undoes every step that was taken, even after
+ * a failed start, and the pieces also die with the test process (control
+ * plane and root forwarders by pdeathsig, namespaces and what runs in them
+ * by the testbed's exit handlers and its sweep of stale namespaces).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { ApiBridge, type PartitionMode } from './api-bridge.js';
+import { ControlPlane, controlPlaneBinaries, type ControlPlaneOptions } from './control-plane.js';
+import { heraldCli } from './entry-points.js';
+import type { HeraldProcess } from './herald-process.js';
+import { operatorUser, startOperator } from './operator-setup.js';
+import { repoRoot } from './paths.js';
+import { Testbed, type Node, type Spawned } from './testbed.js';
+import type { ProbeReport } from './blackout-probe.js';
+import { waitFor } from './wait.js';
+
+export const blackoutProbeScript = fileURLToPath(new URL('./blackout-probe.js', import.meta.url));
+
+/** Where an agent's /livez, /readyz and /metrics listen, on its namespace's own 127.0.0.1. */
+export const AGENT_HEALTH_PORT = 9964;
+/** Where each node's HTTP "pod" listens (on its backend addresses). */
+export const BACKEND_PORT = 8080;
+
+export interface LabNodeOptions {
+  readonly name: string;
+  /** Extra labels on the Node object. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface L2LabOptions {
+  /** A count (names node-a, node-b, ...) or the nodes themselves. Default 3. */
+  readonly nodes?: number | readonly LabNodeOptions[];
+  /** Run `herald operator` (default true). */
+  readonly operator?: boolean;
+  readonly operatorArgs?: readonly string[];
+  /**
+   * The kube-proxy stand-in. 'catch-all' (default): every node DNATs any
+   * destination on these TCP ports, arriving on eth0, to its HTTP pod, so
+   * VIPs the operator picks at run time work without further setup.
+   * { perVip: true }: nothing until addService() names a VIP.
+   */
+  readonly kubeProxy?: { readonly ports: readonly number[] } | { readonly perVip: true };
+  readonly controlPlane?: ControlPlaneOptions;
+}
+
+export interface LabNode {
+  readonly name: string;
+  /** The testbed host: namespace, MAC, LAN and backend addresses. */
+  readonly host: Node;
+  /** The client-certificate user the node's agent runs as. */
+  readonly user: string;
+  /** A kubeconfig valid inside the node's namespace (server https://127.0.0.1:6443). */
+  readonly kubeconfig: string;
+}
+
+export interface AgentOptions {
+  /** Wait until GET /readyz answers 200 (default true). */
+  readonly waitReady?: boolean;
+  readonly readyTimeoutMs?: number;
+}
+
+export interface ProbeOptions {
+  readonly vip: string;
+  readonly port?: number;
+  readonly intervalMs?: number;
+  readonly durationMs: number;
+  /** Per-request timeout (default 250 ms). */
+  readonly timeoutMs?: number;
+}
+
+export interface RunningProbe {
+  /** Date.now() in the probe process when it sent its first request. */
+  readonly startedAt: number;
+  readonly done: Promise<ProbeReport>;
+}
+
+const NODE_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+function nodeOptions(nodes: L2LabOptions['nodes']): readonly LabNodeOptions[] {
+  if (typeof nodes === 'object') return nodes;
+  const n = nodes ?? 3;
+  if (n < 1 || n > NODE_LETTERS.length) throw new Error(`between 1 and ${NODE_LETTERS.length} nodes, not ${n}`);
+  return Array.from({ length: n }, (_, i) => ({ name: `node-${NODE_LETTERS[i] ?? ''}` }));
+}
+
+function url(vip: string, port: number): string {
+  return vip.includes(':') ? `http://[${vip}]:${port}/` : `http://${vip}:${port}/`;
+}
+
+interface KubeconfigFile { clusters: { cluster: { server: string } }[] }
+
+/** A copy of `path` whose server is `server`: the same user and CA, another address. */
+function rewriteServer(path: string, server: string, to: string): void {
+  const config = parse(readFileSync(path, 'utf8')) as KubeconfigFile;
+  for (const c of config.clusters) c.cluster.server = server;
+  writeFileSync(to, stringify(config), { mode: 0o600 });
+}
+
+/** The agent user of a node: a user of its own per node, so audit logs and RBAC tests can tell them apart. */
+export function agentUser(node: string): string {
+  return `herald-agent-${node}`;
+}
+
+/** Applies deploy/manifests/agent-rbac.yaml (ServiceAccount, roles and their bindings to it). */
+export async function installAgentRbac(cp: ControlPlane): Promise<void> {
+  await cp.kubectl(['apply', '-f', `${repoRoot}deploy/manifests/agent-rbac.yaml`]);
+}
+
+/**
+ * Binds the agent roles (installAgentRbac first) to the client-certificate
+ * user `user`; returns its kubeconfig (server: the apiserver on the root
+ * namespace's loopback).
+ */
+export async function agentUserKubeconfig(cp: ControlPlane, user: string): Promise<string> {
+  await cp.kubectl(['create', 'clusterrolebinding', `${user}-user`, '--clusterrole=herald-agent', `--user=${user}`]);
+  await cp.kubectl(['create', 'rolebinding', `${user}-user`, '-n', 'kube-system', '--role=herald-agent-leases', `--user=${user}`]);
+  return cp.kubeconfigFor(user);
+}
+
+export class L2Lab {
+  readonly nodes: LabNode[] = [];
+  #cp: ControlPlane | undefined;
+  #bed: Testbed | undefined;
+  #operator: HeraldProcess | undefined;
+  readonly #bridges = new Map<string, ApiBridge>();
+  readonly #agents = new Map<string, Spawned>();
+  readonly #probes = new Set<Spawned>();
+  readonly #perVip: boolean;
+  #stopped = false;
+
+  private constructor(opts: L2LabOptions) {
+    this.#perVip = opts.kubeProxy !== undefined && 'perVip' in opts.kubeProxy;
+  }
+
+  static async start(opts: L2LabOptions = {}): Promise<L2Lab> {
+    const lab = new L2Lab(opts);
+    try {
+      await lab.#build(opts);
+    } catch (err) {
+      await lab.stop();
+      throw err;
+    }
+    return lab;
+  }
+
+  async #build(opts: L2LabOptions): Promise<void> {
+    const wanted = nodeOptions(opts.nodes);
+    const cp = this.#cp = await ControlPlane.start(opts.controlPlane);
+    const apiPort = Number(new URL(cp.server).port);
+    const operatorKubeconfig = await operatorUser(cp);  // also installs the CRDs
+    await installAgentRbac(cp);
+    const bed = this.#bed = await Testbed.create({ nodes: wanted.map((n) => ({ name: n.name })) });
+    for (const [i, want] of wanted.entries()) {
+      const host = bed.node(want.name);
+      await this.#createNodeObject(want, host);
+      const user = agentUser(want.name);
+      const bridge = await ApiBridge.start(bed, host, cp.dir, apiPort);
+      this.#bridges.set(want.name, bridge);
+      const kubeconfig = join(cp.dir, `${want.name}.kubeconfig`);
+      rewriteServer(await agentUserKubeconfig(cp, user), bridge.server, kubeconfig);
+      await this.#serveHttp(host);
+      await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
+      this.nodes[i] = { name: want.name, host, user, kubeconfig };
+    }
+    if (opts.operator ?? true) this.#operator = await startOperator(cp, operatorKubeconfig, 'operator-0', opts.operatorArgs);
+  }
+
+  /** A Node as a kubelet would register it: hostname label, InternalIP, Ready. */
+  async #createNodeObject(want: LabNodeOptions, host: Node): Promise<void> {
+    const cp = this.cp;
+    await cp.kubectl(['apply', '-f', '-'], stringify({
+      apiVersion: 'v1', kind: 'Node',
+      metadata: { name: want.name, labels: { 'kubernetes.io/hostname': want.name, 'kubernetes.io/os': 'linux', ...want.labels } },
+    }, { version: '1.1' }));
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const addresses = [
+      ...(host.ipv4 ? [{ type: 'InternalIP', address: host.ipv4 }] : []),
+      ...(host.ipv6 ? [{ type: 'InternalIP', address: host.ipv6 }] : []),
+      { type: 'Hostname', address: want.name },
+    ];
+    await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: {
+      addresses,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab', lastHeartbeatTime: now, lastTransitionTime: now }],
+    } })]);
+  }
+
+  /**
+   * The node's HTTP "pod": answers every request with the node's name, on its
+   * backend addresses. Like the testbed's serveHttp, but under pdeathsig, so
+   * it does not outlive a test process that is SIGKILLed.
+   */
+  async #serveHttp(host: Node): Promise<void> {
+    const code = `
+      const s = require('node:http').createServer((req, res) => res.end(${JSON.stringify(`${host.name}\n`)}));
+      s.listen(${BACKEND_PORT}, '::', () => console.log('listening'));`;
+    await this.bed.spawn(host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, '-e', code]).waitFor(/^listening$/);
+  }
+
+  /** The lab's own nftables table for the kube-proxy stand-in, with catch-all rules for `ports`. */
+  async #proxyTable(host: Node, ports: readonly number[]): Promise<void> {
+    const rules = ports.flatMap((p) => [
+      `iifname "eth0" meta nfproto ipv4 tcp dport ${p} dnat ip to ${host.backend4}:${BACKEND_PORT}`,
+      `iifname "eth0" meta nfproto ipv6 tcp dport ${p} dnat ip6 to [${host.backend6}]:${BACKEND_PORT}`,
+    ]);
+    await this.#nft(host, [
+      'table inet herald_lab_proxy {',
+      '  chain prerouting {',
+      '    type nat hook prerouting priority dstnat; policy accept;',
+      ...rules.map((r) => `    ${r}`),
+      '  }',
+      '}',
+    ].join('\n'));
+  }
+
+  async #nft(host: Node, script: string): Promise<void> {
+    await this.#nftIn(host.ns, script);
+  }
+
+  get cp(): ControlPlane {
+    if (!this.#cp) throw new Error('the lab has no control plane');
+    return this.#cp;
+  }
+
+  get bed(): Testbed {
+    if (!this.#bed) throw new Error('the lab has no testbed');
+    return this.#bed;
+  }
+
+  /** The `herald operator` process; undefined when started with operator: false. */
+  get operator(): HeraldProcess | undefined {
+    return this.#operator;
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name} in the lab (${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  macOf(node: string): string {
+    return this.node(node).host.mac;
+  }
+
+  /** Which node a MAC belongs to, or undefined. */
+  nodeOfMac(mac: string | undefined): string | undefined {
+    return this.nodes.find((n) => n.host.mac === mac?.toLowerCase())?.name;
+  }
+
+  /**
+   * Starts `herald agent` for `node` inside its namespace, as its own user,
+   * with its health server on the namespace's 127.0.0.1:AGENT_HEALTH_PORT.
+   * Resolves once /readyz answers 200 (unless waitReady is false); rejects
+   * with the agent's output if it exits first.
+   */
+  async startAgent(node: string, extraArgs: readonly string[] = [], opts: AgentOptions = {}): Promise<Spawned> {
+    const n = this.node(node);
+    if (this.#agents.has(node)) throw new Error(`an agent already runs on ${node}`);
+    const proc = this.bed.spawn(n.host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, heraldCli, 'agent',
+      `--node-name=${node}`, `--kubeconfig=${n.kubeconfig}`,
+      `--health-port=${AGENT_HEALTH_PORT}`, '--health-address=127.0.0.1', ...extraArgs]);
+    this.#agents.set(node, proc);
+    void proc.exited.then(() => {
+      if (this.#agents.get(node) === proc) this.#agents.delete(node);
+    });
+    if (opts.waitReady ?? true) {
+      // Whichever comes first: ready, or the agent exiting (fail fast, with its output).
+      const ready = new AbortController();
+      const exitedEarly = proc.exited.then((code) => {
+        if (ready.signal.aborted) return;
+        throw new Error(`the agent on ${node} exited (${code}) before it was ready; stdout:\n${proc.lines.join('\n')}\nstderr:\n${proc.stderr}`);
+      });
+      try {
+        await Promise.race([exitedEarly, waitFor(`the agent on ${node} to be ready`, async () => {
+          if (ready.signal.aborted) return true;
+          return (await this.agentHttp(node, '/readyz')).status === 200 ? true : undefined;
+        }, opts.readyTimeoutMs ?? 30_000, 100)]);
+      } catch (err) {
+        ready.abort();
+        proc.kill('SIGKILL');
+        await proc.exited;
+        throw err;
+      }
+      ready.abort();
+    }
+    return proc;
+  }
+
+  /** The running agent process of `node` (its stdout lines and stderr), or undefined. */
+  agent(node: string): Spawned | undefined {
+    return this.#agents.get(node);
+  }
+
+  /** Sends `signal` to the agent, SIGKILL after graceMs; resolves with its exit code (128 when killed by a signal). */
+  async stopAgent(node: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<number | null> {
+    const proc = this.#agents.get(node);
+    if (!proc) throw new Error(`no agent runs on ${node}`);
+    proc.kill(signal);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); }, graceMs);
+    try {
+      return await proc.exited;
+    } finally {
+      clearTimeout(timer);
+      this.#agents.delete(node);
+    }
+  }
+
+  /** A crash: SIGKILL, no chance to hand over. */
+  async killAgent(node: string): Promise<number | null> {
+    return this.stopAgent(node, 'SIGKILL', 0);
+  }
+
+  /** GET on the agent's health server, from inside its namespace. Rejects when nothing listens. */
+  async agentHttp(node: string, path: string): Promise<{ status: number; body: string }> {
+    const { stdout } = await this.bed.exec(this.node(node).host, ['curl', '-sS', '--noproxy', '*', '--max-time', '3',
+      '-w', '\n%{http_code}', `http://127.0.0.1:${AGENT_HEALTH_PORT}${path}`], { timeoutMs: 5000 });
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+  }
+
+  /** kubectl inside the node's namespace, as its agent user, over its management link. */
+  async kubectlAs(node: string, args: readonly string[], timeoutMs = 15_000): Promise<string> {
+    const n = this.node(node);
+    const { stdout } = await this.bed.exec(n.host, [controlPlaneBinaries().kubectl, '--kubeconfig', n.kubeconfig, ...args], { timeoutMs });
+    return stdout;
+  }
+
+  /** Cuts `node` from the apiserver, not from the LAN (see api-bridge.ts for the two modes). */
+  async partition(node: string, mode: PartitionMode = 'reset'): Promise<void> {
+    await this.#bridge(node).partition(mode);
+  }
+
+  async heal(node: string): Promise<void> {
+    await this.#bridge(node).heal();
+  }
+
+  #bridge(node: string): ApiBridge {
+    const b = this.#bridges.get(node);
+    if (!b) throw new Error(`no management link for ${node}`);
+    return b;
+  }
+
+  /**
+   * Unplugs `node` from the LAN without it noticing: the bridge drops every
+   * frame from and to its port, while its eth0 stays up with carrier. With
+   * killAgent() this is a node that died; alone, a switch port that failed.
+   */
+  async cutLan(node: string): Promise<void> {
+    const port = this.#lanPort(node);
+    await this.#nftIn(this.bed.lan, [
+      `table bridge herald_lab_cut_${port} {`,
+      '  chain forward {',
+      '    type filter hook forward priority filter; policy accept;',
+      `    iifname "${port}" drop`,
+      `    oifname "${port}" drop`,
+      '  }',
+      '}',
+    ].join('\n'));
+  }
+
+  async restoreLan(node: string): Promise<void> {
+    await this.#nftIn(this.bed.lan, `delete table bridge herald_lab_cut_${this.#lanPort(node)}`);
+  }
+
+  /** The bridge port of a node in the lan namespace: the testbed names it n<index>. */
+  #lanPort(node: string): string {
+    const i = this.bed.nodes.findIndex((n) => n.name === node);
+    if (i < 0) throw new Error(`no node ${node}`);
+    return `n${i}`;
+  }
+
+  async #nftIn(ns: string, script: string): Promise<void> {
+    await this.bed.exec(ns, ['sh', '-c', `printf '%s\\n' "$1" | nft -f -`, 'sh', script]);
+  }
+
+  /** Labels (or, with null, unlabels) a Node object. */
+  async labelNode(node: string, labels: Readonly<Record<string, string | null>>): Promise<void> {
+    const args = Object.entries(labels).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`));
+    await this.cp.kubectl(['label', 'node', node, '--overwrite', ...args]);
+  }
+
+  /**
+   * Adds the kube-proxy stand-in rule for one VIP:port on every node (what
+   * kube-proxy does for a LoadBalancer IP). Only needed with kubeProxy: { perVip: true }.
+   */
+  async addService(vip: string, port: number): Promise<void> {
+    for (const n of this.nodes) {
+      const rule = vip.includes(':')
+        ? `ip6 daddr ${vip} tcp dport ${port} dnat ip6 to [${n.host.backend6}]:${BACKEND_PORT}`
+        : `ip daddr ${vip} tcp dport ${port} dnat ip to ${n.host.backend4}:${BACKEND_PORT}`;
+      await this.#nft(n.host, `add rule inet herald_lab_proxy prerouting ${rule}`);
+    }
+  }
+
+  /** GET http://vip:port/ from the client: resolves with the name of the node that answered; rejects when none did. */
+  async curl(vip: string, port = 80, timeoutMs = 3000): Promise<string> {
+    const { stdout } = await this.bed.exec(this.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', String(timeoutMs / 1000), url(vip, port)],
+      { timeoutMs: timeoutMs + 2000 });
+    return stdout.trim();
+  }
+
+  /** The MAC in the client's neighbour entry for `vip`, or undefined (none, or not resolved). */
+  async neighMac(vip: string): Promise<string | undefined> {
+    return (await this.bed.neighbour(this.bed.client, vip))?.mac;
+  }
+
+  /** Starts the blackout probe in the client namespace; resolves once it sends its first request. */
+  async startProbe(o: ProbeOptions): Promise<RunningProbe> {
+    const proc = this.bed.spawn(this.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, blackoutProbeScript,
+      `--url=${url(o.vip, o.port ?? 80)}`, `--interval=${o.intervalMs ?? 10}`, `--duration=${o.durationMs}`, `--timeout=${o.timeoutMs ?? 250}`]);
+    this.#probes.add(proc);
+    void proc.exited.then(() => { this.#probes.delete(proc); });
+    const started = await proc.waitFor(/^started \d+$/, 10_000);
+    const done = proc.exited.then((code) => {
+      const last = proc.lines.at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) throw new Error(`blackout probe failed (${code}): ${proc.stderr}`);
+      return JSON.parse(last) as ProbeReport;
+    });
+    // A test that fails before awaiting `done` must not leave an unhandled rejection.
+    done.catch(() => undefined);
+    return { startedAt: Number(started.split(' ')[1]), done };
+  }
+
+  /** Stops everything this lab started, in reverse order; safe to call twice and after a failed start. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const errors: unknown[] = [];
+    const step = async (f: () => Promise<unknown>): Promise<void> => {
+      try { await f(); } catch (err) { errors.push(err); }
+    };
+    for (const p of [...this.#agents.values(), ...this.#probes]) await step(() => p.stop(2000));
+    this.#agents.clear();
+    await step(async () => { await this.#operator?.proc.stop(); });
+    for (const b of this.#bridges.values()) await step(() => b.stop());
+    await step(async () => { await this.#bed?.destroy(); });
+    await step(async () => { await this.#cp?.stop(); });
+    if (errors.length > 0) throw new AggregateError(errors, 'L2 lab teardown had errors');
+  }
+}

@@ -1,0 +1,25 @@
+/** The blackout arithmetic the failover tests rely on. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { answerSequence, longestBlackoutMs, type Sample } from '../../support/blackout-probe.js';
+
+const ok = (at: number, node: string): Sample => ({ at, ms: 2, node });
+const fail = (at: number, ms = 250): Sample => ({ at, ms, error: 'timeout' });
+
+test('no failure is no blackout', () => {
+  assert.equal(longestBlackoutMs([ok(0, 'a'), ok(10, 'a')]), 0);
+  assert.equal(longestBlackoutMs([]), 0);
+});
+
+test('a run of failures lasts from its first send to the next success', () => {
+  const samples = [ok(0, 'b'), fail(10), fail(20), fail(30), ok(40, 'c'), fail(50), ok(60, 'c')];
+  assert.equal(longestBlackoutMs(samples), 30);
+});
+
+test('a run that never ends lasts until the last request gave up', () => {
+  assert.equal(longestBlackoutMs([ok(0, 'b'), fail(10), fail(20, 100)]), 110);
+});
+
+test('the answer sequence collapses runs and skips failures', () => {
+  assert.deepEqual(answerSequence([ok(0, 'b'), ok(10, 'b'), fail(20), ok(30, 'c'), ok(40, 'b')]), ['b', 'c', 'b']);
+});
