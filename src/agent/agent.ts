@@ -379,7 +379,7 @@ export class Agent {
       this.metrics.ownershipChanges.inc({ action, result: 'ok' });
       this.log.info({ service: key, action, from: previousHolder, to: target, reason: plan.decision.reason }, 'Service Lease written');
       this.onLease(written, written);
-      const ips = plan.answer.map((a) => a.address).concat(this.previous.get(key)?.map((a) => a.address) ?? []);
+      const ips = this.selection?.services.get(key)?.addresses.map((a) => a.address) ?? [];
       this.events.record(
         { apiVersion: 'v1', kind: 'Service', name, namespace, uid: this.services.get(key)?.metadata.uid },
         {

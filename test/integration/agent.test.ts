@@ -1,0 +1,233 @@
+/**
+ * `herald agent` end to end: three node namespaces on one LAN bridge, each
+ * running its own agent process, plus a client, a real control plane and
+ * `herald operator` (test/support/l2-lab.ts). The client's kernel, curl and
+ * arping are the peers.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { L2Lab } from '../support/l2-lab.js';
+import { longestBlackoutMs } from '../support/blackout-probe.js';
+import { arpingReplies } from '../support/testbed.js';
+import { apply, conditionOf, serviceIps, serviceManifest } from '../support/kube-objects.js';
+import { waitFor, sleep } from '../support/wait.js';
+
+let lab: L2Lab;
+const NODES = ['node-a', 'node-b', 'node-c'];
+
+before(async () => {
+  lab = await L2Lab.start({ nodes: 3 });
+  await apply(lab.cp, [
+    'apiVersion: cilium.io/v2alpha1', 'kind: CiliumLoadBalancerIPPool', 'metadata: {name: lan-pool}',
+    'spec: {blocks: [{start: 192.0.2.240, stop: 192.0.2.250}, {start: "2001:db8::f0", stop: "2001:db8::fa"}]}',
+  ].join('\n'));
+  // Seed 001's policy, unchanged but for its name.
+  await apply(lab.cp, [
+    'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: l2announce-policy}',
+    'spec:', '  serviceSelector: {matchLabels: {app: myapp}}',
+    '  nodeSelector: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}]}',
+    '  interfaces: ["^eth[0-9]+"]', '  externalIPs: true', '  loadBalancerIPs: true',
+  ].join('\n'));
+  for (const n of NODES) await lab.startAgent(n);
+});
+
+after(async () => {
+  await lab.stop();
+});
+
+async function holderOf(svc: string, namespace = 'default'): Promise<string> {
+  const out = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-${namespace}-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+  return out.trim();
+}
+
+async function waitHolder(svc: string, pred: (h: string) => boolean = (h) => h !== ''): Promise<string> {
+  return waitFor(`a holder for ${svc}`, async () => {
+    const h = await holderOf(svc);
+    return pred(h) ? h : undefined;
+  }, 20_000, 50);
+}
+
+async function arpingMacs(vip: string, count = 3): Promise<string[]> {
+  const r = await lab.bed.execStatus(lab.bed.client, ['arping', '-c', String(count), '-w', String(count + 1), '-I', 'eth0', vip], { timeoutMs: 15_000 });
+  return arpingReplies(r.stdout);
+}
+
+async function vipOf(svc: string, count = 1): Promise<string[]> {
+  return waitFor(`${svc} to get its address`, async () => {
+    const ips = await serviceIps(lab.cp, svc);
+    return ips.length === count ? ips : undefined;
+  });
+}
+
+describe('seed 001 on documentation addresses', () => {
+  test('two Services get addresses, answer curl from the client, and the Leases name their holders', async () => {
+    await apply(lab.cp, serviceManifest('app1-service', { labels: { app: 'myapp' }, selector: { app: 'app1' } }));
+    await apply(lab.cp, serviceManifest('app2-service', { labels: { app: 'myapp' }, selector: { app: 'app2' } }));
+    const [vip1] = await vipOf('app1-service');
+    const [vip2] = await vipOf('app2-service');
+    assert.equal(vip1, '192.0.2.240');
+    assert.equal(vip2, '192.0.2.241');
+    for (const [svc, vip] of [['app1-service', vip1], ['app2-service', vip2]] as const) {
+      const holder = await waitHolder(svc);
+      assert.ok(NODES.includes(holder), `holder ${holder}`);
+      const answered = await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 10_000, 100);
+      assert.equal(answered, holder, `${vip} was answered by ${answered}, the Lease names ${holder}`);
+      assert.equal(await lab.neighMac(vip), lab.macOf(holder));
+      assert.deepEqual(await arpingMacs(vip, 2), [lab.macOf(holder), lab.macOf(holder)], 'exactly one node answers ARP');
+    }
+    const leases = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system']);
+    assert.match(leases, /cilium-l2announce-default-app1-service\s+node-[abc]/);
+  });
+
+  test('an Event on the Service says which node announces it', async () => {
+    const out = await lab.cp.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '--field-selector', 'regarding.name=app1-service', '-o', 'json']);
+    const notes = (JSON.parse(out) as { items: { reason: string; note: string }[] }).items.filter((e) => e.reason === 'L2AnnouncerChanged');
+    assert.ok(notes.length >= 1);
+    assert.match(notes[0]!.note, /node-[abc] announces 192\.0\.2\.240/);
+  });
+
+  test('the agent explains itself on /status', async () => {
+    const holder = await holderOf('app1-service');
+    const status = JSON.parse((await lab.agentHttp(holder, '/status')).body) as { services: { service: string; answering: boolean; addresses: { address: string; interfaces: string[] }[]; why: string }[] };
+    const entry = status.services.find((s) => s.service === 'default/app1-service');
+    assert.ok(entry?.answering);
+    assert.deepEqual(entry.addresses, [{ address: '192.0.2.240', interfaces: ['eth0'] }]);
+    assert.match(entry.why, /holding/);
+  });
+});
+
+describe('changes move or withdraw announcements', () => {
+  test('a node labelled exclude-from-external-load-balancers hands its Services over', async () => {
+    const holder = await holderOf('app1-service');
+    await lab.labelNode(holder, { 'node.kubernetes.io/exclude-from-external-load-balancers': '' });
+    const next = await waitHolder('app1-service', (h) => h !== '' && h !== holder);
+    await waitFor('curl to reach the new holder', async () => ((await lab.curl('192.0.2.240').catch(() => '')) === next ? true : undefined), 10_000, 100);
+    await lab.labelNode(holder, { 'node.kubernetes.io/exclude-from-external-load-balancers': null });
+    await sleep(1000);
+    assert.equal(await holderOf('app1-service'), next, 'a returning node must not take over from a healthy holder');
+  });
+
+  test('a Service the policy no longer selects is withdrawn; a foreign class is never announced', async () => {
+    await apply(lab.cp, serviceManifest('unlabelled', { selector: { app: 'x' } }));
+    const [vip] = await vipOf('unlabelled');
+    await sleep(1500);
+    assert.deepEqual(await arpingMacs(vip!, 2), [], 'a Service outside the policy got an ARP answer');
+    assert.equal(await holderOf('unlabelled'), '');
+    await apply(lab.cp, serviceManifest('foreign', { labels: { app: 'myapp' }, loadBalancerClass: 'example.com/other', externalTrafficPolicy: 'Cluster' }));
+    await sleep(1000);
+    assert.equal(await holderOf('foreign'), '');
+    // Relabel app2 away from the policy: it stops being answered.
+    const [vip2] = await serviceIps(lab.cp, 'app2-service');
+    await lab.cp.kubectl(['label', 'svc', 'app2-service', '--overwrite', 'app=other']);
+    await waitFor(`${vip2} to stop being answered`, async () => ((await arpingMacs(vip2!, 1)).length === 0 ? true : undefined), 10_000, 200);
+    await lab.cp.kubectl(['label', 'svc', 'app2-service', '--overwrite', 'app=myapp']);
+    await waitFor(`${vip2} to be answered again`, async () => ((await arpingMacs(vip2!, 1)).length === 1 ? true : undefined), 10_000, 200);
+  });
+
+  test('externalTrafficPolicy=Local: only a node with a ready endpoint announces', async () => {
+    await apply(lab.cp, serviceManifest('local', { labels: { app: 'myapp' }, externalTrafficPolicy: 'Local', selector: { app: 'local' } }));
+    await vipOf('local');
+    await apply(lab.cp, [
+      'apiVersion: discovery.k8s.io/v1', 'kind: EndpointSlice',
+      'metadata: {name: local-1, namespace: default, labels: {kubernetes.io/service-name: local}}',
+      'addressType: IPv4', 'ports: [{port: 8080, protocol: TCP}]',
+      'endpoints: [{addresses: [198.51.100.3], nodeName: node-c, conditions: {ready: true}}, {addresses: [198.51.100.1], nodeName: node-a, conditions: {ready: false}}]',
+    ].join('\n'));
+    assert.equal(await waitHolder('local'), 'node-c');
+    await apply(lab.cp, [
+      'apiVersion: discovery.k8s.io/v1', 'kind: EndpointSlice',
+      'metadata: {name: local-1, namespace: default, labels: {kubernetes.io/service-name: local}}',
+      'addressType: IPv4', 'ports: [{port: 8080, protocol: TCP}]',
+      'endpoints: [{addresses: [198.51.100.1], nodeName: node-a, conditions: {ready: true}}]',
+    ].join('\n'));
+    assert.equal(await waitHolder('local', (h) => h === 'node-a'), 'node-a');
+  });
+
+  test('an interface list that matches no link withdraws; a bad regex is reported on the policy', async () => {
+    await apply(lab.cp, [
+      'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: bad-regex}',
+      'spec: {serviceSelector: {matchLabels: {app: nothing}}, interfaces: ["eth[0-"], loadBalancerIPs: true}',
+    ].join('\n'));
+    const c = await waitFor('the bad-interface-regex condition', async () => {
+      const p = JSON.parse(await lab.cp.kubectl(['get', 'l2announcement', 'bad-regex', '-o', 'json'])) as { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
+      const cond = conditionOf(p, 'io.cilium/bad-interface-regex');
+      return cond?.status === 'True' ? cond : undefined;
+    });
+    assert.equal(c.reason, 'error');
+    assert.match(c.message ?? '', /eth\[0-/);
+    // The good policy is unaffected: app1 is still answered.
+    assert.ok(await lab.curl('192.0.2.240'));
+  });
+});
+
+describe('failover', () => {
+  test('killing the holder (the node dies) moves the address, and curl recovers', async () => {
+    const vip = '192.0.2.240';
+    const holder = await holderOf('app1-service');
+    const probe = await lab.startProbe({ vip, durationMs: 6000 });
+    await sleep(500);
+    await lab.cutLan(holder);
+    await lab.killAgent(holder);
+    const report = await probe.done;
+    const next = await holderOf('app1-service');
+    assert.notEqual(next, holder);
+    assert.ok(NODES.includes(next));
+    assert.equal(await lab.curl(vip), next);
+    const blackout = longestBlackoutMs(report.samples);
+    console.log(`crash failover blackout: ${blackout} ms`);
+    assert.ok(report.samples.at(-1)?.error === undefined, 'curl had not recovered at the end of the probe');
+    await lab.restoreLan(holder);
+    await lab.startAgent(holder);
+  });
+
+  test('SIGTERM hands over with (almost) no failed requests', async () => {
+    const vip = '192.0.2.240';
+    const holder = await holderOf('app1-service');
+    const probe = await lab.startProbe({ vip, durationMs: 4000 });
+    await sleep(500);
+    await lab.stopAgent(holder, 'SIGTERM');
+    // The node leaves the LAN once its agent is gone, as in a drain.
+    await lab.cutLan(holder);
+    const report = await probe.done;
+    const next = await holderOf('app1-service');
+    assert.notEqual(next, holder);
+    const failed = report.samples.filter((s) => s.error !== undefined).length;
+    console.log(`graceful handover: ${failed} failed of ${report.samples.length}, blackout ${longestBlackoutMs(report.samples)} ms`);
+    assert.ok(failed <= 2, `${failed} requests failed during a graceful handover`);
+    await lab.restoreLan(holder);
+    await lab.startAgent(holder);
+  });
+});
+
+describe('the control plane going away', () => {
+  test('with the apiserver stopped, curl keeps working for 60 s', async () => {
+    const vip = '192.0.2.240';
+    const holder = await holderOf('app1-service');
+    await lab.cp.stopApiserver();
+    try {
+      const probe = await lab.startProbe({ vip, durationMs: 60_000, intervalMs: 100 });
+      const report = await probe.done;
+      const failed = report.samples.filter((s) => s.error !== undefined).length;
+      assert.equal(failed, 0, `${failed} of ${report.samples.length} requests failed while the apiserver was down`);
+      assert.ok(report.samples.every((s) => s.error !== undefined || s.node === holder));
+    } finally {
+      await lab.cp.startApiserver();
+    }
+  });
+
+  test('a holder partitioned from the apiserver (not the LAN) ends with exactly one MAC answering', async () => {
+    const vip = '192.0.2.240';
+    const holder = await waitHolder('app1-service');
+    await lab.partition(holder);
+    try {
+      const next = await waitHolder('app1-service', (h) => h !== holder);
+      await waitFor('one MAC to answer', async () => {
+        const macs = new Set(await arpingMacs(vip, 3));
+        return macs.size === 1 && macs.has(lab.macOf(next)) ? true : undefined;
+      }, 15_000, 200);
+      assert.equal(await lab.curl(vip), next);
+    } finally {
+      await lab.heal(holder);
+    }
+  });
+});
