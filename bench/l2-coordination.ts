@@ -1,0 +1,171 @@
+/**
+ * The agent's coordination targets, measured in the L2 lab (three node
+ * namespaces, a client, a real control plane, herald operator and one
+ * herald agent per node):
+ *
+ *   node dist/bench/l2-coordination.js        (as root; RUNS=10 by default)
+ *
+ * - crash failover: the holder's node drops off the LAN and its agent is
+ *   SIGKILLed; blackout = longest run of failed HTTP requests (one every
+ *   10 ms, fresh connection each) from the client;
+ * - graceful handover: SIGTERM to the holder's agent, then the node leaves;
+ * - time from Service creation to the first ARP answer;
+ * - steady-state API requests per second with 10, 100 and 1,000 announced
+ *   Services, from the apiserver's own apiserver_request_total;
+ * - agent RSS with 1,000 Services;
+ * - the dual-answer window when a holder is cut from the apiserver only.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { L2Lab } from '../test/support/l2-lab.js';
+import { longestBlackoutMs } from '../test/support/blackout-probe.js';
+import { apply, serviceIps, serviceManifest } from '../test/support/kube-objects.js';
+import { waitFor, sleep } from '../test/support/wait.js';
+
+const RUNS = Number(process.env.RUNS ?? 10);
+const NODES = ['node-a', 'node-b', 'node-c'];
+const arpWatch = fileURLToPath(new URL('./arp-watch.js', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+const fmt = (xs: number[]): string => `p50 ${median(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`;
+
+function requestTotal(metrics: string): number {
+  let total = 0;
+  for (const line of metrics.split('\n')) if (line.startsWith('apiserver_request_total{')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+function rssMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
+  if (pid === undefined) return NaN;
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const lab = await L2Lab.start({ nodes: 3 });
+const results: Record<string, string> = {};
+try {
+  await apply(lab.cp, [
+    'apiVersion: cilium.io/v2alpha1', 'kind: CiliumLoadBalancerIPPool', 'metadata: {name: lan-pool}',
+    'spec: {blocks: [{start: 192.0.2.200, stop: 192.0.2.250}, {cidr: "2001:db8::1:0/112"}]}',
+  ].join('\n'));
+  await apply(lab.cp, 'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: all}\nspec: {interfaces: ["^eth0$"], loadBalancerIPs: true}\n');
+  for (const n of NODES) await lab.startAgent(n, ['--log-level=warn']);
+  const holderOf = async (svc: string): Promise<string> =>
+    (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')).trim();
+
+  // Time from creation to the first ARP answer.
+  const firstAnswer: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const name = `first-${i}`;
+    const vip = `192.0.2.${200 + i}`; // the lowest free addresses, in order
+    const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '15000']);
+    await watch.waitFor(/^started /);
+    const t0 = Date.now();
+    await lab.cp.kubectl(['create', '-f', '-'], serviceManifest(name));
+    const line = await watch.waitFor(/^\{"t"/, 15_000);
+    firstAnswer.push((JSON.parse(line) as { t: number }).t - t0);
+    watch.kill('SIGTERM');
+    await watch.exited;
+    if ((await serviceIps(lab.cp, name))[0] !== vip) throw new Error(`${name} did not get ${vip}`);
+  }
+  results['Service created → first ARP answer'] = fmt(firstAnswer);
+  console.log(results);
+
+  const vip = '192.0.2.200';
+  const svc = 'first-0';
+  const settle = async (): Promise<void> => {
+    await waitFor('every agent live and a holder', async () => {
+      const h = await holderOf(svc);
+      if (!NODES.includes(h)) return undefined;
+      const st = JSON.parse((await lab.agentHttp(h, '/status')).body) as { liveNodes: string[] };
+      return st.liveNodes.length === 3 ? true : undefined;
+    }, 30_000, 200);
+    await sleep(500);
+  };
+
+  const crash: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await settle();
+    const holder = await holderOf(svc);
+    const probe = await lab.startProbe({ vip, durationMs: 5000 });
+    await sleep(300);
+    await lab.cutLan(holder);
+    await lab.killAgent(holder);
+    const report = await probe.done;
+    crash.push(longestBlackoutMs(report.samples));
+    await lab.restoreLan(holder);
+    await lab.startAgent(holder, ['--log-level=warn']);
+  }
+  results['crash failover blackout'] = fmt(crash);
+  console.log(results);
+
+  const graceful: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await settle();
+    const holder = await holderOf(svc);
+    const probe = await lab.startProbe({ vip, durationMs: 3000 });
+    await sleep(300);
+    await lab.stopAgent(holder, 'SIGTERM');
+    await lab.cutLan(holder);
+    const report = await probe.done;
+    graceful.push(longestBlackoutMs(report.samples));
+    await lab.restoreLan(holder);
+    await lab.startAgent(holder, ['--log-level=warn']);
+  }
+  results['graceful handover blackout'] = fmt(graceful);
+  console.log(results);
+
+  // Dual answers while a holder is cut off from the apiserver only.
+  const dual: number[] = [];
+  for (let i = 0; i < Math.min(RUNS, 5); i++) {
+    await settle();
+    const holder = await holderOf(svc);
+    const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '6000']);
+    await watch.waitFor(/^started /);
+    await lab.partition(holder);
+    await watch.waitFor(/^done$/, 20_000);
+    await lab.heal(holder);
+    const replies = watch.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { t: number; mac: string });
+    const old = lab.macOf(holder);
+    const firstNew = replies.find((r) => r.mac !== old)?.t;
+    const lastOld = replies.filter((r) => r.mac === old).at(-1)?.t;
+    dual.push(firstNew !== undefined && lastOld !== undefined ? Math.max(0, lastOld - firstNew) : 0);
+  }
+  results['two MACs answering during an API partition'] = fmt(dual);
+  console.log(results);
+
+  // Steady-state API load with 10, 100, 1000 announced Services (IPv6 single-stack: ClusterIPs).
+  let created = 5;
+  for (const target of [10, 100, 1000]) {
+    const batch: string[] = [];
+    for (; created < target; created++) {
+      batch.push(serviceManifest(`load-${created}`, { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] })
+        .replace('spec:\n', 'spec:\n  allocateLoadBalancerNodePorts: false\n'));
+    }
+    for (let i = 0; i < batch.length; i += 100) await lab.cp.kubectl(['create', '-f', '-'], batch.slice(i, i + 100).join('---\n'));
+    await waitFor(`${target} Service Leases`, async () => {
+      const n = (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service', '-o', 'name'])).trim().split('\n').length;
+      return n >= target ? true : undefined;
+    }, 180_000, 1000);
+    await sleep(5000);
+    const [, a] = await lab.cp.get('/metrics', 30_000);
+    const t0 = performance.now();
+    await sleep(30_000);
+    const [, b] = await lab.cp.get('/metrics', 30_000);
+    const seconds = (performance.now() - t0) / 1000;
+    // One /metrics GET of ours falls inside the window.
+    const qps = (requestTotal(b) - requestTotal(a) - 1) / seconds;
+    results[`API requests/s, ${target} Services, 3 agents + operator`] = `${qps.toFixed(2)} (Cilium, one election per Service at renewDeadline 2 s: about ${(target / 2).toFixed(0)})`;
+    console.log(results);
+  }
+  const rss = NODES.map((n) => rssMiB(lab.agent(n)?.child.pid, 'VmRSS'));
+  results['agent RSS with 1,005 Services'] = rss.map((r) => `${r.toFixed(0)} MiB`).join(', ');
+} finally {
+  await lab.stop();
+}
+console.log('\n| measurement | result |\n|---|---|');
+for (const [k, v] of Object.entries(results)) console.log(`| ${k} | ${v} |`);
