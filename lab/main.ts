@@ -1,58 +1,76 @@
 /**
- * The lab: herald's main job on one machine. It starts a real control plane
- * (etcd and kube-apiserver on loopback), installs herald's CRDs and RBAC,
- * runs `herald operator` as its own least-privilege user, applies the seed
- * manifests unchanged, and shows what `kubectl get` prints: seed 001's two
- * Services with the first two addresses of its pool.
+ * The lab: herald's main job end to end on one machine. It starts a real
+ * control plane (etcd and kube-apiserver on loopback), `herald operator`,
+ * three node network namespaces on one LAN bridge with `herald agent` each
+ * (plus a kube-proxy stand-in and an HTTP "pod" that answers with its node's
+ * name), and a client namespace. Then it walks through seed 001: the seed's
+ * Services and L2 policy unchanged, its pool on a documentation range
+ * (192.0.2.240-250 instead of 172.19.0.240-250), and shows what the seed
+ * shows: EXTERNAL-IPs, the Leases' holders, curl and the client's ARP table.
  * `--keep` leaves it running until Ctrl-C, with a kubeconfig to explore.
  */
-import { ControlPlane } from '../test/support/control-plane.js';
-import type { HeraldProcess } from '../test/support/herald-process.js';
+import { readFileSync } from 'node:fs';
+import { L2Lab } from '../test/support/l2-lab.js';
 import { serviceIps } from '../test/support/kube-objects.js';
-import { operatorUser, startOperator } from '../test/support/operator-setup.js';
 import { seedDirectory } from '../test/support/paths.js';
 import { waitFor } from '../test/support/wait.js';
 
 const keep = process.argv.includes('--keep');
 const say = (s: string): void => { console.log(`\n[herald lab] ${s}`); };
+const NODES = ['node-a', 'node-b', 'node-c'];
 
-say('starting etcd and kube-apiserver on 127.0.0.1...');
+say('starting etcd, kube-apiserver and herald operator on 127.0.0.1, and three node namespaces and a client on one LAN bridge...');
 const started = Date.now();
-const cp = await ControlPlane.start();
+const lab = await L2Lab.start({ nodes: 3 });
 let stopping = false;
-let operator: HeraldProcess | undefined;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('stopping herald operator and the control plane');
-  await operator?.proc.stop();
-  await cp.stop();
+  say('stopping the agents, the operator, the namespaces and the control plane');
+  await lab.stop();
   process.exit(code);
 }
 process.on('SIGINT', () => { void shutdown(130); });
 process.on('SIGTERM', () => { void shutdown(143); });
 
+const kubectl = async (...args: string[]): Promise<void> => {
+  say(`kubectl ${args.join(' ')}`);
+  process.stdout.write(await lab.cp.kubectl(args));
+};
+
 try {
-  say(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${cp.server}`);
-  say('installing the CRDs (deploy/helm/herald/crds) and RBAC (deploy/manifests/operator-rbac.yaml)');
-  const kubeconfig = await operatorUser(cp);
-  say('starting herald operator');
-  operator = await startOperator(cp, kubeconfig, 'herald-operator', ['--log-level=info']);
-  say(`herald operator is ready; its JSON log is ${operator.logFile}`);
-  for (const file of ['001-ipam.yaml', '001-l2announce.yaml', '001-apps-and-svcs.yaml', '003-rendered.yaml', '004-layer2-policy.yaml']) {
-    say(`kubectl apply -f examples/seeds/${file}`);
-    process.stdout.write(await cp.kubectl(['apply', '-f', `${seedDirectory}/${file}`]));
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; starting herald agent in ${NODES.join(', ')}`);
+  for (const n of NODES) await lab.startAgent(n);
+  const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
+    .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+  say('seed 001 step 3, its pool on a documentation range:');
+  process.stdout.write(pool);
+  await lab.cp.kubectl(['apply', '-f', '-'], pool);
+  for (const file of ['001-l2announce.yaml', '001-apps-and-svcs.yaml', '003-rendered.yaml', '004-layer2-policy.yaml']) {
+    await kubectl('apply', '-f', `examples/seeds/${file}`);
   }
-  say('waiting for herald to give app1-service and app2-service their addresses...');
+  say('waiting for addresses and announcers...');
+  const vips: string[] = [];
   for (const svc of ['app1-service', 'app2-service']) {
-    await waitFor(`${svc} to get an address`, async () => ((await serviceIps(cp, svc)).length > 0 ? true : undefined));
+    vips.push(await waitFor(`${svc} to get an address`, async () => (await serviceIps(lab.cp, svc))[0]));
+    await waitFor(`a node to announce ${svc}`, async () =>
+      (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined);
   }
-  for (const args of [['get', 'ciliumloadbalancerippool'], ['get', 'l2announcement'], ['get', 'svc', '-n', 'default']]) {
-    say(`kubectl ${args.join(' ')}`);
-    process.stdout.write(await cp.kubectl(args));
+  await kubectl('get', 'ciliumloadbalancerippool');
+  await kubectl('get', 'l2announcement');
+  await kubectl('get', 'svc', '-n', 'default');
+  await kubectl('get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service');
+  for (const vip of vips) {
+    say(`curl ${vip}   (from the client namespace; the "pod" answers with its node's name)`);
+    console.log(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 15_000, 200));
+  }
+  say('ip neigh   (the client\'s ARP table: each address at the MAC of the node that holds its Lease)');
+  for (const vip of vips) {
+    const mac = await lab.neighMac(vip);
+    console.log(`${vip} at ${mac ?? '?'} (${lab.nodeOfMac(mac) ?? 'unknown node'})`);
   }
   if (keep) {
-    say(`running until Ctrl-C. In another shell:\n  export KUBECONFIG=${cp.kubeconfigPath}\n  ~/.cache/herald/bin/kubernetes/kubectl get ippools`);
+    say(`running until Ctrl-C. In another shell:\n  export KUBECONFIG=${lab.cp.kubeconfigPath}\n  ~/.cache/herald/bin/kubernetes/kubectl get svc,lease -A`);
     await new Promise(() => undefined);
   }
   await shutdown(0);
