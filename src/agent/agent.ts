@@ -82,6 +82,7 @@ export class Agent {
   private readonly inflight = new Set<string>();
   private readonly conflictsAt = new Map<string, number>();
   private lastRenewOkAt = -Infinity;
+  private lastRenewFailed = false;
   private leaving: string | undefined;
   private planTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -207,14 +208,17 @@ export class Agent {
       if (outcome.held) {
         const wasUnreachable = !this.apiReachable();
         this.lastRenewOkAt = performance.now();
+        this.lastRenewFailed = false;
         this.onLease(outcome.lease, outcome.lease);
         if (wasUnreachable) this.schedulePlan();
       } else {
         this.metrics.renewFailures.inc();
+        this.lastRenewFailed = true;
         this.log.warn({ holder: outcome.holder }, 'heartbeat Lease held by someone else');
       }
     }, (err: unknown) => {
       this.metrics.renewFailures.inc();
+      this.lastRenewFailed = true;
       this.log.warn({ err: String(err) }, 'heartbeat renewal failed');
       this.schedulePlan();
     }).finally(() => {
@@ -223,8 +227,14 @@ export class Agent {
     });
   }
 
+  /**
+   * Whether our own heartbeat is landing. A single failed renewal already
+   * counts as unreachable: another node claims our addresses only after our
+   * renewals stop landing, so a foreign MAC announcing one of them while the
+   * last renewal failed means we have been replaced, and we yield at once.
+   */
   private apiReachable(): boolean {
-    return performance.now() - this.lastRenewOkAt < this.settings.coordination.heartbeatExpiryMs;
+    return !this.lastRenewFailed && performance.now() - this.lastRenewOkAt < this.settings.coordination.heartbeatExpiryMs;
   }
 
   // ---- observations ----------------------------------------------------------

@@ -86,6 +86,17 @@ describe('seed 001 on documentation addresses', () => {
     assert.match(notes[0]!.note, /node-[abc] announces 192\.0\.2\.240/);
   });
 
+  test('a dual-stack Service is answered over IPv4 and IPv6 by the same node', async () => {
+    await apply(lab.cp, serviceManifest('dual', { labels: { app: 'myapp' }, ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
+    const [v4, v6] = await vipOf('dual', 2);
+    assert.match(v6!, /^2001:db8::f/);
+    const holder = await waitHolder('dual');
+    for (const vip of [v4!, v6!]) {
+      assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 10_000, 100), holder);
+    }
+    assert.equal(await lab.neighMac(v6!), lab.macOf(holder));
+  });
+
   test('the agent explains itself on /status', async () => {
     const holder = await holderOf('app1-service');
     const status = JSON.parse((await lab.agentHttp(holder, '/status')).body) as { services: { service: string; answering: boolean; addresses: { address: string; interfaces: string[] }[]; why: string }[] };
