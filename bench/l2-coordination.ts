@@ -23,6 +23,8 @@ import { apply, serviceIps, serviceManifest } from '../test/support/kube-objects
 import { waitFor, sleep } from '../test/support/wait.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
+// PARTS=first,crash,graceful,dual,load runs a subset (all by default).
+const PARTS = new Set((process.env.PARTS ?? 'first,crash,graceful,dual,load').split(','));
 const NODES = ['node-a', 'node-b', 'node-c'];
 const arpWatch = fileURLToPath(new URL('./arp-watch.js', import.meta.url));
 
@@ -59,7 +61,8 @@ try {
 
   // Time from creation to the first ARP answer.
   const firstAnswer: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  // The later parts use first-0 as their Service, so it is always created.
+  for (let i = 0; i < (PARTS.has('first') ? 5 : 1); i++) {
     const name = `first-${i}`;
     const vip = `192.0.2.${200 + i}`; // the lowest free addresses, in order
     const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '15000']);
@@ -72,7 +75,7 @@ try {
     await watch.exited;
     if ((await serviceIps(lab.cp, name))[0] !== vip) throw new Error(`${name} did not get ${vip}`);
   }
-  results['Service created → first ARP answer'] = fmt(firstAnswer);
+  if (PARTS.has('first')) results['Service created → first ARP answer'] = fmt(firstAnswer);
   console.log(results);
 
   const vip = '192.0.2.200';
@@ -88,7 +91,7 @@ try {
   };
 
   const crash: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < (PARTS.has('crash') ? RUNS : 0); i++) {
     await settle();
     const holder = await holderOf(svc);
     const probe = await lab.startProbe({ vip, durationMs: 5000 });
@@ -97,14 +100,15 @@ try {
     await lab.killAgent(holder);
     const report = await probe.done;
     crash.push(longestBlackoutMs(report.samples));
+    console.log(`crash run ${i}: ${holder} → ${await holderOf(svc)}, blackout ${crash.at(-1)} ms`);
     await lab.restoreLan(holder);
     await lab.startAgent(holder, ['--log-level=warn']);
   }
-  results['crash failover blackout'] = fmt(crash);
+  if (crash.length) results['crash failover blackout'] = fmt(crash);
   console.log(results);
 
   const graceful: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < (PARTS.has('graceful') ? RUNS : 0); i++) {
     await settle();
     const holder = await holderOf(svc);
     const probe = await lab.startProbe({ vip, durationMs: 3000 });
@@ -116,12 +120,12 @@ try {
     await lab.restoreLan(holder);
     await lab.startAgent(holder, ['--log-level=warn']);
   }
-  results['graceful handover blackout'] = fmt(graceful);
+  if (graceful.length) results['graceful handover blackout'] = fmt(graceful);
   console.log(results);
 
   // Dual answers while a holder is cut off from the apiserver only.
   const dual: number[] = [];
-  for (let i = 0; i < Math.min(RUNS, 5); i++) {
+  for (let i = 0; i < (PARTS.has('dual') ? Math.min(RUNS, 5) : 0); i++) {
     await settle();
     const holder = await holderOf(svc);
     const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '6000']);
@@ -135,12 +139,12 @@ try {
     const lastOld = replies.filter((r) => r.mac === old).at(-1)?.t;
     dual.push(firstNew !== undefined && lastOld !== undefined ? Math.max(0, lastOld - firstNew) : 0);
   }
-  results['two MACs answering during an API partition'] = fmt(dual);
+  if (dual.length) results['two MACs answering during an API partition'] = fmt(dual);
   console.log(results);
 
   // Steady-state API load with 10, 100, 1000 announced Services (IPv6 single-stack: ClusterIPs).
   let created = 5;
-  for (const target of [10, 100, 1000]) {
+  for (const target of PARTS.has('load') ? [10, 100, 1000] : []) {
     const batch: string[] = [];
     for (; created < target; created++) {
       batch.push(serviceManifest(`load-${created}`, { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] })
@@ -162,8 +166,10 @@ try {
     results[`API requests/s, ${target} Services, 3 agents + operator`] = `${qps.toFixed(2)} (Cilium, one election per Service at renewDeadline 2 s: about ${(target / 2).toFixed(0)})`;
     console.log(results);
   }
-  const rss = NODES.map((n) => rssMiB(lab.agent(n)?.child.pid, 'VmRSS'));
-  results['agent RSS with 1,005 Services'] = rss.map((r) => `${r.toFixed(0)} MiB`).join(', ');
+  if (PARTS.has('load')) {
+    const rss = NODES.map((n) => rssMiB(lab.agent(n)?.child.pid, 'VmRSS'));
+    results['agent RSS with 1,005 Services'] = rss.map((r) => `${r.toFixed(0)} MiB`).join(', ');
+  }
 } finally {
   await lab.stop();
 }
