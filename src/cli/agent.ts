@@ -3,10 +3,10 @@ import { DEFAULT_COORDINATION, validateCoordinationSettings } from '../core/l2/c
 import { createLogger } from '../log.js';
 import { UsageError, type Command } from './command.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { parse, parseSettings, settingsHelp } from './settings.js';
+import { commonSettings, parse, parseSettings, settingsHelp } from './settings.js';
 
 const defs = {
-  kubeconfig: { description: 'kubeconfig file; empty means $KUBECONFIG, ~/.kube/config or in-cluster', default: '', parse: parse.string },
+  ...commonSettings(9964),
   'node-name': { description: 'this node\'s Node name ($NODE_NAME in a DaemonSet)', default: process.env.NODE_NAME ?? '', parse: parse.string },
   namespace: { description: 'namespace of the heartbeat and cilium-l2announce-* Leases', default: 'kube-system', parse: parse.string },
   'heartbeat-interval': { description: 'how often this agent renews its heartbeat Lease', default: DEFAULT_COORDINATION.heartbeatIntervalMs, parse: parse.duration },
@@ -16,9 +16,6 @@ const defs = {
   'load-balancer-classes': { description: 'loadBalancerClass values announced besides unset (comma list)', default: ['io.cilium/l2-announcer'], parse: parse.list },
   'external-ips-must-be-in-pool': { description: 'announce spec.externalIPs only inside some pool (false = Cilium\'s behaviour)', default: true, parse: parse.boolean },
   'handover-timeout': { description: 'how long SIGTERM waits for handovers to be written', default: 3000, parse: parse.duration },
-  'health-address': { description: 'address for /livez, /readyz, /metrics and /status', default: '0.0.0.0', parse: parse.string },
-  'health-port': { description: 'port for /livez, /readyz, /metrics and /status (0 picks a free one)', default: 9964, parse: parse.port },
-  'log-level': { description: 'trace, debug, info, warn or error', default: 'info', parse: parse.logLevel },
 };
 
 export const agentCommand: Command = {

@@ -4,21 +4,18 @@ import { createLogger } from '../log.js';
 import { Operator } from '../operator/operator.js';
 import { UsageError, type Command } from './command.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { parse, parseSettings, settingsHelp } from './settings.js';
+import { commonSettings, parse, parseSettings, settingsHelp } from './settings.js';
 
 const defs = {
-  kubeconfig: { description: 'kubeconfig file; empty means $KUBECONFIG, ~/.kube/config or in-cluster', default: '', parse: parse.string },
+  ...commonSettings(9963),
   namespace: { description: 'namespace of the leader-election Lease', default: 'kube-system', parse: parse.string },
   identity: { description: 'this replica\'s name in the Lease; $POD_NAME when set, else the host name', default: process.env.POD_NAME ?? hostname(), parse: parse.string },
   'lease-duration': { description: 'how long a silent leader keeps the lease', default: 15_000, parse: parse.duration },
   'renew-deadline': { description: 'a leader that has not renewed for this long steps down', default: 10_000, parse: parse.duration },
   'retry-period': { description: 'how often to renew or try to acquire the lease', default: 2_000, parse: parse.duration },
   'load-balancer-classes': { description: 'loadBalancerClass values served besides unset (comma list)', default: ['io.cilium/l2-announcer'], parse: parse.list },
-  'health-address': { description: 'address for /livez, /readyz and /metrics', default: '0.0.0.0', parse: parse.string },
-  'health-port': { description: 'port for /livez, /readyz and /metrics (0 picks a free one)', default: 9963, parse: parse.port },
   'write-concurrency': { description: 'status writes in flight at once', default: 32, parse: parse.positiveInt },
   resync: { description: 'how often every status is re-checked against the allocator', default: 300_000, parse: parse.duration },
-  'log-level': { description: 'trace, debug, info, warn or error', default: 'info', parse: parse.logLevel },
 };
 
 export const operatorCommand: Command = {

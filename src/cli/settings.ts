@@ -88,3 +88,15 @@ export const parse = {
     return raw;
   },
 };
+
+/** Settings every long-running herald process has. */
+export function commonSettings(healthPort: number): {
+  kubeconfig: Setting<string>; 'health-address': Setting<string>; 'health-port': Setting<number>; 'log-level': Setting<string>;
+} {
+  return {
+    kubeconfig: { description: 'kubeconfig file; empty means $KUBECONFIG, ~/.kube/config or in-cluster', default: '', parse: parse.string },
+    'health-address': { description: 'address for /livez, /readyz and /metrics (and /status)', default: '0.0.0.0', parse: parse.string },
+    'health-port': { description: 'port for /livez, /readyz and /metrics (0 picks a free one)', default: healthPort, parse: parse.port },
+    'log-level': { description: 'trace, debug, info, warn or error', default: 'info', parse: parse.logLevel },
+  };
+}
