@@ -524,10 +524,11 @@ export class IpamState {
     const text = formatIp(family, value);
     const owner = this.owners.get(addressKey(family, value));
     if (owner?.holders.has(request.key) === true) return undefined;
-    // Selector first: a Service the pool does not select could not have the address even if it were free.
-    const ownerPool = owner === undefined ? undefined : this.pools.get(owner.pool);
-    const containing = ownerPool !== undefined ? [ownerPool] : this.poolOrder.filter((p) => p.allocator.contains(family, value));
-    if (containing.length === 0 && owner === undefined) {
+    // Facts about the pools come first and ownership last, so the reason does
+    // not depend on whether another Service happened to take the address
+    // before or after this one was looked at.
+    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
+    if (containing.length === 0) {
       const reservedIn = this.poolOrder.find((p) => p.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end));
       if (reservedIn !== undefined) {
         return { reason: 'no_pool', message: `requested IP ${text} is the first or last address of a CIDR in pool ${reservedIn.name}, reserved by allowFirstLastIPs: No` };
@@ -535,11 +536,15 @@ export class IpamState {
       return { reason: 'no_pool', message: `no pool contains the requested IP ${text}` };
     }
     const selecting = containing.filter((p) => this.selectsForAllocating(p, request));
-    if (containing.length > 0 && selecting.length === 0) {
+    if (selecting.length === 0) {
       return {
         reason: 'pool_selector_mismatch',
         message: `requested IP ${text} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`,
       };
+    }
+    const pool = selecting.find((p) => this.usable(p));
+    if (pool === undefined) {
+      return { reason: 'no_pool', message: `requested IP ${text} is in pool ${selecting.map((p) => `${p.name} (${this.unusableWhy(p)})`).join(', ')}` };
     }
     if (owner !== undefined) {
       const others = [...owner.holders].join(', ');
@@ -552,10 +557,6 @@ export class IpamState {
         return { reason: 'already_allocated_incompatible_service', message: `requested IP ${text} is used by ${others} and cannot be shared: ${why}` };
       }
       return { reason: 'already_allocated', message: `requested IP ${text} is already allocated to ${others}; add the same lbipam.cilium.io/sharing-key to share it` };
-    }
-    const pool = selecting.find((p) => this.usable(p));
-    if (pool === undefined) {
-      return { reason: 'no_pool', message: `requested IP ${text} is in pool ${selecting.map((p) => `${p.name} (${this.unusableWhy(p)})`).join(', ')}` };
     }
     this.take(entry, family, value, pool);
     return undefined;
