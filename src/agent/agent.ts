@@ -93,8 +93,11 @@ export class Agent {
   constructor(kc: KubeConfig, private readonly settings: AgentSettings, private readonly log: Logger) {
     this.transport = new KubeTransport(kc);
     const reflector = <T extends { metadata?: object }>(path: string, name: string, labelSelector?: string): Reflector<T> => {
-      const r = new Reflector<T>({ transport: this.transport, path, log: log.child({ reflector: name }), ...(labelSelector ? { labelSelector } : {}) });
-      return r;
+      // Backoff capped at 5 s: after an API outage an agent must see Leases again within seconds.
+      return new Reflector<T>({
+        transport: this.transport, path, log: log.child({ reflector: name }), backoff: { initialMs: 200, maxMs: 5000 },
+        ...(labelSelector ? { labelSelector } : {}),
+      });
     };
     this.nodes = reflector('/api/v1/nodes', 'nodes');
     this.services = reflector('/api/v1/services', 'services');
@@ -139,7 +142,11 @@ export class Agent {
     this.responder.on('problem', (e) => { this.log.warn(e, 'responder problem'); });
     this.responder.on('state', (e) => { this.log.info(e, 'interface state'); });
     this.links.on('change', () => { this.selectionDirty = true; this.schedulePlan(); });
-    if (await this.gatewayApiExists()) this.gateways = new Reflector<GatewayObject>({ transport: this.transport, path: GATEWAYS, log: this.log.child({ reflector: 'gateways' }) });
+    if (await this.gatewayApiExists()) {
+      this.gateways = new Reflector<GatewayObject>({
+        transport: this.transport, path: GATEWAYS, log: this.log.child({ reflector: 'gateways' }), backoff: { initialMs: 200, maxMs: 5000 },
+      });
+    }
     this.gateways?.onEvent(() => { this.selectionDirty = true; this.schedulePlan(); });
     const all = this.reflectors();
     for (const r of all) r.start();

@@ -229,13 +229,24 @@ describe('the control plane going away', () => {
   test('a holder partitioned from the apiserver (not the LAN) ends with exactly one MAC answering', async () => {
     const vip = '192.0.2.240';
     const holder = await waitHolder('app1-service');
+    // Start from agreement: every agent sees all three alive again after the outage above.
+    await waitFor('every agent to see three live nodes', async () => {
+      for (const n of NODES) {
+        const st = JSON.parse((await lab.agentHttp(n, '/status')).body) as { liveNodes: string[] };
+        if (st.liveNodes.length !== 3) return undefined;
+      }
+      return true;
+    }, 30_000, 200);
     await lab.partition(holder);
     try {
       const next = await waitHolder('app1-service', (h) => h !== holder);
       await waitFor('one MAC to answer', async () => {
         const macs = new Set(await arpingMacs(vip, 3));
         return macs.size === 1 && macs.has(lab.macOf(next)) ? true : undefined;
-      }, 15_000, 200);
+      }, 15_000, 200).catch(async (err: unknown) => {
+        for (const n of NODES) console.log(n, (await lab.agentHttp(n, '/status')).body);
+        throw err;
+      });
       assert.equal(await lab.curl(vip), next);
     } finally {
       await lab.heal(holder);
