@@ -28,6 +28,16 @@ before(async () => {
     '  nodeSelector: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}]}',
     '  interfaces: ["^eth[0-9]+"]', '  externalIPs: true', '  loadBalancerIPs: true',
   ].join('\n'));
+  // A minimal Gateway API CRD, so the agents find the API and watch Gateways (seed 004).
+  await apply(lab.cp, [
+    'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition',
+    // *.k8s.io groups need this annotation; the upstream Gateway API CRDs carry the same one.
+    'metadata: {name: gateways.gateway.networking.k8s.io, annotations: {api-approved.kubernetes.io: "https://github.com/kubernetes-sigs/gateway-api/pull/1538"}}',
+    'spec:', '  group: gateway.networking.k8s.io', '  scope: Namespaced',
+    '  names: {kind: Gateway, plural: gateways, singular: gateway, listKind: GatewayList}',
+    '  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]',
+  ].join('\n'));
+  await lab.cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/gateways.gateway.networking.k8s.io']);
   for (const n of NODES) await lab.startAgent(n);
 });
 
@@ -152,6 +162,22 @@ describe('changes move or withdraw announcements', () => {
       'endpoints: [{addresses: [198.51.100.1], nodeName: node-a, conditions: {ready: true}}]',
     ].join('\n'));
     assert.equal(await waitHolder('local', (h) => h === 'node-a'), 'node-a');
+  });
+
+  test('seed 004: a Gateway-generated Service is matched with its Gateway\'s labels, without relabelling', async () => {
+    await apply(lab.cp, [
+      'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: mdhlabs-layer2-policy}',
+      'spec: {serviceSelector: {matchLabels: {mdhlabs-arp: enable}}, interfaces: [eth0], externalIPs: true, loadBalancerIPs: true}',
+    ].join('\n'));
+    await apply(lab.cp, 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: cd-arp-gw, namespace: default, labels: {mdhlabs-arp: enable}}\nspec: {gatewayClassName: cilium}\n');
+    // What the Gateway controller generates: the gateway-name label, none of the Gateway's labels.
+    await apply(lab.cp, serviceManifest('cilium-gateway-cd-arp-gw', { labels: { 'gateway.networking.k8s.io/gateway-name': 'cd-arp-gw' }, ports: [443] }));
+    const [vip] = await vipOf('cilium-gateway-cd-arp-gw');
+    const holder = await waitHolder('cilium-gateway-cd-arp-gw');
+    assert.deepEqual(await arpingMacs(vip!, 1), [lab.macOf(holder)]);
+    // Without the Gateway's label it would not be announced: take it off the Gateway.
+    await lab.cp.kubectl(['label', 'gateway', 'cd-arp-gw', 'mdhlabs-arp-']);
+    await waitFor(`${vip} to stop being answered`, async () => ((await arpingMacs(vip!, 1)).length === 0 ? true : undefined), 10_000, 200);
   });
 
   test('an interface list that matches no link withdraws; a bad regex is reported on the policy', async () => {
