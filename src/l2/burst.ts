@@ -1,3 +1,5 @@
+import { DEFAULT_COORDINATION } from '../core/l2/coordination-settings.js';
+
 export interface BurstSettings {
   /** How many times the announcement is sent, the first immediately. */
   readonly rounds: number;
@@ -5,8 +7,12 @@ export interface BurstSettings {
   readonly intervalMs: number;
 }
 
-/** Like MetalLB's burst: a few rounds over a few seconds, in case the first is lost. */
-export const DEFAULT_BURST: BurstSettings = { rounds: 3, intervalMs: 1000 };
+/**
+ * Like MetalLB's burst: a few rounds over a few seconds, in case the first is
+ * lost. Defined once, with the agent's other timings, so the failover bounds
+ * computed there describe what the responder really sends.
+ */
+export const DEFAULT_BURST: BurstSettings = { rounds: DEFAULT_COORDINATION.burstRounds, intervalMs: DEFAULT_COORDINATION.burstIntervalMs };
 
 /** Delays from the start of a burst at which each round is sent. */
 export function burstDelays(b: BurstSettings): number[] {

@@ -73,6 +73,7 @@ export class ControlPlane {
   readonly kubeconfigPath: string;
   private apiserver: ManagedProcess | undefined;
   private readonly extra: ManagedProcess[] = [];
+  private adminTls: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
   private etcd: ManagedProcess | undefined;
 
   private constructor(
@@ -216,11 +217,16 @@ export class ControlPlane {
 
   /** GET a path as the admin user; resolves to [status, body]. */
   async get(path: string, timeoutMs = 5000, server = this.server): Promise<[number, string]> {
+    // Read once: readiness polls and benchmarks call this many times.
+    this.adminTls ??= {
+      ca: readFileSync(join(this.dir, 'ca.crt')),
+      cert: readFileSync(join(this.dir, 'user-herald-admin.crt')),
+      key: readFileSync(join(this.dir, 'user-herald-admin.key')),
+    };
+    const tls = this.adminTls;
     return new Promise((resolve, reject) => {
       const req = request(`${server}${path}`, {
-        ca: readFileSync(join(this.dir, 'ca.crt')),
-        cert: readFileSync(join(this.dir, 'user-herald-admin.crt')),
-        key: readFileSync(join(this.dir, 'user-herald-admin.key')),
+        ...tls,
         timeout: timeoutMs,
       }, (res) => {
         let body = '';

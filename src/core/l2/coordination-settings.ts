@@ -13,7 +13,7 @@ export interface CoordinationSettings {
  * 500 ms / 1500 ms: a crashed holder is declared dead 1.5 s (plus one watch
  * delivery) after its last renewal, inside the 2 s failover target; three
  * renewals in a row must be missed, so one slow API round trip moves nothing.
- * The burst matches src/l2/burst.ts DEFAULT_BURST.
+ * The responder's default burst (src/l2/burst.ts) is taken from here.
  */
 export const DEFAULT_COORDINATION: CoordinationSettings = {
   heartbeatIntervalMs: 500,
