@@ -299,7 +299,7 @@ export class Agent {
   private armExpiry(): void {
     clearTimeout(this.expiryTimer);
     const now = performance.now();
-    const next = nextExpiryAtMs(this.heartbeats, now, this.settings.coordination);
+    const next = nextExpiryAtMs(this.heartbeats, now, this.settings.coordination, 0);
     if (next !== undefined) this.expiryTimer = setTimeout(() => { this.plan(); }, Math.max(1, next - now + 1));
   }
 
@@ -347,7 +347,7 @@ export class Agent {
       self: this.settings.nodeName,
       selection: this.selection,
       holders: new Map([...this.holders].map(([k, h]) => [k, h.holder])),
-      live: liveNodes(this.heartbeats, now, this.settings.coordination),
+      live: liveNodes(this.heartbeats, now, this.settings.coordination, 0),
       ...(this.leaving === undefined ? {} : { leaving: this.leaving }),
       apiReachable: this.apiReachable(),
       conflicted,
@@ -432,7 +432,7 @@ export class Agent {
     return {
       node: this.settings.nodeName,
       apiReachable: this.apiReachable(),
-      liveNodes: [...liveNodes(this.heartbeats, now, this.settings.coordination)].sort(),
+      liveNodes: [...liveNodes(this.heartbeats, now, this.settings.coordination, 0)].sort(),
       leaving: this.leaving ?? null,
       services: this.plans.map((p) => ({
         service: p.service,

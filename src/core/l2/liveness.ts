@@ -12,16 +12,24 @@ export interface HeartbeatObservation {
   readonly lastChangeSeenAtMs: number;
 }
 
-/** Whether a node is live for this observer at `nowMs` (same clock as lastChangeSeenAtMs). */
-export function isLive(o: HeartbeatObservation | undefined, nowMs: number, s: CoordinationSettings): boolean {
+/**
+ * Whether a node is live for this observer at `nowMs` (same clock as
+ * lastChangeSeenAtMs). Silence counts only from `freshFromMs`, the moment
+ * since which the observer's own view of the API is demonstrably current
+ * (ApiView.freshFrom); without such a moment nobody is declared dead.
+ */
+export function isLive(o: HeartbeatObservation | undefined, nowMs: number, s: CoordinationSettings, freshFromMs: number | undefined): boolean {
   if (o === undefined || o.holder === '') return false;
-  return nowMs - o.lastChangeSeenAtMs < s.heartbeatExpiryMs;
+  if (freshFromMs === undefined) return true;
+  return nowMs - Math.max(o.lastChangeSeenAtMs, freshFromMs) < s.heartbeatExpiryMs;
 }
 
-/** The nodes live for this observer, including itself when its own heartbeat is seen renewing. */
-export function liveNodes(heartbeats: ReadonlyMap<string, HeartbeatObservation>, nowMs: number, s: CoordinationSettings): Set<string> {
+/** The nodes live for this observer (see isLive). */
+export function liveNodes(
+  heartbeats: ReadonlyMap<string, HeartbeatObservation>, nowMs: number, s: CoordinationSettings, freshFromMs: number | undefined,
+): Set<string> {
   const out = new Set<string>();
-  for (const [node, o] of heartbeats) if (isLive(o, nowMs, s)) out.add(node);
+  for (const [node, o] of heartbeats) if (isLive(o, nowMs, s, freshFromMs)) out.add(node);
   return out;
 }
 
@@ -29,11 +37,14 @@ export function liveNodes(heartbeats: ReadonlyMap<string, HeartbeatObservation>,
  * When the observer should next re-evaluate so that an expiry is noticed on
  * time without polling: the earliest moment a live node would turn dead.
  */
-export function nextExpiryAtMs(heartbeats: ReadonlyMap<string, HeartbeatObservation>, nowMs: number, s: CoordinationSettings): number | undefined {
+export function nextExpiryAtMs(
+  heartbeats: ReadonlyMap<string, HeartbeatObservation>, nowMs: number, s: CoordinationSettings, freshFromMs: number | undefined,
+): number | undefined {
+  if (freshFromMs === undefined) return undefined;
   let next: number | undefined;
   for (const o of heartbeats.values()) {
-    if (!isLive(o, nowMs, s)) continue;
-    const at = o.lastChangeSeenAtMs + s.heartbeatExpiryMs;
+    if (!isLive(o, nowMs, s, freshFromMs)) continue;
+    const at = Math.max(o.lastChangeSeenAtMs, freshFromMs) + s.heartbeatExpiryMs;
     if (next === undefined || at < next) next = at;
   }
   return next;
