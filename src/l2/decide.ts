@@ -3,7 +3,7 @@ import type { EthernetFrame } from '../packet/ethernet.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from '../packet/ethernet.js';
 import { ICMPV6_NEIGHBOR_SOLICITATION, decodeNeighborDiscovery } from '../packet/icmpv6.js';
 import { ipText } from '../packet/ip.js';
-import { ALL_NODES, UNSPECIFIED, decodeIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
+import { ALL_NODES, LOOPBACK, UNSPECIFIED, decodeIpv6, isMulticastIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
 import { BROADCAST_MAC, formatMac } from '../packet/mac.js';
 import { arpReply, neighborAdvertisement } from './frames.js';
 
@@ -26,7 +26,11 @@ export type Decision =
     }
   /** Another MAC claims one of our addresses. */
   | { readonly kind: 'conflict'; readonly family: 4 | 6; readonly address: string; readonly mac: string }
-  /** `request` is set for well-formed ARP requests and solicitations, answered or not. */
+  /**
+   * `request` is set for ARP requests and solicitations Linux would accept as
+   * such, answered or not; not for frames it discards as invalid (a multicast
+   * source, say), which are no more requests than malformed ones.
+   */
   | { readonly kind: 'ignore'; readonly reason: string; readonly request: boolean }
   | { readonly kind: 'malformed'; readonly reason: string };
 
@@ -77,6 +81,10 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
   if (ip.value.nextHeader !== 58) return ignore(`IPv6 next header ${ip.value.nextHeader}`);
   const icmpType = ip.value.payload[0];
   if (icmpType !== 135 && icmpType !== 136) return ignore(`ICMPv6 type ${icmpType ?? 'none'}`);
+  // Linux discards these in ip6_rcv_core, before neighbour discovery sees them, so
+  // no solicitation from them is answered and no advertisement from them is a conflict.
+  const badSource = badIpv6Source(ip.value.src);
+  if (badSource) return ignore(`IPv6 source ${ipText(ip.value.src)} is ${badSource}`);
   const nd = decodeNeighborDiscovery(ip.value);
   if (!nd.ok) return { kind: 'malformed', reason: nd.error };
   const m = nd.value;
@@ -102,4 +110,12 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
     kind: 'reply', family: 6, address: target, asker: ipText(ip.value.src), askerMac: formatMac(m.sourceMac ?? eth.src),
     frame: neighborAdvertisement(view.mac, m.target, Buffer.from(dstMac), dstIp, !dad),
   };
+}
+
+/** Why no packet may come from `src`, or undefined when it may. */
+function badIpv6Source(src: Buffer): string | undefined {
+  if (isMulticastIpv6(src)) return 'multicast (RFC 4291 §2.7)';
+  // Answering it would put a packet to ::1 on the wire.
+  if (src.equals(LOOPBACK)) return 'loopback (RFC 4291 §2.5.3)';
+  return undefined;
 }

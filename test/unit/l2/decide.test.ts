@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../../../src/packet/arp.js';
 import { decodeEthernet, encodeEthernet } from '../../../src/packet/ethernet.js';
-import { decodeNeighborDiscovery, encodeNeighborDiscovery } from '../../../src/packet/icmpv6.js';
+import { decodeNeighborDiscovery, encodeNeighborDiscovery, icmpv6Checksum } from '../../../src/packet/icmpv6.js';
 import { parseIp } from '../../../src/packet/ip.js';
-import { ALL_NODES, UNSPECIFIED, decodeIpv6, encodeIpv6, solicitedNodeAddress } from '../../../src/packet/ipv6.js';
+import { ALL_NODES, UNSPECIFIED, decodeIpv6, encodeIpv6, multicastMac, solicitedNodeAddress } from '../../../src/packet/ipv6.js';
 import type { Decision, InterfaceView } from '../../../src/l2/decide.js';
 import { decide } from '../../../src/l2/decide.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
@@ -140,5 +140,65 @@ describe('decide: NDP', () => {
     const broken = Buffer.from(NDISC6_SOLICITATION);
     broken[80] = (broken[80] ?? 0) ^ 0xff;
     assert.equal(decide(broken, view).kind, 'malformed');
+  });
+});
+
+describe('decide: IPv6 validity rules', () => {
+  const vip = parseIp('2001:db8::10')!.bytes;
+  const ip6 = (text: string) => parseIp(text)!.bytes;
+
+  /** A solicitation for our VIP to its solicited-node group, as ndisc6 sends it; each field can be overridden. */
+  interface Ns {
+    readonly src?: Buffer;
+    readonly dst?: Buffer;
+    readonly dstMac?: Buffer;
+    readonly hopLimit?: number;
+    readonly code?: number;
+    readonly target?: Buffer;
+    /** null: no source link-layer address option. */
+    readonly sourceMac?: Buffer | null;
+  }
+  function nsFrame(o: Ns): Buffer {
+    const src = o.src ?? ip6('fe80::ff:fe00:b');
+    const target = o.target ?? vip;
+    const dst = o.dst ?? solicitedNodeAddress(target);
+    const sourceMac = o.sourceMac === undefined ? CLIENT_MAC : o.sourceMac;
+    const icmp = encodeNeighborDiscovery({ type: 135, target, ...(sourceMac ? { sourceMac } : {}) }, src, dst);
+    if (o.code !== undefined) {
+      icmp[1] = o.code;
+      icmp.writeUInt16BE(0, 2);
+      icmp.writeUInt16BE(icmpv6Checksum(src, dst, icmp), 2);
+    }
+    const dstMac = o.dstMac ?? (dst[0] === 0xff ? multicastMac(dst) : OUR_MAC);
+    return encodeEthernet({ dst: dstMac, src: CLIENT_MAC, etherType: 0x86dd, payload: encodeIpv6({ nextHeader: 58, hopLimit: o.hopLimit ?? 255, src, dst, payload: icmp }) });
+  }
+
+  // Each row: a frame Linux discards, and the same frame with the one bad field fixed, which is answered.
+  const ignored: readonly { name: string; good: Ns; bad: Ns; reason: string }[] = [
+    { name: 'link-local multicast source (the all-nodes group)', good: {}, bad: { src: ip6('ff02::1') },
+      reason: 'IPv6 source ff02::1 is multicast (RFC 4291 §2.7)' },
+    { name: 'site-local multicast source', good: {}, bad: { src: ip6('ff05::1:3') },
+      reason: 'IPv6 source ff05::1:3 is multicast (RFC 4291 §2.7)' },
+    { name: 'multicast source, sent to our MAC (unreachability detection)', good: { dst: vip }, bad: { dst: vip, src: ip6('ff02::1') },
+      reason: 'IPv6 source ff02::1 is multicast (RFC 4291 §2.7)' },
+    { name: 'multicast source without a source link-layer option', good: { sourceMac: null }, bad: { sourceMac: null, src: ip6('ff02::2') },
+      reason: 'IPv6 source ff02::2 is multicast (RFC 4291 §2.7)' },
+    { name: 'loopback source', good: {}, bad: { src: ip6('::1') }, reason: 'IPv6 source ::1 is loopback (RFC 4291 §2.5.3)' },
+  ];
+  for (const row of ignored) {
+    it(`ignores a solicitation with a ${row.name}, and does not count it as a request`, () => {
+      reply(decide(nsFrame(row.good), view));
+      assert.deepEqual(decide(nsFrame(row.bad), view), { kind: 'ignore', reason: row.reason, request: false });
+    });
+  }
+
+  it('does not take an advertisement of our address from a multicast source as a conflict', () => {
+    const na = (src: Buffer) => encodeEthernet({
+      dst: multicastMac(ALL_NODES), src: OTHER_MAC, etherType: 0x86dd,
+      payload: encodeIpv6({ nextHeader: 58, hopLimit: 255, src, dst: ALL_NODES,
+        payload: encodeNeighborDiscovery({ type: 136, router: false, solicited: false, override: true, target: vip, targetMac: OTHER_MAC }, src, ALL_NODES) }),
+    });
+    assert.deepEqual(decide(na(ip6('2001:db8::99')), view), { kind: 'conflict', family: 6, address: '2001:db8::10', mac: '02:00:00:00:00:0c' });
+    assert.deepEqual(decide(na(ip6('ff02::1')), view), { kind: 'ignore', reason: 'IPv6 source ff02::1 is multicast (RFC 4291 §2.7)', request: false });
   });
 });
