@@ -201,4 +201,21 @@ describe('decide: IPv6 validity rules', () => {
     assert.deepEqual(decide(na(ip6('2001:db8::99')), view), { kind: 'conflict', family: 6, address: '2001:db8::10', mac: '02:00:00:00:00:0c' });
     assert.deepEqual(decide(na(ip6('ff02::1')), view), { kind: 'ignore', reason: 'IPv6 source ff02::1 is multicast (RFC 4291 §2.7)', request: false });
   });
+
+  // RFC 4861 §7.1.1 checks the codec applies: the frame is malformed, and decide says why.
+  const malformed: readonly { name: string; good: Ns; bad: Ns; reason: string }[] = [
+    { name: 'hop limit below 255', good: {}, bad: { hopLimit: 254 }, reason: 'hop limit 254: neighbour discovery must not be forwarded' },
+    { name: 'ICMP code other than 0', good: {}, bad: { code: 1 }, reason: 'ICMPv6 code 1 is not 0' },
+    { name: 'multicast target', good: {}, bad: { target: ip6('ff02::1') }, reason: 'multicast target address' },
+    { name: 'DAD probe not to the solicited-node group', good: { src: UNSPECIFIED, sourceMac: null },
+      bad: { src: UNSPECIFIED, sourceMac: null, dst: ALL_NODES }, reason: 'DAD solicitation not sent to the solicited-node group' },
+    { name: 'DAD probe with a source link-layer option', good: { src: UNSPECIFIED, sourceMac: null },
+      bad: { src: UNSPECIFIED }, reason: 'DAD solicitation with a source link-layer address option' },
+  ];
+  for (const row of malformed) {
+    it(`rejects a solicitation with a ${row.name} as malformed`, () => {
+      reply(decide(nsFrame(row.good), view));
+      assert.deepEqual(decide(nsFrame(row.bad), view), { kind: 'malformed', reason: row.reason });
+    });
+  }
 });
