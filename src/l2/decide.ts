@@ -58,13 +58,26 @@ function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
   const target = ipText(a.targetIp);
   const sender = ipText(a.senderIp);
   const isRequest = a.op === ARP_REQUEST;
+  // Linux's arp_process drops ARP about these targets before anything else:
+  // it neither answers nor learns from it, so neither do we.
+  const targetKind = specialIpv4(a.targetIp);
+  if (targetKind === 'multicast' || targetKind === 'loopback') return ignore(`ARP target ${target} is ${targetKind}`);
+  // 0.0.0.0 is an RFC 5227 probe, answered like any request. Any other such
+  // sender is a martian source to Linux's route lookup: never answered, never
+  // learnt, so it cannot be a conflict either, even on a misconfigured VIP.
+  const senderKind = specialIpv4(a.senderIp);
+  if (senderKind !== undefined && senderKind !== 'unspecified') return ignore(`ARP sender ${sender} is ${senderKind}`);
   // A sender address of ours from another MAC: a gratuitous ARP, or a host
   // that believes it owns the address. Either way the agent wants to know.
-  if (view.addresses.has(sender)) {
+  // A probe's 0.0.0.0 claims nothing.
+  if (senderKind === undefined && view.addresses.has(sender)) {
     return { kind: 'conflict', family: 4, address: sender, mac: formatMac(a.senderMac) };
   }
   if (a.op === ARP_REPLY) return ignore('ARP reply');
   if (!view.addresses.has(target)) return ignore(`ARP request for ${target}, not ours`, true);
+  // Linux routes these as broadcast or martian destinations, never as local, so
+  // it does not answer; the frame is still a valid request (and can carry a conflict).
+  if (targetKind !== undefined) return ignore(`ARP request for ${target}, which is ${targetKind}`, true);
   if (!eth.dst.equals(BROADCAST_MAC) && !eth.dst.equals(view.mac)) {
     return ignore(`ARP request for ${target} addressed to ${formatMac(eth.dst)}`, isRequest);
   }
@@ -72,6 +85,18 @@ function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
     kind: 'reply', family: 4, address: target, asker: sender, askerMac: formatMac(a.senderMac),
     frame: arpReply(view.mac, a.targetIp, Buffer.from(a.senderMac), a.senderIp),
   };
+}
+
+/** IPv4 addresses Linux's ARP treats apart from unicast ones (with route_localnet off, the default). */
+type SpecialIpv4 = 'unspecified' | 'in 0.0.0.0/8' | 'loopback' | 'multicast' | 'limited broadcast';
+
+function specialIpv4(ip: Buffer): SpecialIpv4 | undefined {
+  const first = ip[0] ?? 0;
+  if (first === 0) return ip.readUInt32BE(0) === 0 ? 'unspecified' : 'in 0.0.0.0/8';
+  if (first === 127) return 'loopback';
+  if (first >= 224 && first < 240) return 'multicast';
+  if (ip.readUInt32BE(0) === 0xffffffff) return 'limited broadcast';
+  return undefined;
 }
 
 function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {

@@ -84,6 +84,69 @@ describe('decide: ARP', () => {
   });
 });
 
+describe('decide: ARP address rules (as Linux arp_process)', () => {
+  // A pool may hold addresses no host may use; these rules must hold even then.
+  const odd: InterfaceView = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '224.0.0.5', '127.0.0.5', '255.255.255.255', '0.1.2.3', '0.0.0.0']) };
+  const request = (sender: string, target: string) => arpFrame(ARP_REQUEST, CLIENT_MAC, sender, target);
+
+  // Each row: a request that is ignored, and the same request with the one bad address fixed, which is answered.
+  const ignored: readonly { name: string; bad: Buffer; good: Buffer; reason: string; request: boolean }[] = [
+    { name: 'a multicast sender', bad: request('224.0.0.5', '192.0.2.10'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP sender 224.0.0.5 is multicast', request: false },
+    { name: 'a multicast sender at the top of 224/4', bad: request('239.255.255.250', '192.0.2.10'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP sender 239.255.255.250 is multicast', request: false },
+    { name: 'the limited broadcast sender', bad: request('255.255.255.255', '192.0.2.10'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP sender 255.255.255.255 is limited broadcast', request: false },
+    { name: 'a loopback sender', bad: request('127.0.0.1', '192.0.2.10'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP sender 127.0.0.1 is loopback', request: false },
+    { name: 'a sender in 0/8 other than 0.0.0.0', bad: request('0.1.2.3', '192.0.2.10'), good: request('0.0.0.0', '192.0.2.10'),
+      reason: 'ARP sender 0.1.2.3 is in 0.0.0.0/8', request: false },
+    { name: 'a multicast target', bad: request('192.0.2.100', '224.0.0.5'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP target 224.0.0.5 is multicast', request: false },
+    { name: 'a loopback target', bad: request('192.0.2.100', '127.0.0.5'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP target 127.0.0.5 is loopback', request: false },
+    { name: 'the limited broadcast target', bad: request('192.0.2.100', '255.255.255.255'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP request for 255.255.255.255, which is limited broadcast', request: true },
+    { name: 'a target in 0/8', bad: request('192.0.2.100', '0.1.2.3'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP request for 0.1.2.3, which is in 0.0.0.0/8', request: true },
+    { name: 'the unspecified target', bad: request('192.0.2.100', '0.0.0.0'), good: request('192.0.2.100', '192.0.2.10'),
+      reason: 'ARP request for 0.0.0.0, which is unspecified', request: true },
+  ];
+  for (const row of ignored) {
+    it(`ignores a request with ${row.name}`, () => {
+      reply(decide(row.good, odd));
+      assert.deepEqual(decide(row.bad, odd), { kind: 'ignore', reason: row.reason, request: row.request });
+    });
+  }
+
+  it('answers an RFC 5227 probe (sender 0.0.0.0), as Linux does, and never takes it as a conflict', () => {
+    for (const v of [view, odd]) assert.equal(reply(decide(request('0.0.0.0', '192.0.2.10'), v)).asker, '0.0.0.0');
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '0.0.0.0', '192.0.2.100'), odd),
+      { kind: 'ignore', reason: 'ARP request for 192.0.2.100, not ours', request: true });
+  });
+
+  it('never takes a non-unicast sender as a conflict, even on an address in the view', () => {
+    for (const sender of ['224.0.0.5', '127.0.0.5', '255.255.255.255', '0.1.2.3']) {
+      for (const f of [arpFrame(ARP_REPLY, OTHER_MAC, sender, '192.0.2.100'), ...gratuitousFrames(parseIp(sender)!, OTHER_MAC)]) {
+        assert.equal(decide(f, odd).kind, 'ignore', sender);
+      }
+    }
+    assert.equal(decide(arpFrame(ARP_REPLY, OTHER_MAC, '192.0.2.10', '192.0.2.100'), odd).kind, 'conflict');
+  });
+
+  it('drops ARP about a multicast or loopback target before the conflict check, but not ARP about 0.0.0.0', () => {
+    const conflict = { kind: 'conflict', family: 4, address: '192.0.2.10', mac: '02:00:00:00:00:0c' };
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '192.0.2.10', '192.0.2.100'), view), conflict);
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '192.0.2.10', '224.0.0.1'), view),
+      { kind: 'ignore', reason: 'ARP target 224.0.0.1 is multicast', request: false });
+    assert.deepEqual(decide(arpFrame(ARP_REPLY, OTHER_MAC, '192.0.2.10', '127.0.0.1'), view),
+      { kind: 'ignore', reason: 'ARP target 127.0.0.1 is loopback', request: false });
+    // Linux still learns the sender from these, so another MAC claiming our address matters.
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '192.0.2.10', '0.0.0.0'), view), conflict);
+    assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '192.0.2.10', '255.255.255.255'), view), conflict);
+  });
+});
+
 describe('decide: NDP', () => {
   const vip = parseIp('2001:db8::10')!.bytes;
   const client = parseIp('2001:db8::100')!.bytes;
