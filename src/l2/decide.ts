@@ -3,7 +3,7 @@ import type { EthernetFrame } from '../packet/ethernet.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from '../packet/ethernet.js';
 import { ICMPV6_NEIGHBOR_SOLICITATION, decodeNeighborDiscovery } from '../packet/icmpv6.js';
 import { ipText } from '../packet/ip.js';
-import { ALL_NODES, UNSPECIFIED, decodeIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
+import { ALL_NODES, LOOPBACK, UNSPECIFIED, decodeIpv6, isMulticastIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
 import { BROADCAST_MAC, formatMac } from '../packet/mac.js';
 import { arpReply, neighborAdvertisement } from './frames.js';
 
@@ -26,7 +26,11 @@ export type Decision =
     }
   /** Another MAC claims one of our addresses. */
   | { readonly kind: 'conflict'; readonly family: 4 | 6; readonly address: string; readonly mac: string }
-  /** `request` is set for well-formed ARP requests and solicitations, answered or not. */
+  /**
+   * `request` is set for ARP requests and solicitations Linux would accept as
+   * such, answered or not; not for frames it discards as invalid (a multicast
+   * source, say), which are no more requests than malformed ones.
+   */
   | { readonly kind: 'ignore'; readonly reason: string; readonly request: boolean }
   | { readonly kind: 'malformed'; readonly reason: string };
 
@@ -54,13 +58,26 @@ function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
   const target = ipText(a.targetIp);
   const sender = ipText(a.senderIp);
   const isRequest = a.op === ARP_REQUEST;
+  // Linux's arp_process drops ARP about these targets before anything else:
+  // it neither answers nor learns from it, so neither do we.
+  const targetKind = specialIpv4(a.targetIp);
+  if (targetKind === 'multicast' || targetKind === 'loopback') return ignore(`ARP target ${target} is ${targetKind}`);
+  // 0.0.0.0 is an RFC 5227 probe, answered like any request. Any other such
+  // sender is a martian source to Linux's route lookup: never answered, never
+  // learnt, so it cannot be a conflict either, even on a misconfigured VIP.
+  const senderKind = specialIpv4(a.senderIp);
+  if (senderKind !== undefined && senderKind !== 'unspecified') return ignore(`ARP sender ${sender} is ${senderKind}`);
   // A sender address of ours from another MAC: a gratuitous ARP, or a host
   // that believes it owns the address. Either way the agent wants to know.
-  if (view.addresses.has(sender)) {
+  // A probe's 0.0.0.0 claims nothing.
+  if (senderKind === undefined && view.addresses.has(sender)) {
     return { kind: 'conflict', family: 4, address: sender, mac: formatMac(a.senderMac) };
   }
   if (a.op === ARP_REPLY) return ignore('ARP reply');
   if (!view.addresses.has(target)) return ignore(`ARP request for ${target}, not ours`, true);
+  // Linux routes these as broadcast or martian destinations, never as local, so
+  // it does not answer; the frame is still a valid request (and can carry a conflict).
+  if (targetKind !== undefined) return ignore(`ARP request for ${target}, which is ${targetKind}`, true);
   if (!eth.dst.equals(BROADCAST_MAC) && !eth.dst.equals(view.mac)) {
     return ignore(`ARP request for ${target} addressed to ${formatMac(eth.dst)}`, isRequest);
   }
@@ -70,6 +87,18 @@ function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
   };
 }
 
+/** IPv4 addresses Linux's ARP treats apart from unicast ones (with route_localnet off, the default). */
+type SpecialIpv4 = 'unspecified' | 'in 0.0.0.0/8' | 'loopback' | 'multicast' | 'limited broadcast';
+
+function specialIpv4(ip: Buffer): SpecialIpv4 | undefined {
+  const first = ip[0] ?? 0;
+  if (first === 0) return ip.readUInt32BE(0) === 0 ? 'unspecified' : 'in 0.0.0.0/8';
+  if (first === 127) return 'loopback';
+  if (first >= 224 && first < 240) return 'multicast';
+  if (ip.readUInt32BE(0) === 0xffffffff) return 'limited broadcast';
+  return undefined;
+}
+
 function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
   const ip = decodeIpv6(eth.payload);
   if (!ip.ok) return { kind: 'malformed', reason: ip.error };
@@ -77,6 +106,10 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
   if (ip.value.nextHeader !== 58) return ignore(`IPv6 next header ${ip.value.nextHeader}`);
   const icmpType = ip.value.payload[0];
   if (icmpType !== 135 && icmpType !== 136) return ignore(`ICMPv6 type ${icmpType ?? 'none'}`);
+  // Linux discards these in ip6_rcv_core, before neighbour discovery sees them, so
+  // no solicitation from them is answered and no advertisement from them is a conflict.
+  const badSource = badIpv6Source(ip.value.src);
+  if (badSource) return ignore(`IPv6 source ${ipText(ip.value.src)} is ${badSource}`);
   const nd = decodeNeighborDiscovery(ip.value);
   if (!nd.ok) return { kind: 'malformed', reason: nd.error };
   const m = nd.value;
@@ -102,4 +135,12 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
     kind: 'reply', family: 6, address: target, asker: ipText(ip.value.src), askerMac: formatMac(m.sourceMac ?? eth.src),
     frame: neighborAdvertisement(view.mac, m.target, Buffer.from(dstMac), dstIp, !dad),
   };
+}
+
+/** Why no packet may come from `src`, or undefined when it may. */
+function badIpv6Source(src: Buffer): string | undefined {
+  if (isMulticastIpv6(src)) return 'multicast (RFC 4291 §2.7)';
+  // Answering it would put a packet to ::1 on the wire.
+  if (src.equals(LOOPBACK)) return 'loopback (RFC 4291 §2.5.3)';
+  return undefined;
 }

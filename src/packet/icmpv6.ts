@@ -1,7 +1,7 @@
 import type { Decoded } from './result.js';
 import { fail, ok } from './result.js';
 import type { Ipv6Packet } from './ipv6.js';
-import { NEXT_HEADER_ICMPV6, UNSPECIFIED, solicitedNodeAddress } from './ipv6.js';
+import { NEXT_HEADER_ICMPV6, UNSPECIFIED, isMulticastIpv6, solicitedNodeAddress } from './ipv6.js';
 
 export const ICMPV6_NEIGHBOR_SOLICITATION = 135;
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
@@ -43,10 +43,6 @@ export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, message: Uint8A
   return ~sum & 0xffff;
 }
 
-function isMulticast(addr: Uint8Array): boolean {
-  return addr[0] === 0xff;
-}
-
 /**
  * Decodes and validates a neighbour solicitation or advertisement carried in
  * `ip`, applying the receive checks of RFC 4861 §7.1 (hop limit 255, code 0,
@@ -64,7 +60,7 @@ export function decodeNeighborDiscovery(ip: Ipv6Packet): Decoded<NeighborDiscove
   if (m[1] !== 0) return fail(`ICMPv6 code ${m[1]} is not 0`);
   if (icmpv6Checksum(ip.src, ip.dst, m) !== 0) return fail('bad ICMPv6 checksum');
   const target = m.subarray(8, 24);
-  if (isMulticast(target)) return fail('multicast target address');
+  if (isMulticastIpv6(target)) return fail('multicast target address');
   let sourceMac: Buffer | undefined;
   let targetMac: Buffer | undefined;
   for (let off = 24; off < m.length; ) {
@@ -91,7 +87,7 @@ export function decodeNeighborDiscovery(ip: Ipv6Packet): Decoded<NeighborDiscove
   }
   const flags = m[4] ?? 0;
   const solicited = (flags & 0x40) !== 0;
-  if (solicited && isMulticast(ip.dst)) return fail('solicited advertisement sent to a multicast address');
+  if (solicited && isMulticastIpv6(ip.dst)) return fail('solicited advertisement sent to a multicast address');
   const na: NeighborAdvertisement = {
     type: ICMPV6_NEIGHBOR_ADVERTISEMENT, router: (flags & 0x80) !== 0, solicited, override: (flags & 0x20) !== 0, target,
   };

@@ -62,3 +62,9 @@ export function multicastMac(group: Uint8Array): Buffer {
 
 export const ALL_NODES = Buffer.from('ff020000000000000000000000000001', 'hex');
 export const UNSPECIFIED = Buffer.alloc(16);
+export const LOOPBACK = Buffer.from('00000000000000000000000000000001', 'hex');
+
+/** ff00::/8 (RFC 4291 §2.7). */
+export function isMulticastIpv6(addr: Uint8Array): boolean {
+  return addr[0] === 0xff;
+}
