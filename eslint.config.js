@@ -24,8 +24,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests may use non-null assertions on values they have just asserted.
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    // Tests, benchmarks and the simulator may use non-null assertions on values they have just checked.
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

@@ -19,10 +19,10 @@
  *   again (it says we were replaced while we could not see the API).
  */
 import type { ServiceKey } from '../ipam/types.js';
-import { ApiView, compareResourceVersions, type ApiViewStatus } from './api-view.js';
+import { ApiView, compareResourceVersions, staleAfterMs, type ApiViewStatus } from './api-view.js';
 import type { CoordinationSettings } from './coordination-settings.js';
 import { isLive, liveNodes, nextExpiryAtMs } from './liveness.js';
-import { planNode, type ServicePlan } from './node-plan.js';
+import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
 import { CandidateRanker } from './rendezvous.js';
 import type { L2Selection, NodeAssignment } from './selection.js';
 
@@ -77,9 +77,18 @@ export interface AgentCoreOptions {
   readonly settings: CoordinationSettings;
   /** A shared ranker (the simulator shares one between agents; ranking is deterministic). */
   readonly ranker?: CandidateRanker;
+  /**
+   * 'current-view' (the rule): silence counts only while our own view of the
+   * API is current. 'clock': herald 0.1's rule, an expiry by our clock from
+   * the last change seen; kept only so that the simulator can show what it
+   * gets wrong (an API pause, a stalled watch); it also skips the late-claim check.
+   */
+  readonly evidence?: 'current-view' | 'clock';
 }
 
-const maxChange = (a: Change, b: Change): Change => (a === 'selection' || b === 'selection' ? 'selection' : a === 'plan' || b === 'plan' ? 'plan' : 'none');
+function sameLinks(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 export class AgentCore {
   readonly self: string;
@@ -88,14 +97,36 @@ export class AgentCore {
   private readonly view: ApiView;
   private readonly heartbeats = new Map<string, Heartbeat>();
   private readonly holders = new Map<ServiceKey, LeaseFacts>();
-  private readonly inflight = new Set<ServiceKey>();
+  /** Writes in flight, with when each was sent. */
+  private readonly inflight = new Map<ServiceKey, number>();
+  /**
+   * Claims that landed late (the API stalled them): the previous holder may
+   * have come back meanwhile. Not answered until re-decided on a current view.
+   */
+  private readonly lateClaims = new Map<ServiceKey, string>();
+  /**
+   * Claims of ours not yet seen to land, from the first attempt: a claim that
+   * failed without an answer (timeout) may still land, later than a retry.
+   */
+  private readonly claims = new Map<ServiceKey, { readonly sentAt: number; readonly previousHolder: string }>();
   private readonly conflictsAt = new Map<string, number>();
-  private previous = new Map<ServiceKey, readonly NodeAssignment[]>();
+  private readonly previous = new Map<ServiceKey, readonly NodeAssignment[]>();
+  /** Holder name per Service, as planService reads it. */
+  private readonly holderNames = new Map<ServiceKey, string>();
+  private readonly planByService = new Map<ServiceKey, ServicePlan>();
+  /** Services whose Lease or write changed since the last plan. */
+  private readonly dirty = new Set<ServiceKey>();
+  private basis: { selection: L2Selection; live: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
+  private mine: { selection: L2Selection; bySvc: Map<ServiceKey, NodeAssignment[]> } | undefined;
   private leavingReason: string | undefined;
   private lastPlans: readonly ServicePlan[] = [];
+  /** What the last plan was based on, so a wake-up that changes nothing costs no plan. */
+  private planned = { live: '', reachable: false };
+  private readonly clockOnly: boolean;
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
+    this.clockOnly = opts.evidence === 'clock';
     this.s = opts.settings;
     this.ranker = opts.ranker ?? new CandidateRanker();
     this.view = new ApiView(opts.settings);
@@ -105,31 +136,44 @@ export class AgentCore {
 
   /** A heartbeat Lease as the watch delivered it; undefined when deleted. */
   heartbeat(node: string, facts: HeartbeatFacts | undefined, now: number): Change {
-    const wasCurrent = this.view.isCurrent(now);
-    if (node === this.self && facts !== undefined) this.view.ownSeen(facts.rv, now);
+    // Only our own heartbeat tells us about our view of the API.
+    let viewChange: Change = 'none';
+    if (node === this.self && facts !== undefined) {
+      const wasCurrent = this.view.isCurrent(now);
+      this.view.ownSeen(facts.rv, now);
+      if (wasCurrent !== this.view.isCurrent(now)) viewChange = 'plan';
+    }
     const before = this.heartbeats.get(node);
-    const viewChange: Change = wasCurrent !== this.view.isCurrent(now) ? 'plan' : 'none';
     if (facts === undefined) {
       this.heartbeats.delete(node);
       return before === undefined ? viewChange : 'selection';
     }
     if (before?.rv === facts.rv) return viewChange;
-    const wasLive = isLive(before, now, this.s, this.view.freshFrom(now));
+    const wasLive = isLive(before, now, this.s, this.freshFrom(now));
     this.heartbeats.set(node, { holder: facts.holder, rv: facts.rv, upLinks: facts.upLinks, lastChangeSeenAtMs: now });
-    if (before === undefined || before.upLinks.join() !== facts.upLinks.join()) return 'selection';
+    if (before === undefined || !sameLinks(before.upLinks, facts.upLinks)) return 'selection';
     // A renewal of a live node changes no decision; a return from the dead or a holder change does.
-    if (before.holder !== facts.holder || !wasLive) return maxChange('plan', viewChange);
+    if (before.holder !== facts.holder || !wasLive) return 'plan';
     return viewChange;
   }
 
   /** A Service's cilium-l2announce-* Lease as the watch delivered it; undefined when deleted. */
-  serviceLease(service: ServiceKey, facts: LeaseFacts | undefined, _now: number): Change {
-    if (facts === undefined) return this.holders.delete(service) ? 'plan' : 'none';
+  serviceLease(service: ServiceKey, facts: LeaseFacts | undefined, now: number): Change {
+    if (facts === undefined) {
+      if (!this.holders.delete(service)) return 'none';
+      this.holderNames.delete(service);
+      this.dirty.add(service);
+      return 'plan';
+    }
     const before = this.holders.get(service);
     // Never go back to a version older than one we wrote ourselves.
     if (before !== undefined && compareResourceVersions(facts.rv, before.rv) <= 0) return 'none';
     this.holders.set(service, facts);
-    return before?.holder === facts.holder ? 'none' : 'plan';
+    this.holderNames.set(service, facts.holder);
+    this.claimLanded(service, facts.holder, now);
+    if (before?.holder === facts.holder) return 'none';
+    this.dirty.add(service);
+    return 'plan';
   }
 
   renewalStarted(now: number): void {
@@ -149,8 +193,26 @@ export class AgentCore {
 
   writeFinished(write: LeaseWrite, outcome: WriteOutcome, now: number): Change {
     this.inflight.delete(write.service);
+    this.dirty.add(write.service);
     if (outcome.result === 'ok') this.serviceLease(write.service, outcome.lease, now);
+    else if (outcome.result === 'lost' && write.action === 'claim') this.claims.delete(write.service);
     return 'plan';
+  }
+
+  /**
+   * A claim sent on good evidence may sit in a paused apiserver and land long
+   * after; by then the holder it replaced may be back. Such a claim is
+   * re-decided before it is answered (redecideLateClaim).
+   */
+  private claimLanded(service: ServiceKey, holder: string, now: number): void {
+    const claim = this.claims.get(service);
+    if (claim === undefined) return;
+    if (holder === this.self) {
+      if (!this.clockOnly && now - claim.sentAt > staleAfterMs(this.s)) this.lateClaims.set(service, claim.previousHolder);
+      this.claims.delete(service);
+    } else if (holder !== claim.previousHolder) {
+      this.claims.delete(service);
+    }
   }
 
   /** Another MAC announced one of the addresses we answer. */
@@ -186,10 +248,14 @@ export class AgentCore {
     return this.view.reachable(now);
   }
 
+  private freshFrom(now: number): number | undefined {
+    return this.clockOnly ? 0 : this.view.freshFrom(now);
+  }
+
   /** Nodes live for us; ourselves only while our view of the API is current. */
   live(now: number): Set<string> {
-    const live = liveNodes(this.heartbeats, now, this.s, this.view.freshFrom(now));
-    if (!this.view.isCurrent(now)) live.delete(this.self);
+    const live = liveNodes(this.heartbeats, now, this.s, this.freshFrom(now));
+    if (!this.clockOnly && !this.view.isCurrent(now)) live.delete(this.self);
     return live;
   }
 
@@ -206,41 +272,115 @@ export class AgentCore {
       if (at > renewedAt) conflicted.add(addr);
       else this.conflictsAt.delete(addr);
     }
-    const holders = new Map<ServiceKey, string>();
-    for (const [k, h] of this.holders) holders.set(k, h.holder);
-    const plans = planNode({
-      self: this.self,
-      selection,
-      holders,
-      live: this.live(now),
-      ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
-      apiReachable: this.view.reachable(now),
-      conflicted,
-      previous: this.previous,
-      ranker: this.ranker,
-    });
-    const previous = new Map<ServiceKey, readonly NodeAssignment[]>();
-    const writes: LeaseWrite[] = [];
-    for (const p of plans) {
-      if (p.answer.length > 0) previous.set(p.service, p.answer);
-      const { action, target = '' } = p.decision;
-      if (action === 'none' || this.inflight.has(p.service)) continue;
-      this.inflight.add(p.service);
-      const observed = this.holders.get(p.service);
-      writes.push({
-        service: p.service, action, holder: action === 'release' ? '' : target, expectedRv: observed?.rv,
-        previousHolder: observed?.holder ?? '', reason: p.decision.reason,
-      });
-    }
-    this.previous = previous;
-    this.lastPlans = plans;
-    const fresh = this.view.freshFrom(now);
-    const wakes = [nextExpiryAtMs(this.heartbeats, now, this.s, fresh), this.view.nextChangeAt(now)].filter((t): t is number => t !== undefined);
-    return {
-      plans, writes,
-      wakeAt: wakes.length === 0 ? undefined : Math.min(...wakes),
-      restartLeaseWatch: this.view.takeWatchStall(now),
+    const live = this.live(now);
+    const reachable = this.view.reachable(now);
+    const basis = {
+      selection, live: [...live].sort().join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
     };
+    const b = this.basis;
+    // Only Lease changes and write results since the last plan: re-decide just those Services.
+    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.reachable !== basis.reachable
+      || b.leaving !== basis.leaving || b.conflicted !== basis.conflicted;
+    this.basis = basis;
+    this.planned = { live: basis.live, reachable };
+    if (this.mine?.selection !== selection) this.mine = { selection, bySvc: assignmentsByService(selection, this.self) };
+    const mine = this.mine.bySvc;
+    const input: NodePlanInput = {
+      self: this.self, selection, holders: this.holderNames, live,
+      ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
+      apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker,
+    };
+    let keys: Iterable<ServiceKey>;
+    if (full) {
+      const all = servicesOf(input, mine);
+      for (const k of this.planByService.keys()) if (!all.has(k)) this.forget(k);
+      keys = all;
+    } else {
+      keys = new Set([...this.dirty, ...this.lateClaims.keys()]);
+    }
+    this.dirty.clear();
+    const writes: LeaseWrite[] = [];
+    for (const key of keys) {
+      if (!mine.has(key) && this.holderNames.get(key) !== this.self) {
+        this.forget(key);
+        continue;
+      }
+      let p = planService(input, mine, key);
+      const late = this.lateClaims.get(key);
+      if (late !== undefined) p = this.redecideLateClaim(p, late, live, selection, now);
+      this.planByService.set(key, p);
+      if (p.answer.length > 0) this.previous.set(key, p.answer);
+      else this.previous.delete(key);
+      const write = this.writeFor(p, now);
+      if (write !== undefined) writes.push(write);
+    }
+    this.lastPlans = [...this.planByService.values()];
+    return { plans: this.lastPlans, writes, wakeAt: this.nextWakeAt(now), restartLeaseWatch: !this.clockOnly && this.view.takeWatchStall(now) };
+  }
+
+  private forget(key: ServiceKey): void {
+    this.planByService.delete(key);
+    this.previous.delete(key);
+  }
+
+  /** The Lease write a decision asks for, unless one for the Service is already in flight. */
+  private writeFor(p: ServicePlan, now: number): LeaseWrite | undefined {
+    const { action, target = '' } = p.decision;
+    if (action === 'none' || this.inflight.has(p.service)) return undefined;
+    this.inflight.set(p.service, now);
+    const observed = this.holders.get(p.service);
+    if (action === 'claim' && observed !== undefined && observed.holder !== '' && !this.claims.has(p.service)) {
+      this.claims.set(p.service, { sentAt: now, previousHolder: observed.holder });
+    }
+    return {
+      service: p.service, action, holder: action === 'release' ? '' : target, expectedRv: observed?.rv,
+      previousHolder: observed?.holder ?? '', reason: p.decision.reason,
+    };
+  }
+
+  /**
+   * A claim of ours that landed late: while our view is not current, do not
+   * answer; once it is, give the Service back if its previous holder is live
+   * and still a candidate (so the stalled write moved only the Lease, never
+   * the traffic), else keep it.
+   */
+  private redecideLateClaim(p: ServicePlan, previousHolder: string, live: ReadonlySet<string>, selection: L2Selection, now: number): ServicePlan {
+    if (this.holderOf(p.service) !== this.self) {
+      this.lateClaims.delete(p.service);
+      return p;
+    }
+    const silent = { answer: false, answerAddresses: [] as string[] };
+    if (!this.view.isCurrent(now)) {
+      return { ...p, answer: [], decision: { ...silent, action: 'none', reason: `our claim landed late (the API stalled it); waiting for a current view before answering (was ${previousHolder})` } };
+    }
+    this.lateClaims.delete(p.service);
+    const candidate = selection.services.get(p.service)?.candidates.includes(previousHolder) ?? false;
+    if (!live.has(previousHolder) || !candidate) return p;
+    return {
+      ...p, answer: [],
+      decision: { ...silent, action: 'handover', target: previousHolder, reason: `giving back to ${previousHolder}: our claim landed late and ${previousHolder} is live again` },
+    };
+  }
+
+  /** When a plan may be needed without any new observation: a node may expire, or the view may go stale. */
+  nextWakeAt(now: number): number | undefined {
+    const wakes = [nextExpiryAtMs(this.heartbeats, now, this.s, this.freshFrom(now)), this.clockOnly ? undefined : this.view.nextChangeAt(now)]
+      .filter((t): t is number => t !== undefined);
+    return wakes.length === 0 ? undefined : Math.min(...wakes);
+  }
+
+  /**
+   * At the wake-up time: 'plan' when time alone changed something the last
+   * plan was based on (a node expired, the view went stale, a watch stall is
+   * due), otherwise 'none', and the adapter just waits for nextWakeAt. A live
+   * node renewing keeps pushing its expiry ahead, so most wake-ups find
+   * nothing to do.
+   */
+  wake(now: number): Change {
+    const live = [...this.live(now)].sort().join(',');
+    if (live !== this.planned.live || this.view.reachable(now) !== this.planned.reachable) return 'plan';
+    if (!this.clockOnly && this.view.watchStallDue(now)) return 'plan';
+    return 'none';
   }
 
   /** The evidence behind the decisions, for /status and for explaining a run afterwards. */
@@ -252,7 +392,7 @@ export class AgentCore {
       view: this.view.status(now),
       liveNodes: [...this.live(now)].sort(),
       heartbeatAgeMs,
-      inflightWrites: [...this.inflight].sort(),
+      inflightWrites: [...this.inflight.keys()].sort(),
       conflicted: [...this.conflictsAt.keys()].sort(),
     };
   }

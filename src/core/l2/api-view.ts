@@ -33,13 +33,13 @@ export function staleAfterMs(s: CoordinationSettings): number {
 
 /** resourceVersion order where both are etcd revisions (decimal integers); otherwise only equality is known. */
 export function compareResourceVersions(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  }
-  return a === b ? 0 : NaN;
+  if (a === b) return 0;
+  if (!DIGITS.test(a) || !DIGITS.test(b)) return NaN;
+  // Decimal integers without leading zeros: the longer is larger, else text order is number order.
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : 1;
 }
+const DIGITS = /^(0|[1-9]\d*)$/;
 
 function newer(a: string, than: string | undefined): boolean {
   return than === undefined || compareResourceVersions(a, than) > 0;
@@ -89,6 +89,7 @@ export class ApiView {
       if (!this.unseen()) this.unseenSince = now;
       this.writtenRv = rv;
       this.writtenAt = now;
+      this.recomputeUnseen();
     }
     this.settle(now);
   }
@@ -105,13 +106,21 @@ export class ApiView {
     if (!newer(rv, this.seenRv)) return;
     if (this.unseen() && now - this.unseenSince > this.staleMs) this.broken = true;
     this.seenRv = rv;
+    this.recomputeUnseen();
     // A newer renewal may still be on its way: its own time counts from now on.
     if (this.unseen()) this.unseenSince = this.writtenAt;
     this.settle(now);
   }
 
+  /** A successful renewal the watch has not delivered yet (kept up to date by the two methods that change it). */
+  private hasUnseen = false;
+
   private unseen(): boolean {
-    return this.writtenRv !== undefined && (this.seenRv === undefined || newer(this.writtenRv, this.seenRv));
+    return this.hasUnseen;
+  }
+
+  private recomputeUnseen(): void {
+    this.hasUnseen = this.writtenRv !== undefined && (this.seenRv === undefined || newer(this.writtenRv, this.seenRv));
   }
 
   isCurrent(now: number): boolean {
@@ -152,9 +161,14 @@ export class ApiView {
    * without a sound, and the adapter should restart it.
    */
   takeWatchStall(now: number): boolean {
-    if (!this.unseen() || now - this.unseenSince <= this.staleMs || this.stallReportedFor === this.writtenRv) return false;
+    if (!this.watchStallDue(now)) return false;
     this.stallReportedFor = this.writtenRv;
     return true;
+  }
+
+  /** takeWatchStall would say yes (without taking it). */
+  watchStallDue(now: number): boolean {
+    return this.unseen() && now - this.unseenSince > this.staleMs && this.stallReportedFor !== this.writtenRv;
   }
 
   /** When isCurrent may turn false without any new observation. */

@@ -30,41 +30,52 @@ export interface ServicePlan {
   readonly answer: readonly NodeAssignment[];
 }
 
-/**
- * One decision per Service that this agent is a candidate for or holds.
- * Services it has nothing to do with are left out, so the plan's size is
- * what this node deals with, not the cluster's.
- */
-export function planNode(input: NodePlanInput): ServicePlan[] {
-  const { self, selection } = input;
+/** Every (service → assignments) of one node in a selection, grouped once. */
+export function assignmentsByService(selection: L2Selection, self: string): Map<ServiceKey, NodeAssignment[]> {
   const mine = new Map<ServiceKey, NodeAssignment[]>();
   for (const a of selection.assignmentsFor(self)) {
     let list = mine.get(a.service);
     if (list === undefined) mine.set(a.service, (list = []));
     list.push(a);
   }
-  const keys = new Set<ServiceKey>(mine.keys());
-  for (const [key, holder] of input.holders) if (holder === self) keys.add(key);
+  return mine;
+}
 
-  const plans: ServicePlan[] = [];
-  for (const key of [...keys].sort()) {
-    const candidacy = selection.services.get(key);
-    const ranked = candidacy === undefined ? [] : input.ranker.rank(key, candidacy.candidates);
-    const assignments = mine.get(key) ?? input.previous.get(key) ?? [];
-    const notCandidateReason = candidacy === undefined ? 'the Service is gone or not announced' : candidacy.whyNot(self);
-    const decision = decideOwnership({
-      self,
-      ranked,
-      holder: input.holders.get(key),
-      live: input.live,
-      ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
-      apiReachable: input.apiReachable,
-      addresses: [...new Set(assignments.map((a) => a.address))],
-      conflicted: input.conflicted,
-      ...(notCandidateReason === undefined ? {} : { notCandidateReason }),
-    });
-    const answering = new Set(decision.answerAddresses);
-    plans.push({ service: key, decision, answer: assignments.filter((a) => answering.has(a.address)) });
-  }
-  return plans;
+/** The Services a node has something to do with: those it is a candidate for, and those it holds. */
+export function servicesOf(input: Pick<NodePlanInput, 'self' | 'holders'>, mine: ReadonlyMap<ServiceKey, unknown>): Set<ServiceKey> {
+  const keys = new Set<ServiceKey>(mine.keys());
+  for (const [key, holder] of input.holders) if (holder === input.self) keys.add(key);
+  return keys;
+}
+
+/** The decision for one Service (see planNode). */
+export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, readonly NodeAssignment[]>, key: ServiceKey): ServicePlan {
+  const { self, selection } = input;
+  const candidacy = selection.services.get(key);
+  const ranked = candidacy === undefined ? [] : input.ranker.rank(key, candidacy.candidates);
+  const assignments = mine.get(key) ?? input.previous.get(key) ?? [];
+  const notCandidateReason = candidacy === undefined ? 'the Service is gone or not announced' : candidacy.whyNot(self);
+  const decision = decideOwnership({
+    self,
+    ranked,
+    holder: input.holders.get(key),
+    live: input.live,
+    ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
+    apiReachable: input.apiReachable,
+    addresses: [...new Set(assignments.map((a) => a.address))],
+    conflicted: input.conflicted,
+    ...(notCandidateReason === undefined ? {} : { notCandidateReason }),
+  });
+  const answering = new Set(decision.answerAddresses);
+  return { service: key, decision, answer: assignments.filter((a) => answering.has(a.address)) };
+}
+
+/**
+ * One decision per Service that this agent is a candidate for or holds.
+ * Services it has nothing to do with are left out, so the plan's size is
+ * what this node deals with, not the cluster's.
+ */
+export function planNode(input: NodePlanInput): ServicePlan[] {
+  const mine = assignmentsByService(input.selection, input.self);
+  return [...servicesOf(input, mine)].sort().map((key) => planService(input, mine, key));
 }

@@ -32,14 +32,23 @@ export function rankCandidates(service: string, nodes: Iterable<string>): string
  * Deterministic, so caching changes no answer.
  */
 export class CandidateRanker {
-  private readonly cache = new Map<string, { readonly candidates: string; readonly ranked: readonly string[] }>();
+  private readonly cache = new Map<string, { readonly candidates: readonly string[]; readonly ranked: readonly string[] }>();
+  /**
+   * Selection shares one candidate array between the Services of a policy
+   * combination, so the array's identity answers most look-ups; agents (or
+   * simulated agents) that alternate between views keep each view's orders.
+   */
+  private readonly byList = new WeakMap<readonly string[], Map<string, readonly string[]>>();
 
   rank(service: string, candidates: readonly string[]): readonly string[] {
-    const text = candidates.join('\n');
+    let perList = this.byList.get(candidates);
+    const known = perList?.get(service);
+    if (known !== undefined) return known;
     const hit = this.cache.get(service);
-    if (hit?.candidates === text) return hit.ranked;
-    const ranked = rankCandidates(service, candidates);
-    this.cache.set(service, { candidates: text, ranked });
+    const ranked = hit !== undefined && sameList(hit.candidates, candidates) ? hit.ranked : rankCandidates(service, candidates);
+    this.cache.set(service, { candidates, ranked });
+    if (perList === undefined) this.byList.set(candidates, (perList = new Map<string, readonly string[]>()));
+    perList.set(service, ranked);
     return ranked;
   }
 
@@ -47,4 +56,8 @@ export class CandidateRanker {
   retain(keep: ReadonlySet<string>): void {
     for (const k of this.cache.keys()) if (!keep.has(k)) this.cache.delete(k);
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

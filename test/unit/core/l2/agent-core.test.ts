@@ -10,8 +10,9 @@ import { describe, it } from 'node:test';
 import { AgentCore, type Change, type CorePlan } from '../../../../src/core/l2/agent-core.js';
 import { DEFAULT_COORDINATION } from '../../../../src/core/l2/coordination-settings.js';
 import { compileL2Policy } from '../../../../src/core/l2/l2-policy.js';
-import { rankCandidates } from '../../../../src/core/l2/rendezvous.js';
 import { selectL2 } from '../../../../src/core/l2/selection.js';
+import { planNode } from '../../../../src/core/l2/node-plan.js';
+import { CandidateRanker, rankCandidates } from '../../../../src/core/l2/rendezvous.js';
 
 const SVC = 'default/web';
 const VIP = '192.0.2.10';
@@ -261,6 +262,53 @@ const stories: Story[] = [
     },
   },
   {
+    name: 'a claim that sat in a paused apiserver and landed after the old holder came back is not answered, and is given back',
+    self: first,
+    run: (w) => {
+      w.steady(0, 3000);
+      w.holder(third, 100);
+      w.steady(3000, 4200, [first, second]); // third silent from 3000
+      const [claim] = w.plan(4010).writes;
+      assert.equal(claim?.action, 'claim');
+      // The apiserver pauses; the claim times out on our side, third comes back meanwhile, and the claim lands at 30 s.
+      w.core.renewalStarted(4500);
+      w.core.writeFinished(claim, { result: 'error', message: 'timeout' }, 9010);
+      w.core.renewalSucceeded('8000', 30_000);
+      w.core.serviceLease(SVC, { holder: first, rv: '8001' }, 30_001);
+      // Our view is current again from 30 000, and third gets a whole expiry from there to show itself.
+      const p = w.plan(30_002);
+      assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, false, 'a late claim is never answered first');
+      assert.equal(p.writes[0]?.action, 'handover');
+      assert.equal(p.writes[0].holder, third);
+    },
+  },
+  {
+    name: 'a claim that lands late while the old holder stays dead is kept and answered',
+    self: first,
+    run: (w) => {
+      w.steady(0, 3000);
+      w.holder(third, 100);
+      w.steady(3000, 4200, [first, second]);
+      const [claim] = w.plan(4010).writes;
+      assert.ok(claim);
+      w.core.writeFinished(claim, { result: 'ok', lease: { holder: first, rv: '8001' } }, 4900);
+      w.steady(5000, 8000, [first, second]);
+      assert.deepEqual(w.plan(8000).writes, []);
+      assert.equal(w.answering(8001), true);
+    },
+  },
+  {
+    name: 'a wake-up that finds every node still live asks for no plan; an expiry does',
+    self: first,
+    run: (w) => {
+      w.steady(0, 3000);
+      w.plan(2600);
+      assert.equal(w.core.wake(2700), 'none');
+      w.steady(3000, 5000, [first, second]);
+      assert.equal(w.core.wake(4100), 'plan', `${third} expired`);
+    },
+  },
+  {
     name: 'wakes up at the next expiry without polling',
     self: first,
     run: (w) => {
@@ -275,4 +323,49 @@ describe('AgentCore stories', () => {
   for (const story of stories) {
     it(story.name, () => { story.run(new World(story.self ?? second)); });
   }
+});
+
+describe('AgentCore incremental planning', () => {
+  it('re-deciding only what changed gives the same decisions as planning everything (random Lease and heartbeat histories)', () => {
+    const services = Array.from({ length: 12 }, (_, i) => ({ namespace: 'default', name: `s${i}`, type: 'LoadBalancer', ingressIPs: [`192.0.2.${20 + i}`] }));
+    const sel = selectL2({
+      policies: [compileL2Policy({ name: 'all', loadBalancerIPs: true })],
+      services, nodes: ['a', 'b', 'c'].map((name) => ({ name, labels: {}, upLinks: ['eth0'] })), endpoints: new Map(), poolRanges: [],
+    });
+    let seed = 12345;
+    const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    for (let round = 0; round < 20; round++) {
+      const core = new AgentCore({ self: 'a', settings: DEFAULT_COORDINATION });
+      const holders = new Map<string, string>();
+      let rv = 1000;
+      let t = 0;
+      for (let step = 0; step < 60; step++) {
+        t += 50 + rand(400);
+        const op = rand(4);
+        if (op === 0) {
+          core.renewalStarted(t);
+          const v = String(++rv);
+          core.renewalSucceeded(v, t + 1);
+          core.heartbeat('a', { holder: 'a', rv: v, upLinks: ['eth0'] }, t + 2);
+        } else if (op === 1) {
+          const node = ['b', 'c'][rand(2)] ?? 'b';
+          core.heartbeat(node, { holder: node, rv: String(++rv), upLinks: ['eth0'] }, t);
+        } else {
+          const key = `default/s${rand(12)}`;
+          const holder = ['a', 'b', 'c', ''][rand(4)] ?? '';
+          core.serviceLease(key, { holder, rv: String(++rv) }, t);
+          holders.set(key, holder);
+        }
+        const incremental = core.plan(sel, t + 3);
+        for (const w of incremental.writes) core.writeFinished(w, { result: 'lost' }, t + 3);
+        const full = planNode({
+          self: 'a', selection: sel, holders, live: core.live(t + 3), apiReachable: core.apiReachable(t + 3),
+          conflicted: new Set(), previous: new Map(), ranker: new CandidateRanker(),
+        });
+        const view = (ps: readonly { service: string; decision: { action: string; answer: boolean } }[]): string[] =>
+          ps.map((p) => `${p.service} ${p.decision.action} ${String(p.decision.answer)}`).sort();
+        assert.deepEqual(view(core.plan(sel, t + 3).plans), view(full), `round ${round} step ${step}`);
+      }
+    }
+  });
 });

@@ -1,0 +1,261 @@
+/**
+ * One simulated cluster run: N agents (each the real AgentCore and L2
+ * selection) on a simulated API and LAN, a fault schedule applied to them,
+ * the invariants checked every 50 ms of simulated time, and the costs
+ * counted. Deterministic: the schedule (and its seed) is the whole input.
+ */
+import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
+import { DEFAULT_COORDINATION, failoverBoundMs } from '../src/core/l2/coordination-settings.js';
+import { staleAfterMs } from '../src/core/l2/api-view.js';
+import { compileL2Policy } from '../src/core/l2/l2-policy.js';
+import { CandidateRanker } from '../src/core/l2/rendezvous.js';
+import { selectL2, type L2Selection, type L2ServiceView } from '../src/core/l2/selection.js';
+import { SimClock } from './clock.js';
+import { describeFault, nodeNames, type Fault, type Schedule } from './faults.js';
+import { InvariantChecker, type Bounds, type Gap, type Violation } from './invariants.js';
+import { Rng } from './rng.js';
+import { SimAgent, LINK, heartbeatName, serviceLeaseName, type SelectionSource } from './sim-agent.js';
+import { SimApi } from './sim-api.js';
+import { SimLan } from './sim-lan.js';
+
+export interface RunOptions {
+  readonly settings?: CoordinationSettings;
+  /** Keep a trace of faults, Lease writes and answering changes (for a failing seed). */
+  readonly trace?: boolean;
+  /** Check the invariants (off for the scale runs, which measure costs). */
+  readonly check?: boolean;
+  /** Start from agreement: heartbeats and Service Leases exist, each Service held by its best-ranked node. */
+  readonly seeded?: boolean;
+  /** The 'clock' rule of herald ≤ 0.1 (a node is dead after an expiry by the observer's clock), to show what the checker catches. */
+  readonly evidence?: 'current-view' | 'clock';
+  /** Called once everything is built, before time starts: a measurement attaches its listeners here. */
+  readonly onStart?: (world: { clock: SimClock; api: SimApi; lan: SimLan; agents: ReadonlyMap<string, SimAgent> }) => void;
+}
+
+export interface RunResult {
+  readonly schedule: Schedule;
+  readonly violations: readonly Violation[];
+  readonly gaps: readonly Gap[];
+  readonly darkPeriodsMs: readonly number[];
+  readonly dualPeriodsMs: readonly number[];
+  readonly trace: readonly string[];
+  readonly api: SimApi;
+  readonly lan: SimLan;
+  readonly clock: SimClock;
+  readonly agents: ReadonlyMap<string, SimAgent>;
+}
+
+/** The bounds the checker holds a run to, from the settings and the schedule's worst latencies. */
+export function boundsFor(s: CoordinationSettings, schedule: Pick<Schedule, 'latencyMs' | 'watchLagMs'>): Bounds {
+  const lat = schedule.latencyMs[1];
+  const lag = schedule.watchLagMs[1];
+  return {
+    // The successor's burst reaches the stale answerer within (rounds − 1) × interval; it yields on the first frame it hears.
+    dualMs: (s.burstRounds - 1) * s.burstIntervalMs + 2 * lat + lag + 100,
+    // Crash failover (expiry + a write), plus one break of the evidence (a slow renewal, a restarted watch) and the plan's own delays.
+    darkMs: failoverBoundMs(s, lat) + staleAfterMs(s) + s.heartbeatIntervalMs + 2 * lat + 2 * lag + 150,
+    movedAfterHealthyMs: s.heartbeatExpiryMs + staleAfterMs(s) + 4 * lat + 2 * lag + 100,
+  };
+}
+
+/** Nodes per L2 segment (see runSchedule). */
+export const SEGMENT_NODES = 50;
+
+export function serviceAddress(i: number, total: number): string {
+  return total <= 200 ? `192.0.2.${10 + i}` : `2001:db8::${(i + 1).toString(16)}`;
+}
+
+export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResult {
+  const s = opts.settings ?? DEFAULT_COORDINATION;
+  const clock = new SimClock();
+  const rng = new Rng(schedule.seed ^ 0x5eed);
+  const api = new SimApi(clock, rng, { latencyMs: schedule.latencyMs, watchLagMs: schedule.watchLagMs, watchdogMs: 90_000 });
+  const lan = new SimLan(clock, rng, { rounds: s.burstRounds, intervalMs: s.burstIntervalMs });
+  lan.loss = schedule.loss;
+  const trace: string[] = [];
+  const log = opts.trace === true ? (line: string): void => { trace.push(`${clock.now.toFixed(1).padStart(9)} ms  ${line}`); } : (): void => undefined;
+
+  const nodes = nodeNames(schedule.nodes);
+  // An L2 segment holds at most SEGMENT_NODES nodes (one policy each, by node
+  // and Service label), as a large cluster spans several L2 domains. Every
+  // agent still watches every Lease; it is a candidate only in its segment.
+  const segments = Math.max(1, Math.ceil(schedule.nodes / SEGMENT_NODES));
+  const segmentOf = (i: number): string => String(Math.floor(i / SEGMENT_NODES));
+  const nodeLabels = new Map(nodes.map((n, i) => [n, { segment: segmentOf(i) }]));
+  const services: L2ServiceView[] = Array.from({ length: schedule.services }, (_, i) => ({
+    namespace: 'default', name: `svc-${i}`, type: 'LoadBalancer', labels: { segment: String(i % segments) },
+    ingressIPs: [serviceAddress(i, schedule.services)],
+  }));
+  const serviceOfAddress = new Map(services.map((v) => [v.ingressIPs?.[0] ?? '', `default/${v.name}`]));
+  const policies = Array.from({ length: segments }, (_, k) => compileL2Policy({
+    name: `segment-${k}`, loadBalancerIPs: true, interfaces: [`^${LINK}$`],
+    nodeSelector: { matchLabels: { segment: String(k) } }, serviceSelector: { matchLabels: { segment: String(k) } },
+  }));
+  const selectionCache = new Map<string, L2Selection>();
+  const selections: SelectionSource = {
+    get(up) {
+      const key = up.join(',');
+      let sel = selectionCache.get(key);
+      if (sel === undefined) {
+        sel = selectL2({
+          policies, services, endpoints: new Map(), poolRanges: [],
+          nodes: up.map((name) => ({ name, labels: nodeLabels.get(name) ?? {}, upLinks: [LINK] })),
+        });
+        if (selectionCache.size > 64) selectionCache.clear();
+        selectionCache.set(key, sel);
+      }
+      return sel;
+    },
+  };
+  const ranker = new CandidateRanker();
+
+  if (opts.seeded === true) {
+    for (const n of nodes) api.seed({ name: heartbeatName(n), kind: 'heartbeat', subject: n, holder: n, upLinks: [LINK] });
+    for (const v of services) {
+      const key = `default/${v.name}`;
+      const segment = v.labels?.segment ?? '0';
+      api.seed({ name: serviceLeaseName(key), kind: 'service', subject: key, holder: ranker.rank(key, nodes.filter((n) => nodeLabels.get(n)?.segment === segment))[0] ?? '', upLinks: [] });
+    }
+  }
+
+  // ---- ground truth for the checker ----------------------------------------
+  const agents = new Map<string, SimAgent>();
+  const nodeState = new Map<string, { hung: boolean; leaving: boolean; down: boolean }>(nodes.map((n) => [n, { hung: false, leaving: false, down: false }]));
+  const healthySince = new Map<string, number>();
+  let pausedUntil = -Infinity;
+  const heardAt = new Map<string, number>();
+
+  const healthy = (n: string): boolean => {
+    const a = agents.get(n);
+    const st = nodeState.get(n);
+    return a !== undefined && a.isAlive && st !== undefined && !st.hung && !st.leaving && !st.down && lan.reachesClient(n) && api.link(n) === 'up';
+  };
+  const refresh = (): void => {
+    for (const n of nodes) {
+      if (!healthy(n)) healthySince.delete(n);
+      else if (!healthySince.has(n)) healthySince.set(n, clock.now);
+    }
+  };
+
+  const newAgent = (n: string): SimAgent => {
+    const a = new SimAgent(n, {
+      clock, rng, api, lan, settings: s, selections, ranker, trace: log,
+      exited: (node) => { log(`${node} exited after handing over`); refresh(); },
+      ...(opts.evidence === undefined ? {} : { evidence: opts.evidence }),
+    });
+    agents.set(n, a);
+    return a;
+  };
+  for (const n of nodes) newAgent(n);
+  api.onWatchBroken = (n) => { agents.get(n)?.watchBroken(); };
+
+  const check = opts.check !== false;
+  const addresses = services.map((v) => v.ingressIPs?.[0] ?? '');
+  const checker = new InvariantChecker({
+    get now() { return clock.now; },
+    lan, nodes, healthy,
+    healthySince: (n) => healthySince.get(n),
+    get apiPaused() { return api.paused; },
+    get apiPausedUntil() { return pausedUntil; },
+    holderOf: (address) => {
+      const svc = serviceOfAddress.get(address);
+      return svc === undefined ? '' : api.leases.get(serviceLeaseName(svc))?.holder ?? '';
+    },
+    apiLive: (n) => {
+      const a = agents.get(n);
+      return a !== undefined && a.running && api.link(n) === 'up';
+    },
+    heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
+  }, addresses, boundsFor(s, schedule));
+
+  if (check) {
+    lan.onHeard = (from, to, address) => { heardAt.set(`${from}|${to}|${address}`, clock.now); };
+    api.onCommit = (lease, previous, writer) => {
+      if (lease.kind !== 'service') return;
+      const before = previous?.holder ?? '';
+      if (before !== lease.holder) {
+        log(`Lease ${lease.name}: '${before}' → '${lease.holder}' (rv ${lease.rv}, written by ${writer})`);
+        checker.leaseMoved(lease.name, before, lease.holder, writer);
+      }
+    };
+    lan.onChange = (addrs) => { if (opts.trace === true) for (const a of addrs) log(`answering ${a}: ${JSON.stringify(Object.fromEntries(lan.answerers(a)))}`); };
+    const tick = (): void => { refresh(); checker.sample(); clock.after(50, tick); };
+    clock.at(0, tick);
+  }
+
+  // ---- faults ------------------------------------------------------------------
+  const apply = (f: Fault): void => {
+    log(`FAULT ${describeFault(f)}`);
+    const st = (n: string): { hung: boolean; leaving: boolean; down: boolean } => nodeState.get(n) ?? { hung: false, leaving: false, down: false };
+    switch (f.kind) {
+      case 'crash':
+      case 'node-down': {
+        agents.get(f.node)?.crash();
+        if (f.kind === 'node-down') { st(f.node).down = true; lan.cut([f.node], -1); }
+        if (f.kind === 'crash' && f.restartAfterMs !== undefined) {
+          clock.after(f.restartAfterMs, () => { log(`restart ${f.node}`); newAgent(f.node); refresh(); });
+        }
+        break;
+      }
+      case 'hang':
+        st(f.node).hung = true;
+        agents.get(f.node)?.hang();
+        clock.after(f.ms, () => { log(`resume ${f.node}`); st(f.node).hung = false; agents.get(f.node)?.resume(); refresh(); });
+        break;
+      case 'nic-down':
+        lan.setNic(f.node, false);
+        agents.get(f.node)?.nicChanged();
+        clock.after(f.ms, () => { log(`nic-up ${f.node}`); lan.setNic(f.node, true); agents.get(f.node)?.nicChanged(); refresh(); });
+        break;
+      case 'lan-cut': {
+        const side = 1 + Math.floor(clock.now);
+        lan.cut(f.nodes, side);
+        clock.after(f.ms, () => { log(`lan-heal ${f.nodes.join(',')}`); lan.heal(f.nodes.filter((n) => !st(n).down)); refresh(); });
+        break;
+      }
+      case 'api-partition':
+        api.setLink(f.node, f.mode);
+        clock.after(f.ms, () => { log(`api-heal ${f.node}`); api.setLink(f.node, 'up'); refresh(); });
+        break;
+      case 'api-pause':
+        api.pause(f.ms);
+        pausedUntil = Math.max(pausedUntil, clock.now + f.ms);
+        break;
+      case 'watch-stall':
+        api.stallWatch(f.node);
+        break;
+      case 'watch-slow':
+        api.slowWatch(f.node, f.extraMs);
+        clock.after(f.ms, () => { api.slowWatch(f.node, 0); });
+        break;
+      case 'sigterm': {
+        st(f.node).leaving = true;
+        agents.get(f.node)?.terminate();
+        if (f.restartAfterMs !== undefined) {
+          clock.after(f.restartAfterMs, () => {
+            log(`restart ${f.node}`);
+            agents.get(f.node)?.crash(); // if it is still handing over, it is killed (as the kubelet would after the grace period)
+            st(f.node).leaving = false;
+            newAgent(f.node);
+            refresh();
+          });
+        }
+        break;
+      }
+    }
+    refresh();
+  };
+  for (const { at, fault } of schedule.faults) clock.at(at, () => { apply(fault); });
+  opts.onStart?.({ clock, api, lan, agents });
+
+  clock.runUntil(schedule.endMs);
+  if (check) {
+    refresh();
+    checker.final();
+  }
+  return {
+    schedule, violations: checker.violations, gaps: checker.gaps,
+    darkPeriodsMs: checker.darkPeriods, dualPeriodsMs: checker.dualPeriods,
+    trace, api, lan, clock, agents,
+  };
+}

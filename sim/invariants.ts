@@ -1,0 +1,192 @@
+/**
+ * The properties every simulated run must keep, checked as it runs:
+ * - dual: two nodes on the same side of the LAN answer one address for
+ *   longer than the stated bound;
+ * - dark: no node on the client's side answers an address for longer than
+ *   the failover bound while some eligible node is healthy;
+ * - moved: a Service Lease leaves a holder that was healthy the whole time
+ *   before (an API pause does not count against it: a pause must move nothing);
+ * - converged: after the faults heal, every address is answered by exactly
+ *   its Lease holder.
+ * "Healthy" is the simulator's ground truth, not any agent's opinion: the
+ * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
+ * client's side of the LAN and its API link is up.
+ *
+ * Two situations are outside what herald's v1 protocol promises, and are
+ * counted as known gaps instead of violations, each with its reason:
+ * - the holder is cut off the LAN without a carrier change while its API
+ *   link works: liveness is API liveness, so nobody takes over (issue 9);
+ * - two nodes answer because the old holder heard none of the successor's
+ *   burst frames (all rounds lost): it yields only when the API is back.
+ * And one that is within the promise for traffic but not for the Lease:
+ * - a claim made on good evidence (the holder really was down) sat in a
+ *   paused apiserver and landed after the holder came back; the claimer gives
+ *   the Service back at once without answering, so only the Lease flips.
+ */
+import type { SimLan } from './sim-lan.js';
+
+export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
+export type GapKind = 'lan-cut-undetected' | 'burst-unheard' | 'late-claim-returned';
+
+export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
+export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
+
+export interface Bounds {
+  /** Longest two nodes may answer one address on one side. */
+  readonly dualMs: number;
+  /** Longest an address may stay dark while an eligible node is healthy. */
+  readonly darkMs: number;
+  /** A holder healthy for this long before its Lease moves was moved wrongly. */
+  readonly movedAfterHealthyMs: number;
+}
+
+export interface World {
+  readonly now: number;
+  readonly lan: SimLan;
+  readonly nodes: readonly string[];
+  healthy(node: string): boolean;
+  /** Since when the node has been healthy without a break (undefined if it is not). */
+  healthySince(node: string): number | undefined;
+  /** The apiserver is paused: nobody can coordinate. */
+  readonly apiPaused: boolean;
+  readonly apiPausedUntil: number;
+  holderOf(address: string): string;
+  /** The agent runs (not crashed or hung) and its API link is up. */
+  apiLive(node: string): boolean;
+  /** Last time `to` heard `from` announce `address`. */
+  heard(from: string, to: string, address: string): number;
+}
+
+export class InvariantChecker {
+  readonly violations: Violation[] = [];
+  readonly gaps: Gap[] = [];
+  /** Every dark period that ended, in ms (the failover distribution). */
+  readonly darkPeriods: number[] = [];
+  readonly dualPeriods: number[] = [];
+  private readonly darkSince = new Map<string, number>();
+  private readonly gapSince = new Map<string, number>();
+  private readonly dualSince = new Map<string, { since: number; nodes: string[] }>();
+  private readonly reported = new Set<string>();
+  /** Moves away from a healthy holder, waiting to see whether the Service comes back at once. */
+  private readonly pendingMoves = new Map<string, { from: string; to: string; at: number; healthySince: number }>();
+
+  constructor(private readonly w: World, private readonly addresses: readonly string[], private readonly bounds: Bounds) {}
+
+  private violate(kind: ViolationKind, key: string, detail: string): void {
+    if (this.reported.has(`${kind}|${key}`)) return;
+    this.reported.add(`${kind}|${key}`);
+    this.violations.push({ kind, at: this.w.now, detail });
+  }
+
+  private gap(kind: GapKind, key: string, detail: string): void {
+    if (this.reported.has(`${kind}|${key}`)) return;
+    this.reported.add(`${kind}|${key}`);
+    this.gaps.push({ kind, at: this.w.now, detail });
+  }
+
+  /** Since when some eligible node has been healthy and the API usable; undefined if none is. */
+  private eligibleSince(): number | undefined {
+    let since: number | undefined;
+    for (const n of this.w.nodes) {
+      const s = this.w.healthySince(n);
+      if (s !== undefined && (since === undefined || s < since)) since = s;
+    }
+    if (since === undefined || this.w.apiPaused) return undefined;
+    return Math.max(since, this.w.apiPausedUntil);
+  }
+
+  /** Called on every sample tick. */
+  sample(): void {
+    this.settleMoves();
+    const now = this.w.now;
+    const eligible = this.eligibleSince();
+    for (const a of this.addresses) {
+      const bySide = this.w.lan.answerers(a);
+      const client = bySide.get(0) ?? [];
+      // dark
+      if (client.length === 0) {
+        if (!this.darkSince.has(a)) this.darkSince.set(a, now);
+        const holder = this.w.holderOf(a);
+        if (holder !== '' && this.w.apiLive(holder) && !this.w.lan.reachesClient(holder) && this.w.lan.isNicUp(holder)) {
+          // The v1 gap: nobody can tell. Failover is owed only once the holder stops looking alive.
+          if (!this.gapSince.has(a)) this.gapSince.set(a, now);
+          const gapSince = this.gapSince.get(a) ?? now;
+          if (now - gapSince > this.bounds.darkMs) {
+            this.gap('lan-cut-undetected', `${a}@${gapSince}`, `${a} dark since ${gapSince.toFixed(0)} ms: holder ${holder} is cut off the client's LAN but its API link works`);
+          }
+          this.darkSince.set(a, now);
+          continue;
+        }
+        this.gapSince.delete(a);
+        const since = this.darkSince.get(a) ?? now;
+        if (eligible !== undefined && now - Math.max(since, eligible) > this.bounds.darkMs) {
+          this.violate('dark', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms (holder '${holder}') while a node has been eligible since ${eligible.toFixed(0)} ms`);
+        }
+      } else {
+        const since = this.darkSince.get(a);
+        if (since !== undefined) this.darkPeriods.push(now - since);
+        this.darkSince.delete(a);
+      }
+      // dual, per side
+      for (const [side, nodes] of bySide) {
+        const key = `${a}|${side}`;
+        if (nodes.length < 2) {
+          const d = this.dualSince.get(key);
+          if (d !== undefined) this.dualPeriods.push(now - d.since);
+          this.dualSince.delete(key);
+          continue;
+        }
+        let d = this.dualSince.get(key);
+        if (d === undefined || d.nodes.join() !== [...nodes].sort().join()) {
+          if (d === undefined) this.dualSince.set(key, (d = { since: now, nodes: [...nodes].sort() }));
+          else d.nodes = [...nodes].sort();
+        }
+        if (now - d.since <= this.bounds.dualMs) continue;
+        const holder = this.w.holderOf(a);
+        const others = nodes.filter((n) => n !== holder);
+        // The stale answerers must have heard the holder's burst to be expected to yield.
+        const unheard = holder !== '' && nodes.includes(holder) && others.every((n) => this.w.heard(holder, n, a) < d.since);
+        const detail = `${a} answered by ${nodes.join(' and ')} on side ${side} since ${d.since.toFixed(0)} ms (holder '${holder}')`;
+        if (unheard) this.gap('burst-unheard', `${key}@${d.since}`, `${detail}: none of ${holder}'s burst frames reached ${others.join(', ')}`);
+        else this.violate('dual', `${key}@${d.since}`, detail);
+      }
+    }
+  }
+
+  /** A Service Lease changed hands; `writer` wrote it (a holder handing over moves its own Service). */
+  leaseMoved(service: string, from: string, to: string, writer: string): void {
+    const pending = this.pendingMoves.get(service);
+    if (pending !== undefined && to === pending.from && writer === pending.to) {
+      this.pendingMoves.delete(service);
+      this.gap('late-claim-returned', `${service}@${pending.at}`,
+        `${service}: ${pending.to}'s claim landed at ${pending.at.toFixed(0)} ms although ${pending.from} was healthy; given back after ${(this.w.now - pending.at).toFixed(0)} ms`);
+      return;
+    }
+    if (from === '' || to === '' || from === to || writer === from) return;
+    const since = this.w.healthySince(from);
+    if (since !== undefined && this.w.now - since >= this.bounds.movedAfterHealthyMs) {
+      this.pendingMoves.set(service, { from, to, at: this.w.now, healthySince: since });
+    }
+  }
+
+  private settleMoves(): void {
+    for (const [service, m] of this.pendingMoves) {
+      if (this.w.now - m.at <= this.bounds.dualMs) continue;
+      this.pendingMoves.delete(service);
+      this.violate('moved', `${service}@${m.at}`, `${service} moved from ${m.from} to ${m.to} at ${m.at.toFixed(0)} ms although ${m.from} was healthy since ${m.healthySince.toFixed(0)} ms`);
+    }
+  }
+
+  /** After the faults healed and the cluster settled. */
+  final(): void {
+    this.settleMoves();
+    if (this.eligibleSince() === undefined) return;
+    for (const a of this.addresses) {
+      const client = this.w.lan.answerers(a).get(0) ?? [];
+      const holder = this.w.holderOf(a);
+      if (client.length === 1 && client[0] === holder) continue;
+      if (holder !== '' && this.w.apiLive(holder) && !this.w.lan.reachesClient(holder) && this.w.lan.isNicUp(holder)) continue; // a lan-cut gap, reported above
+      this.violate('converged', a, `${a}: answered on the client's side by [${client.join(', ')}], Lease holder '${holder}'`);
+    }
+  }
+}

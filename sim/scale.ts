@@ -1,0 +1,93 @@
+/**
+ * Costs as the cluster grows: the same simulated agents at N nodes with S
+ * Services, starting from agreement, first in steady state (API writes and
+ * watch events per second, LAN frames per node per second), then through a
+ * series of node failures (each node cut off the LAN and its agent killed),
+ * measuring for every address the failed node answered how long it stayed
+ * dark on the client's side.
+ */
+import { DEFAULT_COORDINATION } from '../src/core/l2/coordination-settings.js';
+import { nodeNames, type TimedFault } from './faults.js';
+import { runSchedule } from './cluster.js';
+import { Rng } from './rng.js';
+
+export interface ScaleRow {
+  readonly nodes: number;
+  readonly services: number;
+  readonly apiWritesPerS: number;
+  readonly watchEventsPerS: number;
+  readonly lanFramesPerNodePerS: number;
+  /** Dark time of each address a failed node answered, ms, sorted. */
+  readonly failoverMs: readonly number[];
+  /** Addresses that were never answered again before the run ended. */
+  readonly neverRecovered: number;
+  readonly wallMs: number;
+  readonly heapMiB: number;
+}
+
+export interface ScaleOptions {
+  readonly seed?: number;
+  readonly steadyFromMs?: number;
+  readonly steadyToMs?: number;
+  readonly crashes?: number;
+  readonly crashEveryMs?: number;
+}
+
+export function measureScale(nodes: number, services: number, o: ScaleOptions = {}): ScaleRow {
+  const started = performance.now();
+  const seed = o.seed ?? 1;
+  const from = o.steadyFromMs ?? 2500;
+  const to = o.steadyToMs ?? 6500;
+  const crashes = o.crashes ?? 3;
+  const every = o.crashEveryMs ?? 4000;
+  const names = nodeNames(nodes);
+  const rng = new Rng(seed);
+  const victims = rng.sample(names, Math.min(crashes, nodes - 1));
+  const faults: TimedFault[] = victims.map((node, i) => ({ at: to + 500 + i * every + rng.between(0, 500), fault: { kind: 'node-down', node } }));
+  const endMs = to + 500 + victims.length * every + 3000;
+  const mark = { writes: 0, events: 0, frames: 0 };
+  const failover: number[] = [];
+  const pending = new Map<string, number>();
+  let heap = 0;
+  runSchedule({ seed, nodes, services, loss: 0, latencyMs: [0.5, 3], watchLagMs: [0.5, 5], faults, endMs }, {
+    seeded: true, check: false, settings: DEFAULT_COORDINATION,
+    onStart: ({ clock, api, lan }) => {
+      const frames = (): number => lan.counters.framesSent + lan.counters.framesReceived;
+      clock.at(from, () => { mark.writes = api.counters.writes; mark.events = api.counters.watchEvents; mark.frames = frames(); });
+      clock.at(to, () => {
+        mark.writes = api.counters.writes - mark.writes;
+        mark.events = api.counters.watchEvents - mark.events;
+        mark.frames = frames() - mark.frames;
+        heap = process.memoryUsage().heapUsed / 2 ** 20;
+      });
+      for (const f of faults) {
+        // Just before the fault: what the victim answers now goes dark.
+        clock.at(f.at - 0.001, () => {
+          if (f.fault.kind !== 'node-down') return;
+          for (const a of lan.answers(f.fault.node)) pending.set(a, f.at);
+        });
+      }
+      lan.onChange = (addrs) => {
+        for (const a of addrs) {
+          const since = pending.get(a);
+          if (since === undefined || clock.now <= since) continue;
+          if ((lan.answerers(a).get(0) ?? []).length > 0) {
+            failover.push(clock.now - since);
+            pending.delete(a);
+          }
+        }
+      };
+    },
+  });
+  const seconds = (to - from) / 1000;
+  return {
+    nodes, services,
+    apiWritesPerS: mark.writes / seconds,
+    watchEventsPerS: mark.events / seconds,
+    lanFramesPerNodePerS: mark.frames / seconds / nodes,
+    failoverMs: failover.sort((a, b) => a - b),
+    neverRecovered: pending.size,
+    wallMs: performance.now() - started,
+    heapMiB: heap,
+  };
+}

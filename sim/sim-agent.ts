@@ -1,0 +1,293 @@
+/**
+ * One simulated `herald agent`: the real AgentCore and L2 selection, driven
+ * the way src/agent/agent.ts drives them (heartbeat renewal loop with the
+ * expiry as its timeout, a Lease reflector that lists then watches and
+ * re-lists after a break with capped backoff, a debounced plan, Lease writes
+ * with a 5 s timeout, a wake-up timer, conflict reports from the responder),
+ * against the simulated API and LAN. A hung agent runs nothing until it
+ * resumes (like SIGSTOP: timers and socket data wait), and its user-space
+ * responder does not answer meanwhile.
+ */
+import { AgentCore, type Change, type LeaseWrite } from '../src/core/l2/agent-core.js';
+import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
+import type { CandidateRanker } from '../src/core/l2/rendezvous.js';
+import type { L2Selection } from '../src/core/l2/selection.js';
+import type { SimClock, Timer } from './clock.js';
+import type { Rng } from './rng.js';
+import type { SimApi, SimLease } from './sim-api.js';
+import type { SimLan } from './sim-lan.js';
+
+/** Selections are pure functions of which nodes have the announcing link up; agents that agree share one. */
+export interface SelectionSource {
+  get(upNodes: readonly string[]): L2Selection;
+}
+
+export interface SimAgentDeps {
+  readonly clock: SimClock;
+  readonly rng: Rng;
+  readonly api: SimApi;
+  readonly lan: SimLan;
+  readonly settings: CoordinationSettings;
+  readonly selections: SelectionSource;
+  readonly ranker: CandidateRanker;
+  readonly trace: (line: string) => void;
+  /** Called when the agent has handed over and exits after SIGTERM. */
+  readonly exited: (node: string) => void;
+  readonly evidence?: 'current-view' | 'clock';
+}
+
+export const LINK = 'eth0';
+export const heartbeatName = (node: string): string => `herald-agent-${node}`;
+export const serviceLeaseName = (svc: string): string => `cilium-l2announce-${svc.replace('/', '-')}`;
+
+const WRITE_TIMEOUT_MS = 5000;
+const HANDOVER_TIMEOUT_MS = 3000;
+
+export class SimAgent {
+  readonly core: AgentCore;
+  private alive = true;
+  private hung = false;
+  private readonly deferred: (() => void)[] = [];
+  private synced = false;
+  private selection: L2Selection | undefined;
+  private selectionDirty = true;
+  private planTimer: Timer | undefined;
+  private wakeTimer: Timer | undefined;
+  private readonly cache = new Map<string, SimLease>();
+  private backoffMs = 200;
+  private leaving = false;
+  private leaveDeadline = Infinity;
+  readonly services = new Map<string, string>();
+
+  constructor(readonly node: string, private readonly d: SimAgentDeps) {
+    this.core = new AgentCore({ self: node, settings: d.settings, ranker: d.ranker, ...(d.evidence === undefined ? {} : { evidence: d.evidence }) });
+    d.lan.attach(node, { heard: (address) => { this.run(() => { this.onHeard(address); }); } });
+    this.list();
+  }
+
+  get running(): boolean { return this.alive && !this.hung; }
+  get isAlive(): boolean { return this.alive; }
+  get isLeaving(): boolean { return this.leaving; }
+
+  /** Runs `fn` as the process would: not at all after a crash, later while hung. */
+  private run(fn: () => void): void {
+    if (!this.alive) return;
+    if (this.hung) this.deferred.push(fn);
+    else fn();
+  }
+
+  /** A watch event: the hot path (N² of them per renewal round), so no closure unless hung. */
+  private onWatch(l: SimLease, deleted: boolean): void {
+    if (!this.alive) return;
+    if (this.hung) this.deferred.push(() => { this.onWatch(l, deleted); });
+    else if (deleted) this.observeDeleted(l);
+    else this.observe(l);
+  }
+
+  private after(ms: number, fn: () => void): Timer {
+    return this.d.clock.after(ms, () => { this.run(fn); });
+  }
+
+  // ---- faults ---------------------------------------------------------------
+
+  crash(): void {
+    this.alive = false;
+    this.d.api.closeWatch(this.node);
+    this.d.lan.detach(this.node);
+  }
+
+  hang(): void {
+    this.hung = true;
+    this.d.lan.setAnswering(this.node, new Set());
+  }
+
+  resume(): void {
+    if (!this.alive || !this.hung) return;
+    this.hung = false;
+    for (const fn of this.deferred.splice(0)) {
+      if (!this.running) break; // a deferred step may end the process (exit after handing over)
+      fn();
+    }
+    this.applyAnswering();
+  }
+
+  /** SIGTERM: hand everything over, then clear the heartbeat and exit. */
+  terminate(): void {
+    this.run(() => {
+      this.leaving = true;
+      this.leaveDeadline = this.d.clock.now + HANDOVER_TIMEOUT_MS;
+      this.changed(this.core.leave('shutting down'));
+    });
+  }
+
+  nicChanged(): void {
+    this.run(() => { this.selectionDirty = true; this.schedulePlan(); });
+  }
+
+  // ---- the Lease reflector ------------------------------------------------------
+
+  private list(): void {
+    this.d.api.list(this.node, 30_000, (r) => {
+      this.run(() => {
+        if (r.kind !== 'ok') {
+          this.after(this.backoff(), () => { this.list(); });
+          return;
+        }
+        this.backoffMs = 200;
+        const seen = new Set<string>();
+        for (const l of r.items) { seen.add(l.name); this.observe(l); }
+        for (const [name, l] of this.cache) if (!seen.has(name)) this.observeDeleted(l);
+        this.d.api.watch(this.node, { deliver: (l, deleted) => { this.onWatch(l, deleted); } });
+        if (!this.synced) {
+          this.synced = true;
+          this.renew();
+        }
+        this.schedulePlan();
+      });
+    });
+  }
+
+  /** The watch broke (reset link, watchdog): re-list after the reflector's backoff. */
+  watchBroken(): void {
+    this.run(() => { this.after(this.backoff(), () => { this.list(); }); });
+  }
+
+  private backoff(): number {
+    const ms = this.backoffMs * this.d.rng.between(0.8, 1.2);
+    this.backoffMs = Math.min(5000, this.backoffMs * 2);
+    return ms;
+  }
+
+  private observe(l: SimLease): void {
+    if (this.cache.get(l.name)?.rv === l.rv) return;
+    this.cache.set(l.name, l);
+    const now = this.d.clock.now;
+    if (l.kind === 'heartbeat') this.changed(this.core.heartbeat(l.subject, l.facts, now));
+    else this.changed(this.core.serviceLease(l.subject, l.facts, now));
+  }
+
+  private observeDeleted(l: SimLease): void {
+    this.cache.delete(l.name);
+    const now = this.d.clock.now;
+    if (l.kind === 'heartbeat') this.changed(this.core.heartbeat(l.subject, undefined, now));
+    else this.changed(this.core.serviceLease(l.subject, undefined, now));
+  }
+
+  private changed(c: Change): void {
+    if (c === 'none') return;
+    if (c === 'selection') this.selectionDirty = true;
+    this.schedulePlan();
+  }
+
+  // ---- heartbeat -------------------------------------------------------------
+
+  private renew(): void {
+    if (this.leaving) return;
+    const started = this.d.clock.now;
+    this.core.renewalStarted(started);
+    const upLinks = this.d.lan.isNicUp(this.node) ? [LINK] : [];
+    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: this.node, upLinks, expectRv: 'any' },
+      this.d.settings.heartbeatExpiryMs, (r) => {
+        this.run(() => {
+          const now = this.d.clock.now;
+          if (r.kind === 'ok') this.changed(this.core.renewalSucceeded(r.lease.rvText, now));
+          else this.changed(this.core.renewalFailed(now));
+          const wait = Math.max(0, this.d.settings.heartbeatIntervalMs - (now - started));
+          this.after(wait, () => { this.renew(); });
+        });
+      });
+  }
+
+  // ---- planning ----------------------------------------------------------------
+
+  private schedulePlan(delayMs = 2): void {
+    if (!this.synced || this.planTimer !== undefined) return;
+    this.planTimer = this.after(delayMs, () => {
+      this.planTimer = undefined;
+      this.plan();
+    });
+  }
+
+  private currentSelection(): L2Selection {
+    if (this.selection === undefined || this.selectionDirty) {
+      const up: string[] = [];
+      for (const n of this.knownNodes()) {
+        const links = n === this.node ? (this.d.lan.isNicUp(n) ? [LINK] : []) : this.core.upLinksOf(n);
+        if (links.includes(LINK)) up.push(n);
+      }
+      this.selection = this.d.selections.get(up.sort());
+      this.selectionDirty = false;
+    }
+    return this.selection;
+  }
+
+  private knownNodes(): Set<string> {
+    const nodes = new Set<string>([this.node]);
+    for (const l of this.cache.values()) if (l.kind === 'heartbeat') nodes.add(l.subject);
+    return nodes;
+  }
+
+  private plan(): void {
+    const now = this.d.clock.now;
+    const out = this.core.plan(this.currentSelection(), now);
+    this.applyAnswering();
+    for (const w of out.writes) this.write(w);
+    if (out.restartLeaseWatch) {
+      this.d.trace(`${this.node} restarts its Lease watch: a renewal did not come back on it`);
+      this.d.api.closeWatch(this.node);
+      this.list();
+    }
+    this.armWake(out.wakeAt, now);
+    if (this.leaving) this.maybeExit(now);
+  }
+
+  private armWake(at: number | undefined, now: number): void {
+    if (this.wakeTimer) this.wakeTimer.cancelled = true;
+    this.wakeTimer = at === undefined ? undefined : this.after(Math.max(1, at - now), () => {
+      const t = this.d.clock.now;
+      if (this.core.wake(t) !== 'none') this.plan();
+      else this.armWake(this.core.nextWakeAt(t), t);
+    });
+  }
+
+  private applyAnswering(): void {
+    if (!this.running) return;
+    const addrs = new Set<string>();
+    for (const p of this.core.plans) for (const a of p.answer) addrs.add(a.address);
+    this.d.lan.setAnswering(this.node, addrs);
+  }
+
+  private write(w: LeaseWrite): void {
+    const name = serviceLeaseName(w.service);
+    const expectRv = w.expectedRv === undefined ? undefined : Number(w.expectedRv);
+    this.d.trace(`${this.node} writes ${w.action} ${w.service} → '${w.holder}' (was '${w.previousHolder}'): ${w.reason}`);
+    this.d.api.write(this.node, { name, kind: 'service', subject: w.service, holder: w.holder, expectRv }, WRITE_TIMEOUT_MS, (r) => {
+      this.run(() => {
+        const now = this.d.clock.now;
+        if (r.kind === 'ok') {
+          this.cache.set(name, r.lease);
+          this.changed(this.core.writeFinished(w, { result: 'ok', lease: r.lease.facts }, now));
+        } else {
+          this.changed(this.core.writeFinished(w, r.kind === 'conflict' ? { result: 'lost' } : { result: 'error', message: r.why }, now));
+        }
+      });
+    });
+  }
+
+  private onHeard(address: string): void {
+    if (!this.d.lan.answers(this.node).has(address)) return;
+    this.changed(this.core.conflict(address, this.d.clock.now));
+  }
+
+  private maybeExit(now: number): void {
+    const pending = this.core.plans.some((p) => p.decision.action === 'handover') || this.core.inflightWrites > 0;
+    if (pending && now < this.leaveDeadline) {
+      this.schedulePlan(10);
+      return;
+    }
+    this.d.lan.setAnswering(this.node, new Set());
+    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: '', expectRv: 'any' }, 2000, () => undefined);
+    this.crash();
+    this.d.exited(this.node);
+  }
+}
