@@ -3,7 +3,8 @@
  * every write a compare-and-swap on resourceVersion (409 means the race was
  * lost). Expiry is judged with this process's monotonic clock from the moment
  * it saw the lease change, never from the holder's timestamps, so clock skew
- * between nodes cannot make two holders.
+ * between nodes cannot make two holders. `writeLease` is the compare-and-swap
+ * itself; the agent's per-Service Leases go through it too, so there is one.
  */
 import { performance } from 'node:perf_hooks';
 import { KubeApiError, type KubeTransport } from './transport.js';
@@ -57,6 +58,71 @@ export function isConflict(err: unknown): boolean {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 404;
+}
+
+export interface LeaseWriteRequest {
+  namespace: string;
+  name: string;
+  /** The Lease as last observed; its resourceVersion is the compare-and-swap. Undefined: create it. */
+  current: Lease | undefined;
+  /** The new holderIdentity; '' frees the Lease. */
+  holder: string;
+  leaseDurationSeconds: number;
+  /** Merged into the Lease's own labels and annotations. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/**
+ * The one Lease compare-and-swap: POST when there is no current Lease, PUT
+ * with the observed resourceVersion otherwise. Resolves to the written Lease,
+ * or undefined when somebody else got there first (409, or 404 for a PUT: the
+ * Lease was deleted). acquireTime and leaseTransitions move only when the
+ * Lease changes hands, as client-go's leader election does.
+ */
+export async function writeLease(transport: KubeTransport, req: LeaseWriteRequest): Promise<Lease | undefined> {
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${req.namespace}/leases`;
+  const now = microTime();
+  const timeoutMs = req.timeoutMs ?? 10_000;
+  const holderIdentity = req.holder === '' ? undefined : req.holder;
+  if (req.current === undefined) {
+    const body: Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: req.name, namespace: req.namespace, labels: req.labels, annotations: req.annotations },
+      spec: { holderIdentity, leaseDurationSeconds: req.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+    };
+    try {
+      return await transport.json<Lease>(path, { method: 'POST', body, timeoutMs });
+    } catch (err) {
+      if (isConflict(err)) return undefined;
+      throw err;
+    }
+  }
+  const current = req.current;
+  const spec = current.spec ?? {};
+  const changesHands = (spec.holderIdentity ?? '') !== req.holder;
+  const merge = (have: unknown, add: Record<string, string> | undefined): Record<string, string> | undefined =>
+    (add === undefined ? (have as Record<string, string> | undefined) : { ...(have as Record<string, string> | undefined), ...add });
+  const body: Lease = {
+    ...current,
+    metadata: { ...current.metadata, labels: merge(current.metadata?.labels, req.labels), annotations: merge(current.metadata?.annotations, req.annotations) },
+    spec: {
+      ...spec,
+      holderIdentity,
+      leaseDurationSeconds: req.leaseDurationSeconds,
+      renewTime: now,
+      acquireTime: changesHands ? now : spec.acquireTime,
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (changesHands && req.holder !== '' ? 1 : 0),
+    },
+  };
+  try {
+    return await transport.json<Lease>(`${path}/${req.name}`, { method: 'PUT', body, timeoutMs });
+  } catch (err) {
+    if (isConflict(err) || isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 export class LeaseLock {
@@ -154,61 +220,36 @@ export class LeaseLock {
   }
 
   private async create(holder: string): Promise<LeaseOutcome> {
-    const now = microTime();
-    const body: Lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: this.opts.name, namespace: this.opts.namespace, labels: this.opts.labels, annotations: this.opts.annotations?.() },
-      spec: {
-        holderIdentity: holder,
-        leaseDurationSeconds: this.opts.leaseDurationSeconds,
-        acquireTime: now,
-        renewTime: now,
-        leaseTransitions: 0,
-      },
-    };
-    try {
-      const created = await this.opts.transport.json<Lease>(this.path, { method: 'POST', body, timeoutMs: this.opts.timeoutMs ?? 10_000 });
-      this.observe(created);
-      this.lastWritten = created.metadata?.resourceVersion;
-      return { held: true, lease: created };
-    } catch (err) {
-      if (isConflict(err)) return { held: false, holder: '', reason: 'lost-race' };
-      throw err;
-    }
+    const created = await writeLease(this.opts.transport, this.request(undefined, holder));
+    if (!created) return { held: false, holder: '', reason: 'lost-race' };
+    this.wrote(created);
+    return { held: true, lease: created };
   }
 
   /**
    * Compare-and-swap: replace `current` with `holder` as holder. Resolves to
-   * the written lease, or undefined on 409 (somebody else wrote first).
+   * the written lease, or undefined when somebody else wrote first.
    */
   private async write(current: Lease, holder: string): Promise<Lease | undefined> {
-    const spec = current.spec ?? {};
-    const now = microTime();
-    const changesHands = (spec.holderIdentity ?? '') !== holder;
-    const annotations = this.opts.annotations?.();
-    const body: Lease = {
-      ...current,
-      ...(annotations ? { metadata: { ...current.metadata, annotations: { ...(current.metadata?.annotations as Record<string, string> | undefined), ...annotations } } } : {}),
-      spec: {
-        ...spec,
-        holderIdentity: holder === '' ? undefined : holder,
-        leaseDurationSeconds: this.opts.leaseDurationSeconds,
-        renewTime: now,
-        acquireTime: changesHands ? now : spec.acquireTime,
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (changesHands && holder !== '' ? 1 : 0),
-      },
-    };
-    try {
-      const written = await this.opts.transport.json<Lease>(`${this.path}/${this.opts.name}`, {
-        method: 'PUT', body, timeoutMs: this.opts.timeoutMs ?? 10_000,
-      });
-      this.observe(written);
-      this.lastWritten = written.metadata?.resourceVersion;
-      return written;
-    } catch (err) {
-      if (isConflict(err)) return undefined;
-      throw err;
-    }
+    const written = await writeLease(this.opts.transport, this.request(current, holder));
+    if (written) this.wrote(written);
+    return written;
   }
+
+  private request(current: Lease | undefined, holder: string): LeaseWriteRequest {
+    const annotations = this.opts.annotations?.();
+    return {
+      namespace: this.opts.namespace, name: this.opts.name, current, holder, leaseDurationSeconds: this.opts.leaseDurationSeconds,
+      // Labels are set when the Lease is created; annotations with every write.
+      ...(current === undefined && this.opts.labels ? { labels: this.opts.labels } : {}),
+      ...(annotations ? { annotations } : {}),
+      ...(this.opts.timeoutMs === undefined ? {} : { timeoutMs: this.opts.timeoutMs }),
+    };
+  }
+
+  private wrote(lease: Lease): void {
+    this.observe(lease);
+    this.lastWritten = lease.metadata?.resourceVersion;
+  }
+
 }
