@@ -64,8 +64,10 @@ export class Reflector<T extends KubeObject> {
   private loop: Promise<void> | undefined;
   private readonly backoff: Backoff;
   private wakeUp: (() => void) | undefined;
+  /** Set by restart() until the next attempt begins. */
+  private restartRequested = false;
   /** Counters for tests and metrics. */
-  readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogFires: 0, errors: 0 };
+  readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogFires: 0, restarts: 0, errors: 0 };
 
   constructor(private readonly opts: ReflectorOptions) {
     this.backoff = new Backoff(opts.backoff?.initialMs ?? 200, opts.backoff?.maxMs ?? 30_000);
@@ -93,6 +95,21 @@ export class Reflector<T extends KubeObject> {
     await this.loop;
   }
 
+  /**
+   * Abandons the current list or watch (or backoff) and starts over at once
+   * from the last resourceVersion. For a consumer that can tell, sooner than
+   * the watchdog, that the watch has gone quiet: the agent expects its own
+   * heartbeat renewal back on the Lease watch within half a second.
+   */
+  restart(reason: string): void {
+    if (this.stopped || !this.loop) return;
+    this.stats.restarts++;
+    this.log().info({ path: this.opts.path, reason, resourceVersion: this.resourceVersion }, 'restarting the watch');
+    this.restartRequested = true;
+    this.abort?.abort();
+    this.wakeUp?.();
+  }
+
   get synced(): boolean { return this.hasSynced; }
 
   waitSynced(): Promise<void> {
@@ -109,10 +126,13 @@ export class Reflector<T extends KubeObject> {
 
   /** A getter, so that TypeScript does not narrow it across awaits. */
   private get halted(): boolean { return this.stopped; }
+  private get restarting(): boolean { return this.restartRequested; }
 
   private async run(): Promise<void> {
     let needList = true;
     while (!this.stopped) {
+      // A restart asked for before this attempt is this attempt.
+      this.restartRequested = false;
       try {
         if (needList) {
           await this.listAll();
@@ -122,6 +142,7 @@ export class Reflector<T extends KubeObject> {
         // A watch that ended normally (server timeout, watchdog) resumes at once.
       } catch (err) {
         if (this.halted) break;
+        if (this.restarting) continue;
         if (err instanceof Gone) {
           this.stats.relistsOnGone++;
           this.log().info({ path: this.opts.path }, 'resourceVersion too old (410 Gone): re-listing');
@@ -228,7 +249,7 @@ export class Reflector<T extends KubeObject> {
       }
       await this.consume(res, arm);
     } catch (err) {
-      if (fired.value || this.stopped) return;
+      if (fired.value || this.stopped || this.restarting) return;
       throw err;
     } finally {
       clearTimeout(idle);
