@@ -16,6 +16,7 @@
  *   await lab.cutLan('node-a'); await lab.killAgent('node-a');     // the node dies
  *   const probe = await lab.startProbe({ vip, durationMs: 5000 }); // blackout
  *   longestBlackoutMs((await probe.done).samples)
+ *   console.log((await lab.evidence('why')).text); // every agent's /status and log tail
  *   await lab.stop();                              // in after(): everything goes
  *
  * Teardown is guaranteed: stop() undoes every step that was taken, even after
@@ -23,7 +24,7 @@
  * plane and root forwarders by pdeathsig, namespaces and what runs in them
  * by the testbed's exit handlers and its sweep of stale namespaces).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -150,6 +151,7 @@ export class L2Lab {
   readonly #probes = new Set<Spawned>();
   readonly #perVip: boolean;
   #stopped = false;
+  #evidenceCount = 0;
 
   private constructor(opts: L2LabOptions) {
     this.#perVip = opts.kubeProxy !== undefined && 'perVip' in opts.kubeProxy;
@@ -282,7 +284,13 @@ export class L2Lab {
       `--node-name=${node}`, `--kubeconfig=${n.kubeconfig}`,
       `--health-port=${AGENT_HEALTH_PORT}`, '--health-address=127.0.0.1', ...extraArgs]);
     this.#agents.set(node, proc);
-    void proc.exited.then(() => {
+    // Every run of the node's agent, appended to one file: what explains a failed run afterwards.
+    const log = createWriteStream(this.agentLogFile(node), { flags: 'a' });
+    log.write(`--- herald agent started ${new Date().toISOString()} ${extraArgs.join(' ')}\n`);
+    proc.child.stdout?.on('data', (chunk: string) => { log.write(chunk); });
+    proc.child.stderr?.on('data', (chunk: string) => { log.write(chunk); });
+    void proc.exited.then((code) => {
+      log.end(`--- exited (${code ?? 'signal'}) ${new Date().toISOString()}\n`);
       if (this.#agents.get(node) === proc) this.#agents.delete(node);
     });
     if (opts.waitReady ?? true) {
@@ -306,6 +314,34 @@ export class L2Lab {
       ready.abort();
     }
     return proc;
+  }
+
+  /** Where the agent of `node` logs: stdout and stderr of every run, in the lab's directory. */
+  agentLogFile(node: string): string {
+    return join(this.cp.dir, `agent-${this.node(node).name}.log`);
+  }
+
+  /** The last `lines` lines of the agent's log file ('' before it first ran). */
+  agentLogTail(node: string, lines = 60): string {
+    const file = this.agentLogFile(node);
+    return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
+  }
+
+  /**
+   * What explains a failed run: every node's agent /status (when one runs)
+   * and the tail of its log, as text, also saved in the lab's directory.
+   */
+  async evidence(title: string, tailLines = 60): Promise<{ text: string; file: string }> {
+    const parts = [`=== ${title} (${new Date().toISOString()})`];
+    for (const n of this.nodes) {
+      let status = 'no agent running';
+      if (this.#agents.has(n.name)) status = await this.agentHttp(n.name, '/status').then((r) => r.body, (err: unknown) => `no answer: ${String(err)}`);
+      parts.push(`--- ${n.name} /status\n${status}`, `--- ${n.name} log tail\n${this.agentLogTail(n.name, tailLines)}`);
+    }
+    const text = parts.join('\n');
+    const file = join(this.cp.dir, `evidence-${++this.#evidenceCount}.txt`);
+    writeFileSync(file, `${text}\n`);
+    return { text, file };
   }
 
   /** The running agent process of `node` (its stdout lines and stderr), or undefined. */
