@@ -1,7 +1,17 @@
 /** Maps API objects onto the L2 core's plain inputs. */
+import type { HeartbeatFacts, LeaseFacts } from '../core/l2/agent-core.js';
 import type { L2PolicySpec } from '../core/l2/l2-policy.js';
 import type { EndpointFacts, L2NodeView, L2ServiceView } from '../core/l2/selection.js';
+import type { Lease } from '../kube/lease-lock.js';
 import type { Meta, ServiceObject } from '../kube/objects.js';
+
+/** The label on every herald Lease: 'heartbeat' or 'service'. */
+export const LEASE_KIND = 'herald.io/lease';
+/** On a heartbeat Lease: the node's up links, comma-separated (selection reads them). */
+export const UP_LINKS = 'herald.io/up-links';
+/** On a Service Lease: the Service's namespace/name (the Lease name alone is ambiguous). */
+export const LEASE_SERVICE = 'herald.io/service';
+const HEARTBEAT_PREFIX = 'herald-agent-';
 
 export interface NodeObject {
   metadata: Meta;
@@ -72,4 +82,24 @@ export function endpointFacts(slices: readonly EndpointSliceObject[]): Map<strin
 export function owningGateway(svc: ServiceObject): string | undefined {
   const owner = svc.metadata.ownerReferences?.find((o) => o.kind === 'Gateway' && o.apiVersion.startsWith('gateway.networking.k8s.io/'));
   return owner?.name ?? svc.metadata.labels?.['gateway.networking.k8s.io/gateway-name'];
+}
+
+/** What a herald Lease is about, from its kind label: a node's heartbeat or a Service. */
+export function leaseSubject(lease: Lease): { kind: 'heartbeat'; node: string } | { kind: 'service'; service: string } | undefined {
+  const meta = lease.metadata;
+  const kind = meta?.labels?.[LEASE_KIND];
+  const name = meta?.name ?? '';
+  if (kind === 'heartbeat' && name.startsWith(HEARTBEAT_PREFIX)) return { kind, node: name.slice(HEARTBEAT_PREFIX.length) };
+  const service = (meta?.annotations as Record<string, string> | undefined)?.[LEASE_SERVICE];
+  if (kind === 'service' && service !== undefined) return { kind, service };
+  return undefined;
+}
+
+export function leaseFacts(lease: Lease): LeaseFacts {
+  return { holder: lease.spec?.holderIdentity ?? '', rv: lease.metadata?.resourceVersion ?? '' };
+}
+
+export function heartbeatFacts(lease: Lease): HeartbeatFacts {
+  const upLinks = (lease.metadata?.annotations as Record<string, string> | undefined)?.[UP_LINKS] ?? '';
+  return { ...leaseFacts(lease), upLinks: upLinks.split(',').filter((l) => l !== '') };
 }

@@ -1,6 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import { Agent } from '../agent/agent.js';
 import { DEFAULT_COORDINATION, validateCoordinationSettings } from '../core/l2/coordination-settings.js';
+import { KubeTransport } from '../kube/transport.js';
 import { createLogger } from '../log.js';
+import { LinkInventory } from '../net/link-inventory.js';
 import { UsageError, type Command } from './command.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { commonSettings, parse, parseSettings, settingsHelp } from './settings.js';
@@ -35,21 +38,32 @@ export const agentCommand: Command = {
     const problems = validateCoordinationSettings(coordination);
     if (problems.length > 0) throw new UsageError(problems.join('; '));
     const log = createLogger(s['log-level']).child({ component: 'agent', node: s['node-name'] });
-    const agent = new Agent(loadKubeConfig(s.kubeconfig || undefined), {
-      nodeName: s['node-name'], namespace: s.namespace, coordination,
-      loadBalancerClasses: s['load-balancer-classes'], externalIPsMustBeInPool: s['external-ips-must-be-in-pool'],
-      healthAddress: s['health-address'], healthPort: s['health-port'], handoverTimeoutMs: s['handover-timeout'],
-    }, log);
+    const transport = new KubeTransport(loadKubeConfig(s.kubeconfig || undefined));
     const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
-    const port = await agent.start();
-    log.info({ healthPort: port }, 'herald agent started');
-    const signal = await stopRequested;
-    log.info({ signal }, 'stopping: handing Services over');
-    await agent.stop();
-    log.info('herald agent stopped');
+    const links = await LinkInventory.start({ debounceMs: 10 });
+    links.on('problem', (err) => { log.warn({ err: err.message }, 'reading links failed'); });
+    try {
+      const agent = new Agent({
+        transport, clock: () => performance.now(), links, log,
+        settings: {
+          nodeName: s['node-name'], namespace: s.namespace, coordination,
+          loadBalancerClasses: s['load-balancer-classes'], externalIPsMustBeInPool: s['external-ips-must-be-in-pool'],
+          healthAddress: s['health-address'], healthPort: s['health-port'], handoverTimeoutMs: s['handover-timeout'],
+        },
+      });
+      const port = await agent.start();
+      log.info({ healthPort: port }, 'herald agent started');
+      const signal = await stopRequested;
+      log.info({ signal }, 'stopping: handing Services over');
+      await agent.stop();
+      log.info('herald agent stopped');
+    } finally {
+      links.close();
+      transport.close();
+    }
     return 0;
   },
 };

@@ -88,7 +88,7 @@ describe('management link', () => {
     // SelfSubjectAccessReviews name group and resource explicitly, so they
     // also work for gateways, whose CRD this cluster does not have.
     let n = 0;
-    const can = async (verb: string, group: string, resource: string, o: { namespace?: string; subresource?: string } = {}): Promise<boolean> => {
+    const can = async (verb: string, group: string, resource: string, o: { namespace?: string; subresource?: string; name?: string } = {}): Promise<boolean> => {
       const file = join(lab.cp.dir, `ssar-${n++}.json`);
       writeFileSync(file, JSON.stringify({
         apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
@@ -102,6 +102,11 @@ describe('management link', () => {
       for (const verb of ['get', 'list', 'watch']) assert.ok(await can(verb, group, resource), `${verb} ${resource}`);
       assert.ok(!(await can('update', group, resource)), `update ${resource}`);
     }
+    // The Gateway API's CRD and no other: the agent watches it with a metadata.name field selector.
+    const crds = ['apiextensions.k8s.io', 'customresourcedefinitions'] as const;
+    for (const verb of ['get', 'list', 'watch']) assert.ok(await can(verb, ...crds, { name: 'gateways.gateway.networking.k8s.io' }), `${verb} the Gateway CRD`);
+    assert.ok(!(await can('list', ...crds)), 'list every CRD');
+    assert.ok(!(await can('get', ...crds, { name: 'ciliuml2announcementpolicies.cilium.io' })), 'get another CRD');
     assert.ok(await can('patch', 'cilium.io', 'ciliuml2announcementpolicies', { subresource: 'status' }));
     assert.ok(await can('create', 'events.k8s.io', 'events', { namespace: 'default' }));
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'delete']) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { endpointFacts, owningGateway, toL2Service } from '../../../src/agent/convert.js';
+import { endpointFacts, heartbeatFacts, leaseFacts, leaseSubject, owningGateway, toL2Service } from '../../../src/agent/convert.js';
 
 test('endpoint facts: ready endpoints per node, absent ready means ready, synthetic backends noticed', () => {
   const facts = endpointFacts([
@@ -35,4 +35,16 @@ test('a Service view carries ingress and external IPs and the Gateway labels', (
   assert.deepEqual(view.externalIPs, ['192.0.2.9']);
   assert.deepEqual(view.gatewayLabels, { 'mdhlabs-arp': 'enable' });
   assert.equal(view.externalTrafficPolicy, 'Local');
+});
+
+test('herald Leases: a heartbeat names its node and up links, a Service Lease its Service; anything else is nobody\'s', () => {
+  const hb = { metadata: { name: 'herald-agent-node-a', resourceVersion: '7', labels: { 'herald.io/lease': 'heartbeat' }, annotations: { 'herald.io/up-links': 'eth0,eth1' } }, spec: { holderIdentity: 'node-a' } };
+  assert.deepEqual(leaseSubject(hb), { kind: 'heartbeat', node: 'node-a' });
+  assert.deepEqual(heartbeatFacts(hb), { holder: 'node-a', rv: '7', upLinks: ['eth0', 'eth1'] });
+  assert.deepEqual(heartbeatFacts({ ...hb, metadata: { ...hb.metadata, annotations: {} }, spec: {} }), { holder: '', rv: '7', upLinks: [] });
+  const svc = { metadata: { name: 'cilium-l2announce-default-web', resourceVersion: '9', labels: { 'herald.io/lease': 'service' }, annotations: { 'herald.io/service': 'default/web' } }, spec: { holderIdentity: 'node-b' } };
+  assert.deepEqual(leaseSubject(svc), { kind: 'service', service: 'default/web' });
+  assert.deepEqual(leaseFacts(svc), { holder: 'node-b', rv: '9' });
+  assert.equal(leaseSubject({ metadata: { name: 'other', labels: { 'herald.io/lease': 'service' } } }), undefined);
+  assert.equal(leaseSubject({ metadata: { name: 'herald-agent-x' } }), undefined);
 });

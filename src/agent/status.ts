@@ -1,0 +1,43 @@
+/** What `curl <agent>/status` shows: what this node announces, where and why, and the evidence behind it. */
+import type { AgentCore } from '../core/l2/agent-core.js';
+import type { Lease } from '../kube/lease-lock.js';
+import type { Reflector } from '../kube/reflector.js';
+import type { Responder } from '../l2/responder.js';
+
+export interface StatusSources {
+  readonly node: string;
+  /** Now, on the clock the core's times are on (so freshFrom and lastRenewOkAt can be read as ages). */
+  readonly now: number;
+  readonly core: AgentCore;
+  readonly responder: Responder;
+  readonly leaseWatch: Reflector<Lease>;
+  readonly gatewayApi: boolean;
+}
+
+export function agentStatus(s: StatusSources): object {
+  const evidence = s.core.status(s.now);
+  return {
+    node: s.node,
+    clockMs: Math.round(s.now),
+    apiReachable: evidence.apiReachable,
+    liveNodes: evidence.liveNodes,
+    leaving: s.core.leaving ?? null,
+    // Why nodes are (not) dead for us: whether our view of the API is current and since when, and each heartbeat's age.
+    view: evidence.view,
+    heartbeatAgeMs: evidence.heartbeatAgeMs,
+    inflightWrites: evidence.inflightWrites,
+    conflicted: evidence.conflicted,
+    leaseWatch: { resourceVersion: s.leaseWatch.lastResourceVersion, ...s.leaseWatch.stats },
+    gatewayApi: s.gatewayApi,
+    services: s.core.plans.map((p) => ({
+      service: p.service,
+      holder: s.core.holderOf(p.service),
+      answering: p.decision.answer,
+      addresses: p.answer.map((a) => ({ address: a.address, interfaces: a.interfaces })),
+      action: p.decision.action,
+      why: p.decision.reason,
+    })),
+    interfaces: s.responder.status(),
+    counters: s.responder.counters(),
+  };
+}
