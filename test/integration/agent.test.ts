@@ -28,7 +28,12 @@ before(async () => {
     '  nodeSelector: {matchExpressions: [{key: node-role.kubernetes.io/control-plane, operator: DoesNotExist}]}',
     '  interfaces: ["^eth[0-9]+"]', '  externalIPs: true', '  loadBalancerIPs: true',
   ].join('\n'));
-  // A minimal Gateway API CRD, so the agents find the API and watch Gateways (seed 004).
+  // The Gateway API CRD is installed later, while the agents run (defect 3).
+  for (const n of NODES) await lab.startAgent(n);
+});
+
+/** A minimal Gateway API CRD (seed 004 needs only the Gateways' labels). */
+async function installGatewayCrd(): Promise<void> {
   await apply(lab.cp, [
     'apiVersion: apiextensions.k8s.io/v1', 'kind: CustomResourceDefinition',
     // *.k8s.io groups need this annotation; the upstream Gateway API CRDs carry the same one.
@@ -38,8 +43,7 @@ before(async () => {
     '  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]',
   ].join('\n'));
   await lab.cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/gateways.gateway.networking.k8s.io']);
-  for (const n of NODES) await lab.startAgent(n);
-});
+}
 
 after(async () => {
   await lab.stop();
@@ -164,6 +168,36 @@ describe('changes move or withdraw announcements', () => {
     assert.equal(await waitHolder('local', (h) => h === 'node-a'), 'node-a');
   });
 
+  test('defect 3: the Gateway API installed while the agents run is noticed within seconds, without restarting them', async () => {
+    const agents = NODES.map((n) => lab.agent(n));
+    const statusOf = async (n: string): Promise<{ gatewayApi: boolean }> => JSON.parse((await lab.agentHttp(n, '/status')).body) as { gatewayApi: boolean };
+    for (const n of NODES) assert.equal((await statusOf(n)).gatewayApi, false, `${n} watches Gateways before the API exists`);
+    await installGatewayCrd();
+    const t0 = Date.now();
+    await waitFor('every agent to watch Gateways', async () => {
+      for (const n of NODES) if (!(await statusOf(n)).gatewayApi) return undefined;
+      return true;
+    }, 10_000, 100);
+    const noticed = Date.now() - t0;
+    await apply(lab.cp, [
+      'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: gw-late-policy}',
+      'spec: {serviceSelector: {matchLabels: {gw-late: enable}}, interfaces: [eth0], loadBalancerIPs: true}',
+    ].join('\n'));
+    await apply(lab.cp, 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: late-gw, namespace: default, labels: {gw-late: enable}}\nspec: {gatewayClassName: cilium}\n');
+    const t1 = Date.now();
+    // Owned by the Gateway, as a Gateway controller makes it; only the Gateway carries the policy's label.
+    const uid = (await lab.cp.kubectl(['get', 'gateway', 'late-gw', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    await apply(lab.cp, serviceManifest('cilium-gateway-late-gw', {
+      ports: [443], ownerReferences: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'late-gw', uid, controller: true }],
+    }));
+    const [vip] = await vipOf('cilium-gateway-late-gw');
+    const holder = await waitHolder('cilium-gateway-late-gw');
+    await waitFor(`${vip} to be answered`, async () => ((await arpingMacs(vip!, 1))[0] === lab.macOf(holder) ? true : undefined), 10_000, 100);
+    console.log(`Gateway CRD noticed by every agent after ${noticed} ms; Gateway-owned Service answered ${Date.now() - t1} ms after its Gateway was created`);
+    assert.ok(Date.now() - t1 < 10_000, 'announced within seconds');
+    assert.deepEqual(NODES.map((n) => lab.agent(n)), agents, 'no agent was restarted');
+  });
+
   test('seed 004: a Gateway-generated Service is matched with its Gateway\'s labels, without relabelling', async () => {
     await apply(lab.cp, [
       'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: mdhlabs-layer2-policy}',
@@ -236,7 +270,56 @@ describe('failover', () => {
   });
 });
 
+interface LeaseState { holder: string; transitions: number }
+
+/** Every cilium-l2announce-* Lease: holder and leaseTransitions. */
+async function serviceLeases(): Promise<Map<string, LeaseState>> {
+  const out = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service', '-o', 'json']);
+  const items = (JSON.parse(out) as { items: { metadata: { name: string }; spec: { holderIdentity?: string; leaseTransitions?: number } }[] }).items;
+  return new Map(items.map((l) => [l.metadata.name, { holder: l.spec.holderIdentity ?? '', transitions: l.spec.leaseTransitions ?? 0 }]));
+}
+
+async function everyAgentSeesAll(): Promise<void> {
+  await waitFor('every agent to see three live nodes', async () => {
+    for (const n of NODES) {
+      const st = JSON.parse((await lab.agentHttp(n, '/status')).body) as { liveNodes: string[] };
+      if (st.liveNodes.length !== 3) return undefined;
+    }
+    return true;
+  }, 30_000, 200);
+}
+
 describe('the control plane going away', () => {
+  test('defect 1: an apiserver frozen for 30 s (SIGSTOP) moves no Service and fails no request, during or after', async () => {
+    await apply(lab.cp, serviceManifest('steady', { labels: { app: 'myapp' }, selector: { app: 'steady' } }));
+    const [vip] = await vipOf('steady');
+    const holder = await waitHolder('steady');
+    await waitFor(`curl ${vip}`, async () => lab.curl(vip!).catch(() => undefined), 10_000, 100);
+    await everyAgentSeesAll();
+    const before = await serviceLeases();
+    const probe = await lab.startProbe({ vip: vip!, durationMs: 41_000, intervalMs: 100 });
+    await sleep(1000);
+    lab.cp.pauseApiserver();
+    try {
+      await sleep(30_000);
+    } finally {
+      lab.cp.resumeApiserver();
+    }
+    await sleep(10_000);
+    const report = await probe.done;
+    const after = await serviceLeases();
+    const moved = [...before].filter(([name, b]) => {
+      const a = after.get(name);
+      return a === undefined || a.holder !== b.holder || a.transitions !== b.transitions;
+    }).map(([name, b]) => `${name}: ${b.holder}/${b.transitions} → ${after.get(name)?.holder ?? 'gone'}/${after.get(name)?.transitions ?? '-'}`);
+    const failed = report.samples.filter((s) => s.error !== undefined);
+    console.log(`apiserver frozen 30 s: ${moved.length} Lease holder changes, ${failed.length} of ${report.samples.length} requests failed`);
+    if (moved.length > 0 || failed.length > 0) console.log((await lab.evidence('apiserver pause')).text);
+    assert.deepEqual(moved, [], 'a Lease changed hands');
+    assert.equal(failed.length, 0, `${failed.length} requests failed: ${JSON.stringify(failed.slice(0, 5))}`);
+    assert.ok(report.samples.every((s) => s.node === holder), 'every request was answered by the holder');
+  });
+
   test('with the apiserver stopped, curl keeps working for 60 s', async () => {
     const vip = '192.0.2.240';
     const holder = await holderOf('app1-service');
@@ -256,13 +339,7 @@ describe('the control plane going away', () => {
     const vip = '192.0.2.240';
     const holder = await waitHolder('app1-service');
     // Start from agreement: every agent sees all three alive again after the outage above.
-    await waitFor('every agent to see three live nodes', async () => {
-      for (const n of NODES) {
-        const st = JSON.parse((await lab.agentHttp(n, '/status')).body) as { liveNodes: string[] };
-        if (st.liveNodes.length !== 3) return undefined;
-      }
-      return true;
-    }, 30_000, 200);
+    await everyAgentSeesAll();
     await lab.partition(holder);
     try {
       const next = await waitHolder('app1-service', (h) => h !== holder);

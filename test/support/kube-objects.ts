@@ -10,6 +10,7 @@ export interface SvcOptions {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
   ports?: number[];
   type?: string;
   loadBalancerClass?: string;
@@ -25,7 +26,7 @@ export function serviceManifest(name: string, o: SvcOptions = {}): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace: o.namespace ?? 'default', labels: o.labels, annotations: o.annotations },
+    metadata: { name, namespace: o.namespace ?? 'default', labels: o.labels, annotations: o.annotations, ownerReferences: o.ownerReferences },
     spec: {
       type,
       selector: o.selector ?? { app: name },
