@@ -23,6 +23,10 @@ export class FakeLinks extends EventEmitter<{ change: [LinkChange] }> implements
     return this.links.get(name);
   }
 
+  list(): Link[] {
+    return [...this.links.values()];
+  }
+
   set(next: readonly Link[]): void {
     const after = new Map(next.map((l) => [l.name, l]));
     const change = diffLinks(this.links, after);
