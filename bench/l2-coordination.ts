@@ -14,8 +14,16 @@
  *   Services, from the apiserver's own apiserver_request_total;
  * - agent RSS with 1,000 Services;
  * - the dual-answer window when a holder is cut from the apiserver only.
+ *
+ * Each agent's log is kept in the lab's directory. A crash run that fails
+ * (blackout over 2 s, or the Lease never changed hands) prints every agent's
+ * /status and log tail, and saves them with the whole logs in EVIDENCE_DIR
+ * (default: a new herald-l2-bench-* directory in the temporary directory),
+ * which outlives the lab.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { L2Lab } from '../test/support/l2-lab.js';
 import { longestBlackoutMs } from '../test/support/blackout-probe.js';
@@ -49,13 +57,29 @@ function rssMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
 
 const lab = await L2Lab.start({ nodes: 3 });
 const results: Record<string, string> = {};
+let evidenceDir: string | undefined;
+
+/** Saves what explains a failed run where it survives the lab: /status, log tails, whole logs. */
+async function keepEvidence(label: string): Promise<void> {
+  const { text } = await lab.evidence(label);
+  console.log(text);
+  if (evidenceDir === undefined) {
+    evidenceDir = process.env.EVIDENCE_DIR ?? mkdtempSync(join(tmpdir(), 'herald-l2-bench-'));
+    mkdirSync(evidenceDir, { recursive: true });
+  }
+  const stem = label.replace(/[^\w.-]+/g, '-');
+  writeFileSync(join(evidenceDir, `${stem}.txt`), `${text}\n`);
+  for (const n of NODES) if (existsSync(lab.agentLogFile(n))) copyFileSync(lab.agentLogFile(n), join(evidenceDir, `${stem}-agent-${n}.log`));
+  console.log(`evidence saved in ${evidenceDir}`);
+}
 try {
   await apply(lab.cp, [
     'apiVersion: cilium.io/v2alpha1', 'kind: CiliumLoadBalancerIPPool', 'metadata: {name: lan-pool}',
     'spec: {blocks: [{start: 192.0.2.200, stop: 192.0.2.250}, {cidr: "2001:db8::1:0/112"}]}',
   ].join('\n'));
   await apply(lab.cp, 'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: all}\nspec: {interfaces: ["^eth0$"], loadBalancerIPs: true}\n');
-  for (const n of NODES) await lab.startAgent(n, ['--log-level=warn']);
+  // Info level: watch restarts, view changes and Lease writes are what explain a failed run.
+  for (const n of NODES) await lab.startAgent(n);
   const holderOf = async (svc: string): Promise<string> =>
     (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')).trim();
 
@@ -91,6 +115,7 @@ try {
   };
 
   const crash: number[] = [];
+  let crashFailures = 0;
   for (let i = 0; i < (PARTS.has('crash') ? RUNS : 0); i++) {
     await settle();
     const holder = await holderOf(svc);
@@ -99,12 +124,18 @@ try {
     await lab.cutLan(holder);
     await lab.killAgent(holder);
     const report = await probe.done;
-    crash.push(longestBlackoutMs(report.samples));
-    console.log(`crash run ${i}: ${holder} → ${await holderOf(svc)}, blackout ${crash.at(-1)} ms`);
+    const blackout = longestBlackoutMs(report.samples);
+    const next = await holderOf(svc);
+    crash.push(blackout);
+    console.log(`crash run ${i}: ${holder} → ${next}, blackout ${blackout} ms`);
+    if (blackout > 2000 || next === holder || !NODES.includes(next)) {
+      crashFailures++;
+      await keepEvidence(`crash run ${i} failed: ${holder} → ${next || 'nobody'}, blackout ${blackout} ms`);
+    }
     await lab.restoreLan(holder);
-    await lab.startAgent(holder, ['--log-level=warn']);
+    await lab.startAgent(holder);
   }
-  if (crash.length) results['crash failover blackout'] = fmt(crash);
+  if (crash.length) results['crash failover blackout'] = `${fmt(crash)}, failed runs: ${crashFailures}`;
   console.log(results);
 
   const graceful: number[] = [];
@@ -118,7 +149,7 @@ try {
     const report = await probe.done;
     graceful.push(longestBlackoutMs(report.samples));
     await lab.restoreLan(holder);
-    await lab.startAgent(holder, ['--log-level=warn']);
+    await lab.startAgent(holder);
   }
   if (graceful.length) results['graceful handover blackout'] = fmt(graceful);
   console.log(results);
