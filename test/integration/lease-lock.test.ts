@@ -7,7 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { ControlPlane } from '../support/control-plane.js';
-import { LeaseLock } from '../../src/kube/lease-lock.js';
+import { LeaseLock, type Lease } from '../../src/kube/lease-lock.js';
+import { ServiceLeaseWriter } from '../../src/agent/service-leases.js';
+import type { WriteOutcome } from '../../src/core/l2/agent-core.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 
 const ns = 'lease-test';
@@ -108,4 +110,33 @@ test('a stale write loses: compare-and-swap on resourceVersion', async () => {
   await sleep(1100);
   const [ra, rb] = await Promise.all([a!.acquireOrRenew(), b!.acquireOrRenew()]);
   assert.equal([ra, rb].filter((o) => o.held).length, 1, 'exactly one of the two writes wins');
+});
+
+test('ServiceLeaseWriter writes over the version the core planned from: the watch cache, or its own last write before the watch has it', async () => {
+  const name = 'cilium-l2announce-default-web';
+  const stale = await api.createNamespacedLease({ namespace: ns, body: {
+    metadata: { name, labels: { 'herald.io/lease': 'service' }, annotations: { 'herald.io/service': 'default/web' } },
+    spec: { holderIdentity: 'node-x', leaseDurationSeconds: 15 },
+  } });
+  const read = async (): Promise<Lease> => transport.json<Lease>(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`);
+  let cached: Lease | undefined = await read();
+  const staleRv = stale.metadata?.resourceVersion;
+  const writer = new ServiceLeaseWriter({ transport, namespace: ns, cached: () => cached });
+  const write = (holder: string, expectedRv: string | undefined): Promise<WriteOutcome> => writer.write({
+    service: 'default/web', action: 'claim', holder, expectedRv, previousHolder: '', reason: 'test',
+  });
+  const claimed = await write('node-a', staleRv);
+  assert.ok(claimed.result === 'ok');
+  // No watch here: the cache stays stale, so the writer's own last write is the body.
+  assert.equal((await write('node-b', claimed.lease.rv)).result, 'ok');
+  assert.equal((await write('node-c', staleRv)).result, 'lost', 'a stale version loses');
+  const now = await read();
+  writer.observed('default/web', now);
+  cached = now;
+  assert.equal((await write('node-c', now.metadata?.resourceVersion)).result, 'ok');
+  const final = await read();
+  assert.equal(final.spec?.holderIdentity, 'node-c');
+  assert.equal(final.spec.leaseTransitions, 3);
+  assert.equal((final.metadata?.labels ?? {})['herald.io/lease'], 'service');
+  assert.equal((await write('', undefined)).result, 'lost', 'a create over an existing Lease loses');
 });

@@ -9,6 +9,8 @@
  * TLS is end to end and the apiserver certificate names 127.0.0.1, so the
  * node's kubeconfig verifies the server exactly as on a real node.
  *
+ * stallWatches() silences the watches open now, leaving requests alone.
+ *
  * partition() cuts the node from the apiserver only (the LAN is untouched):
  *   'reset'     the node forwarder stops listening and resets every open
  *               connection: the agent sees ECONNRESET, then ECONNREFUSED,
@@ -86,7 +88,7 @@ export class ApiBridge {
     return this.#partitioned;
   }
 
-  async #command(cmd: 'down' | 'up'): Promise<void> {
+  async #command(cmd: 'down' | 'up' | 'stall' | 'unstall'): Promise<void> {
     const id = ++this.#commands;
     this.inNode.write(`${cmd} ${id}`);
     await this.inNode.waitFor(new RegExp(`^ack ${id}$`), 5000);
@@ -115,6 +117,21 @@ export class ApiBridge {
       ].join('\n'));
     }
     this.#partitioned = mode;
+  }
+
+  /**
+   * The agent's watches on this link go quiet without a sound (no FIN, no RST,
+   * no bookmarks), while its requests keep working: what an agent sees when
+   * a watch stalls somewhere between it and the apiserver. Only the watches
+   * open now are affected; a watch the agent opens afterwards is healthy.
+   */
+  async stallWatches(): Promise<void> {
+    await this.#command('stall');
+  }
+
+  /** Lets the stalled watches deliver again (what they held arrives). */
+  async releaseWatches(): Promise<void> {
+    await this.#command('unstall');
   }
 
   /** Undoes partition(). */

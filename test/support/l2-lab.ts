@@ -388,6 +388,15 @@ export class L2Lab {
     await this.#bridge(node).partition(mode);
   }
 
+  /** The node's open watches go quiet without a sound; its requests keep working (ApiBridge.stallWatches). */
+  async stallWatches(node: string): Promise<void> {
+    await this.#bridge(node).stallWatches();
+  }
+
+  async releaseWatches(node: string): Promise<void> {
+    await this.#bridge(node).releaseWatches();
+  }
+
   async heal(node: string): Promise<void> {
     await this.#bridge(node).heal();
   }

@@ -14,6 +14,13 @@
  *   down <id>  close the listener (new connects are refused) and reset every
  *              open connection (RST on TCP): what a peer sees of a cut link
  *   up <id>    listen again
+ *   stall <id> every open connection on which the client has sent nothing
+ *              for a second (a watch, in practice) stays connected but
+ *              receives nothing more: a watch that goes quiet without a
+ *              sound. New connections are not affected, and a stalled one
+ *              on which the client sends a request (an idle keep-alive
+ *              connection, not a watch) is released at once.
+ *   unstall <id> releases every stalled connection; what was held arrives.
  * answered by "ack <id>"; the process then exits when stdin closes, so it
  * does not outlive whoever started it.
  */
@@ -45,9 +52,14 @@ function reset(socket: Socket): void {
   }
 }
 
+/** How long a connection must have been quiet from the client's side to count as a watch. */
+const WATCH_IDLE_MS = 1000;
+
 class Forwarder {
   #server: Server | undefined;
   readonly #open = new Set<Socket>();
+  /** Client side → (upstream side, when the client last sent a byte). */
+  readonly #pairs = new Map<Socket, { outbound: Socket; lastClientByteAt: number; stalled: boolean }>();
 
   constructor(private readonly listenOn: Endpoint, private readonly connectTo: Endpoint) {}
 
@@ -84,10 +96,46 @@ class Forwarder {
     const onError = (other: Socket) => () => { reset(other); };
     inbound.on('error', onError(outbound));
     outbound.on('error', onError(inbound));
-    inbound.on('close', () => { this.#open.delete(inbound); outbound.destroy(); });
+    inbound.on('close', () => { this.#open.delete(inbound); this.#pairs.delete(inbound); outbound.destroy(); });
     outbound.on('close', () => { this.#open.delete(outbound); inbound.destroy(); });
+    const pair = { outbound, lastClientByteAt: Date.now(), stalled: false };
+    this.#pairs.set(inbound, pair);
+    inbound.on('data', () => {
+      pair.lastClientByteAt = Date.now();
+      if (pair.stalled) this.#release(inbound, pair);
+    });
     inbound.pipe(outbound);
     outbound.pipe(inbound);
+  }
+
+  #release(inbound: Socket, pair: { outbound: Socket; stalled: boolean }): void {
+    pair.stalled = false;
+    pair.outbound.pipe(inbound);
+    pair.outbound.resume();
+  }
+
+  /** Releases every stalled connection. */
+  unstall(): number {
+    let n = 0;
+    for (const [inbound, pair] of this.#pairs) {
+      if (!pair.stalled) continue;
+      this.#release(inbound, pair);
+      n++;
+    }
+    return n;
+  }
+
+  /** Silences the connections that look like watches; returns how many. */
+  stallWatches(): number {
+    let n = 0;
+    for (const [inbound, pair] of this.#pairs) {
+      if (pair.stalled || Date.now() - pair.lastClientByteAt < WATCH_IDLE_MS) continue;
+      pair.stalled = true;
+      pair.outbound.unpipe(inbound);
+      pair.outbound.pause();
+      n++;
+    }
+    return n;
   }
 }
 
@@ -120,6 +168,12 @@ async function main(): Promise<void> {
       const [cmd, id] = line.trim().split(/\s+/);
       if (cmd === 'down') {
         forwarder.down();
+        console.log(`ack ${id ?? ''}`);
+      } else if (cmd === 'stall') {
+        console.error(`stalled ${forwarder.stallWatches()} quiet connections`);
+        console.log(`ack ${id ?? ''}`);
+      } else if (cmd === 'unstall') {
+        console.error(`released ${forwarder.unstall()} stalled connections`);
         console.log(`ack ${id ?? ''}`);
       } else if (cmd === 'up') {
         forwarder.up().then(() => { console.log(`ack ${id ?? ''}`); }, (err: unknown) => {
