@@ -31,6 +31,9 @@
  *   the time from the cut to the new holder's claim (the Lease's
  *   acquireTime, written by the claimer).
  *
+ * Beside each N, the simulator's figures for the same N and Services
+ * (sim/scale.ts, default settings and seed), so the two can be compared.
+ *
  * The agents are driven only through the lab and HTTP (/status, /metrics),
  * and read through the API. Every agent's output, the apiserver's and the
  * operator's logs are kept under LOG_DIR (default /tmp/herald-l2-scale-<time>).
@@ -44,6 +47,7 @@ import { longestBlackoutMs } from '../test/support/blackout-probe.js';
 import { apply, serviceManifest } from '../test/support/kube-objects.js';
 import type { Spawned } from '../test/support/testbed.js';
 import { waitFor, sleep } from '../test/support/wait.js';
+import { measureScale, type ScaleRow } from '../sim/scale.js';
 
 const SIZES = (process.env.NODES ?? '3,8,16,24').split(',').map(Number);
 const SERVICES = Number(process.env.SERVICES ?? 100);
@@ -403,13 +407,15 @@ async function measure(n: number): Promise<Row> {
 
 mkdirSync(LOG_DIR, { recursive: true });
 console.log(`NODES=${SIZES.join(',')} SERVICES=${SERVICES} RUNS=${RUNS} WINDOW_S=${WINDOW_S}; logs in ${LOG_DIR}`);
-const rows: Row[] = [];
+const rows: { lab: Row; sim: ScaleRow }[] = [];
 for (const n of SIZES) {
-  rows.push(await measure(n));
+  const lab = await measure(n);
+  rows.push({ lab, sim: measureScale(n, SERVICES) });
   printTables(rows);
 }
 
-function printTables(done: readonly Row[]): void {
+function printTables(both: readonly { lab: Row; sim: ScaleRow }[]): void {
+  const done = both.map((r) => r.lab);
   console.log('\n| nodes | Services | API requests/s | API writes/s | Lease watch events/s | agent CPU, all nodes (% of a core) | LAN frames/s per node | crash blackout p50 / max (ms) | victim\'s Services re-held p50 / max (ms) | machine busy |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---|---|---:|');
   for (const r of done) {
@@ -423,6 +429,15 @@ function printTables(done: readonly Row[]): void {
     console.log(`| ${r.nodes} | ${f1(r.leaseWritesPerS)} | ${f0(r.allWatchEventsPerS)} | ${f1(r.perAgentCpuPct)} | ` +
       `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ` +
       `${f0(r.renewFailures)} / ${f1(r.renewMeanMs)} | ${r.loadAvg.toFixed(1)} | ${r.timings} |`);
+  }
+  console.log('\n| nodes | API writes/s lab / sim | Lease watch events/s lab / sim | LAN frames/s per node lab (herald\'s) / sim | crash failover (ms) lab blackout p50 / max | lab Services re-held p50 / max | sim dark p50 / max |');
+  console.log('|---:|---|---|---|---|---|---|');
+  for (const { lab: r, sim } of both) {
+    const dark = sim.failoverMs;
+    console.log(`| ${r.nodes} | ${f1(r.writesPerS)} / ${f1(sim.apiWritesPerS)} | ${f0(r.leaseWatchEventsPerS)} / ${f0(sim.watchEventsPerS)} | ` +
+      `${f1(r.lanFramesPerNodePerS)} (${f1(r.heraldFramesPerS / r.nodes)}) / ${f1(sim.lanFramesPerNodePerS)} | ` +
+      `${f0(median(r.blackoutMs))} / ${f0(Math.max(...r.blackoutMs))} | ${f0(median(r.moveMs))} / ${f0(Math.max(...r.moveMs))} | ` +
+      `${f0(median(dark))} / ${f0(Math.max(...dark))} (n=${dark.length}) |`);
   }
   for (const r of done) console.log(`N=${r.nodes} writes by verb, resource, code: ${r.writesByKind}`);
 }
