@@ -186,6 +186,8 @@ interface Row {
   heraldFramesPerS: number;
   serviceLeaseWrites: number;
   renewFailures: number;
+  /** Heartbeat renewals per second, all agents, as the agents count them. */
+  renewalsPerS: number;
   renewMeanMs: number;
   writesByKind: string;
   blackoutMs: number[];
@@ -292,9 +294,18 @@ async function measure(n: number): Promise<Row> {
       operator: cpuOf(others.get('operator') ?? []), forwarders: cpuOf(others.get('forwarders') ?? []),
     });
 
-    const agentsA = await agentMetrics();
-    const framesA = await bridgeFrames();
-    const [, apiA] = await lab.cp.get('/metrics', 30_000);
+    // Each reading is stamped with the middle of the time it took: at N=24 an
+    // apiserver /metrics GET or a round of N agent scrapes takes long enough
+    // (0.1-2 s) to bias a 30 s window by several events per second otherwise.
+    const timed = async <T>(read: () => Promise<T>): Promise<{ v: T; at: number }> => {
+      const s = performance.now();
+      const v = await read();
+      return { v, at: (s + performance.now()) / 2 };
+    };
+    const apiMetrics = async (): Promise<string> => (await lab.cp.get('/metrics', 30_000))[1];
+    const agentsA = await timed(agentMetrics);
+    const framesA = await timed(bridgeFrames);
+    const apiA = await timed(apiMetrics);
     const cpuA = cpuOf(agentPids);
     const othersA = otherCpu();
     const machineA = machineJiffies();
@@ -304,13 +315,16 @@ async function measure(n: number): Promise<Row> {
     const othersB = otherCpu();
     const machineB = machineJiffies();
     const seconds = (performance.now() - t0) / 1000;
-    const [, apiB] = await lab.cp.get('/metrics', 30_000);
-    const framesB = await bridgeFrames();
-    const agentsB = await agentMetrics();
+    const apiB = await timed(apiMetrics);
+    const framesB = await timed(bridgeFrames);
+    const agentsB = await timed(agentMetrics);
     const load = loadavg()[0] ?? NaN;
 
-    const a = parseMetrics(apiA);
-    const b = parseMetrics(apiB);
+    const a = parseMetrics(apiA.v);
+    const b = parseMetrics(apiB.v);
+    const apiSeconds = (apiB.at - apiA.at) / 1000;
+    const agentSeconds = (agentsB.at - agentsA.at) / 1000;
+    const [am, bm] = [agentsA.v, agentsB.v];
     const isWrite = (l: Record<string, string>): boolean => WRITE_VERBS.has(l.verb ?? '');
     const isLease = (l: Record<string, string>): boolean => l.resource === 'leases';
     // One /metrics GET of ours lands inside the window.
@@ -321,33 +335,34 @@ async function measure(n: number): Promise<Row> {
     const allEvents = sum(b, 'apiserver_watch_events_total') - sum(a, 'apiserver_watch_events_total');
     const byKind = deltaBy(a.filter((s) => isWrite(s.labels)), b.filter((s) => isWrite(s.labels)), 'apiserver_request_total',
       (l) => `${l.verb ?? ''} ${l.resource ?? ''}${l.subresource ? `/${l.subresource}` : ''} ${l.code ?? ''}`);
-    const writesByKind = [...byKind].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k}: ${(v / seconds).toFixed(2)}/s`).join('; ');
+    const writesByKind = [...byKind].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k}: ${(v / apiSeconds).toFixed(2)}/s`).join('; ');
     const herald = (name: string, m: readonly Sample[]): number => sum(m, name);
+    const heraldDelta = (name: string): number => herald(name, bm) - herald(name, am);
     const heraldFrames = ['herald_l2_gratuitous_sent_total', 'herald_l2_replies_sent_total']
-      .reduce((x, name) => x + herald(name, agentsB) - herald(name, agentsA), 0);
-    const renewCount = herald('herald_agent_heartbeat_renew_seconds_count', agentsB) - herald('herald_agent_heartbeat_renew_seconds_count', agentsA);
-    const renewSum = herald('herald_agent_heartbeat_renew_seconds_sum', agentsB) - herald('herald_agent_heartbeat_renew_seconds_sum', agentsA);
+      .reduce((x, name) => x + heraldDelta(name), 0);
+    const renewCount = heraldDelta('herald_agent_heartbeat_renew_seconds_count');
+    const renewSum = heraldDelta('herald_agent_heartbeat_renew_seconds_sum');
     const pct = (x: number): number => (x / seconds) * 100;
     const row: Row = {
       nodes: n, services: SERVICES,
-      requestsPerS: requests / seconds, writesPerS: writes / seconds, leaseWritesPerS: leaseWrites / seconds,
-      leaseWatchEventsPerS: leaseEvents / seconds, allWatchEventsPerS: allEvents / seconds,
+      requestsPerS: requests / apiSeconds, writesPerS: writes / apiSeconds, leaseWritesPerS: leaseWrites / apiSeconds,
+      leaseWatchEventsPerS: leaseEvents / apiSeconds, allWatchEventsPerS: allEvents / apiSeconds,
       agentCpuPct: pct(cpuB - cpuA), perAgentCpuPct: pct(cpuB - cpuA) / n,
       apiserverCpuPct: pct(othersB.apiserver - othersA.apiserver), etcdCpuPct: pct(othersB.etcd - othersA.etcd),
       forwardersCpuPct: pct(othersB.forwarders - othersA.forwarders), operatorCpuPct: pct(othersB.operator - othersA.operator),
       machineBusyPct: ((machineB[0] - machineA[0]) / (machineB[1] - machineA[1])) * 100,
       loadAvg: load,
-      lanFramesPerNodePerS: (framesB - framesA) / seconds / n,
-      heraldFramesPerS: heraldFrames / seconds,
-      serviceLeaseWrites: has(agentsB, 'herald_agent_ownership_changes_total')
-        ? herald('herald_agent_ownership_changes_total', agentsB) - herald('herald_agent_ownership_changes_total', agentsA) : NaN,
-      renewFailures: herald('herald_agent_heartbeat_renew_failures_total', agentsB) - herald('herald_agent_heartbeat_renew_failures_total', agentsA),
+      lanFramesPerNodePerS: (framesB.v - framesA.v) / ((framesB.at - framesA.at) / 1000) / n,
+      heraldFramesPerS: heraldFrames / agentSeconds,
+      serviceLeaseWrites: has(bm, 'herald_agent_ownership_changes_total') ? heraldDelta('herald_agent_ownership_changes_total') : NaN,
+      renewFailures: heraldDelta('herald_agent_heartbeat_renew_failures_total'),
+      renewalsPerS: has(bm, 'herald_agent_heartbeat_renew_seconds_count') ? renewCount / agentSeconds : NaN,
       renewMeanMs: renewCount > 0 ? (renewSum / renewCount) * 1000 : NaN,
       writesByKind,
       blackoutMs: [], moveMs: [], neverMoved: 0,
       timings: `lab ${((t.lab - t.start) / 1000).toFixed(0)} s, agents ${((t.agents - t.lab) / 1000).toFixed(0)} s, announce ${((t.announced - t.agents) / 1000).toFixed(0)} s`,
     };
-    console.log(`N=${n} steady state (${seconds.toFixed(1)} s):`, JSON.stringify({ ...row, blackoutMs: undefined, moveMs: undefined }));
+    console.log(`N=${n} steady state (${seconds.toFixed(1)} s; API ${apiSeconds.toFixed(2)} s, agents ${agentSeconds.toFixed(2)} s):`, JSON.stringify({ ...row, blackoutMs: undefined, moveMs: undefined }));
 
     // ---- crash failover ----
     for (let i = 0; i < RUNS; i++) {
@@ -423,11 +438,11 @@ function printTables(both: readonly { lab: Row; sim: ScaleRow }[]): void {
     console.log(`| ${r.nodes} | ${r.services} | ${f1(r.requestsPerS)} | ${f1(r.writesPerS)} | ${f0(r.leaseWatchEventsPerS)} | ${f1(r.agentCpuPct)} | ` +
       `${f1(r.lanFramesPerNodePerS)} | ${f0(median(r.blackoutMs))} / ${f0(Math.max(...r.blackoutMs))} (n=${r.blackoutMs.length}) | ${moved} | ${f0(r.machineBusyPct)} % |`);
   }
-  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders CPU (%) | herald frames/s (all nodes) | Service Lease writes in window | heartbeat renewals failed / mean (ms) | load avg | setup |');
-  console.log('|---:|---:|---:|---:|---|---:|---:|---|---:|---|');
+  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders CPU (%) | herald frames/s (all nodes) | Service Lease writes in window | heartbeat renewals/s (agents\' count) | renewals failed / mean latency (ms) | load avg | setup |');
+  console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|');
   for (const r of done) {
     console.log(`| ${r.nodes} | ${f1(r.leaseWritesPerS)} | ${f0(r.allWatchEventsPerS)} | ${f1(r.perAgentCpuPct)} | ` +
-      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ` +
+      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ${f1(r.renewalsPerS)} | ` +
       `${f0(r.renewFailures)} / ${f1(r.renewMeanMs)} | ${r.loadAvg.toFixed(1)} | ${r.timings} |`);
   }
   console.log('\n| nodes | API writes/s lab / sim | Lease watch events/s lab / sim | LAN frames/s per node lab (herald\'s) / sim | crash failover (ms) lab blackout p50 / max | lab Services re-held p50 / max | sim dark p50 / max |');
