@@ -178,7 +178,11 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
         checker.leaseMoved(lease.name, before, lease.holder, writer);
       }
     };
-    lan.onChange = (addrs) => { if (opts.trace === true) for (const a of addrs) log(`answering ${a}: ${JSON.stringify(Object.fromEntries(lan.answerers(a)))}`); };
+    lan.onChange = (addrs) => {
+      const list = [...addrs];
+      if (opts.trace === true) for (const a of list) log(`answering ${a}: ${JSON.stringify(Object.fromEntries(lan.answerers(a)))}`);
+      checker.changed(list);
+    };
     const tick = (): void => { refresh(); checker.sample(); clock.after(50, tick); };
     clock.at(0, tick);
   }

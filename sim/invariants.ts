@@ -98,9 +98,18 @@ export class InvariantChecker {
   /** Called on every sample tick. */
   sample(): void {
     this.settleMoves();
+    this.check(this.addresses);
+  }
+
+  /** Called whenever who answers these addresses may have changed, so that short answers are not missed between samples. */
+  changed(addresses: Iterable<string>): void {
+    this.check(addresses);
+  }
+
+  private check(addresses: Iterable<string>): void {
     const now = this.w.now;
     const eligible = this.eligibleSince();
-    for (const a of this.addresses) {
+    for (const a of addresses) {
       const bySide = this.w.lan.answerers(a);
       const client = bySide.get(0) ?? [];
       // dark

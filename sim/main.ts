@@ -84,6 +84,7 @@ async function check(args: readonly string[]): Promise<number> {
   const byKind: Record<string, number> = {};
   for (const f of s.failures) for (const v of f.violations) byKind[v.kind] = (byKind[v.kind] ?? 0) + 1;
   console.log(`violations: ${s.failures.length} failing schedules ${JSON.stringify(byKind)}`);
+  if (s.failures.length > 0) console.log(`failing seeds: ${s.failures.map((f) => f.seed).join(' ')}`);
   for (const f of s.failures.slice(0, 10)) {
     console.log(`\nFAILED ${describeSchedule(f.schedule)}`);
     for (const v of f.violations.slice(0, 5)) console.log(`  ${v.kind} at ${v.at.toFixed(0)} ms: ${v.detail}`);

@@ -53,6 +53,7 @@ export class SimAgent {
   private selectionDirty = true;
   private planTimer: Timer | undefined;
   private wakeTimer: Timer | undefined;
+  private wakeAtMs: number | undefined;
   private readonly cache = new Map<string, SimLease>();
   private backoffMs = 200;
   private leaving = false;
@@ -137,7 +138,7 @@ export class SimAgent {
         const seen = new Set<string>();
         for (const l of r.items) { seen.add(l.name); this.observe(l); }
         for (const [name, l] of this.cache) if (!seen.has(name)) this.observeDeleted(l);
-        this.d.api.watch(this.node, { deliver: (l, deleted) => { this.onWatch(l, deleted); } });
+        this.d.api.watch(this.node, { deliver: (l, deleted) => { this.onWatch(l, deleted); } }, r.rv);
         if (!this.synced) {
           this.synced = true;
           this.renew();
@@ -174,7 +175,13 @@ export class SimAgent {
   }
 
   private changed(c: Change): void {
-    if (c === 'none') return;
+    if (c === 'none') {
+      // As the adapter: our own renewal can bring the view's next change forward.
+      const now = this.d.clock.now;
+      const at = this.core.viewChangeAt(now);
+      if (at !== undefined && (this.wakeAtMs === undefined || at < this.wakeAtMs)) this.armWake(at, now);
+      return;
+    }
     if (c === 'selection') this.selectionDirty = true;
     this.schedulePlan();
   }
@@ -186,7 +193,8 @@ export class SimAgent {
     const started = this.d.clock.now;
     this.core.renewalStarted(started);
     const upLinks = this.d.lan.isNicUp(this.node) ? [LINK] : [];
-    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: this.node, upLinks, expectRv: 'any' },
+    const ready = this.core.ready(started);
+    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: this.node, upLinks, ready, expectRv: 'any' },
       this.d.settings.heartbeatExpiryMs, (r) => {
         this.run(() => {
           const now = this.d.clock.now;
@@ -243,7 +251,9 @@ export class SimAgent {
 
   private armWake(at: number | undefined, now: number): void {
     if (this.wakeTimer) this.wakeTimer.cancelled = true;
-    this.wakeTimer = at === undefined ? undefined : this.after(Math.max(1, at - now), () => {
+    this.wakeAtMs = at;
+    // As the adapter does: 1 ms past the moment, so that the expiry has surely passed.
+    this.wakeTimer = at === undefined ? undefined : this.after(Math.max(1, Math.ceil(at - now) + 1), () => {
       const t = this.d.clock.now;
       if (this.core.wake(t) !== 'none') this.plan();
       else this.armWake(this.core.nextWakeAt(t), t);

@@ -26,7 +26,7 @@ export interface SimLease {
   /** Heartbeats: the node's up links. */
   readonly upLinks: readonly string[];
   /** What an agent's core is told, made once per version and shared by every watcher. */
-  readonly facts: { readonly holder: string; readonly rv: string; readonly upLinks: readonly string[] };
+  readonly facts: { readonly holder: string; readonly rv: string; readonly upLinks: readonly string[]; readonly ready?: boolean };
 }
 
 export type ApiLink = 'up' | 'reset' | 'blackhole';
@@ -42,6 +42,8 @@ export interface WriteRequest {
   readonly subject: string;
   readonly holder: string;
   readonly upLinks?: readonly string[];
+  /** Heartbeats: whether the node can claim (AgentCore.ready). */
+  readonly ready?: boolean;
   /** Compare-and-swap: the version replaced; undefined = create; 'any' = unconditional (a node renewing its own heartbeat). */
   readonly expectRv: number | undefined | 'any';
 }
@@ -75,6 +77,9 @@ interface Watcher {
 }
 
 interface Commit { readonly lease: SimLease; readonly deleted: boolean }
+
+/** Commits kept for watches that start from a list's version (the apiserver's watch cache). */
+const LOG_SIZE = 50_000;
 
 export interface ApiCounters {
   writes: number;
@@ -125,7 +130,12 @@ export class SimApi {
     this.links.set(node, link);
     const w = this.watchers.get(node);
     if (w === undefined || before === link) return;
-    if (link === 'reset') this.drop(node); // the reflector sees the break and re-lists later
+    if (link === 'reset') {
+      // The connection is reset: the reflector sees the break and re-lists after its backoff.
+      this.drop(node);
+      this.onWatchBroken(node);
+      return;
+    }
     if (link === 'up' && before === 'blackhole') {
       for (const h of w.held.splice(0)) this.schedule(w, h.lease, h.deleted);
     }
@@ -196,21 +206,34 @@ export class SimApi {
   }
 
   /** A list of every Lease, as a reflector's re-list sees it. */
-  list(node: string, timeoutMs: number, done: (r: { kind: 'ok'; items: SimLease[] } | { kind: 'error'; why: string }) => void): void {
-    this.request(node, timeoutMs, () => ({ kind: 'ok' as const, items: [...this.leases.values()] }), (r) => {
+  /** A list of every Lease, and the version it is consistent at (a watch resumes from there). */
+  list(node: string, timeoutMs: number, done: (r: { kind: 'ok'; items: SimLease[]; rv: number } | { kind: 'error'; why: string }) => void): void {
+    this.request(node, timeoutMs, () => ({ kind: 'ok' as const, items: [...this.leases.values()], rv: this.rv }), (r) => {
       if (r.kind === 'ok') this.counters.listedItems += r.items.length;
       done(r);
     });
   }
 
-  /** Opens the node's watch from now on (after a list). */
-  watch(node: string, sink: WatchSink): void {
+  /**
+   * Opens the node's watch from resourceVersion `fromRv` (the list's): the
+   * commits made since are delivered first, as the apiserver's watch cache
+   * does, so nothing between the list and the watch is lost.
+   */
+  watch(node: string, sink: WatchSink, fromRv: number): void {
     const old = this.watchers.get(node);
     this.drop(node);
     this.watchers.set(node, {
       sink, extraLagMs: old?.extraLagMs ?? 0, stalled: false, held: [], lastAt: this.clock.now, pending: 0, watchdog: undefined,
       generation: (old?.generation ?? 0) + 1, closed: false,
     });
+    const w = this.watchers.get(node);
+    if (w === undefined) return;
+    let i = this.log.length;
+    while (i > 0 && (this.log[i - 1]?.lease.rv ?? 0) > fromRv) i--;
+    if (i === 0 && this.log.length === LOG_SIZE && (this.log[0]?.lease.rv ?? 0) > fromRv + 1) {
+      throw new Error(`watch from ${fromRv}: too old for the simulated watch cache`);
+    }
+    for (const c of this.log.slice(i)) this.schedule(w, c.lease, c.deleted);
   }
 
   closeWatch(node: string): void {
@@ -238,7 +261,8 @@ export class SimApi {
     const upLinks = req.upLinks ?? current?.upLinks ?? [];
     const rvText = String(rv);
     const lease: SimLease = {
-      name: req.name, kind: req.kind, subject: req.subject, holder: req.holder, rv, rvText, upLinks, facts: { holder: req.holder, rv: rvText, upLinks },
+      name: req.name, kind: req.kind, subject: req.subject, holder: req.holder, rv, rvText, upLinks,
+      facts: { holder: req.holder, rv: rvText, upLinks, ...(req.ready === undefined ? {} : { ready: req.ready }) },
     };
     this.leases.set(req.name, lease);
     this.counters.writes++;
@@ -247,7 +271,11 @@ export class SimApi {
     return { kind: 'ok', lease };
   }
 
+  private readonly log: Commit[] = [];
+
   private fanOut(c: Commit): void {
+    this.log.push(c);
+    if (this.log.length > LOG_SIZE) this.log.splice(0, this.log.length - LOG_SIZE);
     const base = this.rng.between(this.opts.watchLagMs[0], this.opts.watchLagMs[1]);
     // Watchers at the base delay share one delivery; the rest get their own, in order.
     const group: Watcher[] = [];

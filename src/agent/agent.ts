@@ -54,6 +54,8 @@ export class Agent {
   private viewCurrent = false;
   private planTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
+  /** When wakeTimer fires (monotonic ms). */
+  private wakeAtMs: number | undefined;
   private started = false;
   private stopped = false;
 
@@ -81,7 +83,7 @@ export class Agent {
     this.selections = new SelectionBuilder({ loadBalancerClasses: settings.loadBalancerClasses, externalIPsMustBeInPool: settings.externalIPsMustBeInPool });
     this.heartbeat = new Heartbeat({
       transport, namespace: settings.namespace, node: settings.nodeName, settings: settings.coordination, clock: o.clock,
-      upLinks: () => this.localUpLinks(), metrics: this.metrics, log,
+      upLinks: () => this.localUpLinks(), ready: () => this.core.ready(this.o.clock()), metrics: this.metrics, log,
       started: (now) => { this.core.renewalStarted(now); this.changed('none'); },
       succeeded: (rv, now) => { this.changed(this.core.renewalSucceeded(rv, now)); },
       failed: (now) => { this.changed(this.core.renewalFailed(now)); },
@@ -177,8 +179,13 @@ export class Agent {
   private changed(change: Change, delayMs = 2): void {
     if (change === 'selection') this.selectionDirty = true;
     if (!this.started || this.stopped) return;
-    if (change === 'none') this.wakeAt(this.core.nextWakeAt(this.o.clock()));
-    else this.planTimer ??= setTimeout(() => { this.plan(); }, delayMs);
+    if (change !== 'none') {
+      this.planTimer ??= setTimeout(() => { this.plan(); }, delayMs);
+      return;
+    }
+    // Others' renewals only push expiries later; our own renewal can bring the view's next change forward.
+    const at = this.core.viewChangeAt(this.o.clock());
+    if (at !== undefined && (this.wakeAtMs === undefined || at < this.wakeAtMs)) this.wakeAt(at);
   }
 
   /**
@@ -188,6 +195,7 @@ export class Agent {
    */
   private wakeAt(at: number | undefined): void {
     clearTimeout(this.wakeTimer);
+    this.wakeAtMs = at;
     if (at === undefined) return;
     this.wakeTimer = setTimeout(() => {
       if (this.stopped) return;

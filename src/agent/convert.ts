@@ -9,6 +9,8 @@ import type { Meta, ServiceObject } from '../kube/objects.js';
 export const LEASE_KIND = 'herald.io/lease';
 /** On a heartbeat Lease: the node's up links, comma-separated (selection reads them). */
 export const UP_LINKS = 'herald.io/up-links';
+/** "false" while the agent cannot judge others dead yet (AgentCore.ready), so nobody waits for it to claim. */
+export const READY = 'herald.io/ready';
 /** On a Service Lease: the Service's namespace/name (the Lease name alone is ambiguous). */
 export const LEASE_SERVICE = 'herald.io/service';
 const HEARTBEAT_PREFIX = 'herald-agent-';
@@ -100,6 +102,8 @@ export function leaseFacts(lease: Lease): LeaseFacts {
 }
 
 export function heartbeatFacts(lease: Lease): HeartbeatFacts {
-  const upLinks = (lease.metadata?.annotations as Record<string, string> | undefined)?.[UP_LINKS] ?? '';
-  return { ...leaseFacts(lease), upLinks: upLinks.split(',').filter((l) => l !== '') };
+  const annotations = (lease.metadata?.annotations as Record<string, string> | undefined) ?? {};
+  const upLinks = annotations[UP_LINKS] ?? '';
+  // Absent (an older agent): ready.
+  return { ...leaseFacts(lease), upLinks: upLinks.split(',').filter((l) => l !== ''), ...(annotations[READY] === 'false' ? { ready: false } : {}) };
 }

@@ -10,7 +10,7 @@ import { heartbeatLeaseName } from '../core/l2/lease-names.js';
 import { LeaseLock } from '../kube/lease-lock.js';
 import type { KubeTransport } from '../kube/transport.js';
 import type { Logger } from '../log.js';
-import { LEASE_KIND, UP_LINKS } from './convert.js';
+import { LEASE_KIND, READY, UP_LINKS } from './convert.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface HeartbeatOptions {
@@ -20,6 +20,8 @@ export interface HeartbeatOptions {
   readonly settings: CoordinationSettings;
   readonly clock: () => number;
   readonly upLinks: () => readonly string[];
+  /** Whether this agent can claim yet (AgentCore.ready), written with every renewal. */
+  readonly ready: () => boolean;
   readonly metrics: AgentMetrics;
   readonly log: Logger;
   readonly started: (now: number) => void;
@@ -38,7 +40,7 @@ export class Heartbeat {
     this.lock = new LeaseLock({
       transport: o.transport, namespace: o.namespace, name: heartbeatLeaseName(o.node), identity: o.node, now: o.clock,
       leaseDurationSeconds: Math.max(1, Math.ceil(o.settings.heartbeatExpiryMs / 1000)),
-      labels: { [LEASE_KIND]: 'heartbeat' }, annotations: () => ({ [UP_LINKS]: o.upLinks().join(',') }),
+      labels: { [LEASE_KIND]: 'heartbeat' }, annotations: () => ({ [UP_LINKS]: o.upLinks().join(','), [READY]: String(o.ready()) }),
       // A renewal slower than the expiry is useless to everyone: give up and try again.
       timeoutMs: o.settings.heartbeatExpiryMs,
     });

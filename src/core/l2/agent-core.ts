@@ -21,7 +21,7 @@
 import type { ServiceKey } from '../ipam/types.js';
 import { ApiView, compareResourceVersions, staleAfterMs, type ApiViewStatus } from './api-view.js';
 import type { CoordinationSettings } from './coordination-settings.js';
-import { isLive, liveNodes, nextExpiryAtMs } from './liveness.js';
+import { isLive, liveNodes, nextExpiryAtMs, type Evidence } from './liveness.js';
 import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
 import { CandidateRanker } from './rendezvous.js';
 import type { L2Selection, NodeAssignment } from './selection.js';
@@ -32,9 +32,11 @@ export interface LeaseFacts {
   readonly rv: string;
 }
 
-/** A node's heartbeat Lease: also the links it has up, for selection. */
+/** A node's heartbeat Lease: also the links it has up, for selection, and whether it can claim. */
 export interface HeartbeatFacts extends LeaseFacts {
   readonly upLinks: readonly string[];
+  /** false while the node cannot judge others dead yet (AgentCore.ready); absent (older agents) counts as ready. */
+  readonly ready?: boolean;
 }
 
 /** A Service Lease write the adapter should make (compare-and-swap). */
@@ -70,7 +72,7 @@ export interface CorePlan {
   readonly restartLeaseWatch: boolean;
 }
 
-interface Heartbeat { readonly holder: string; readonly rv: string; readonly upLinks: readonly string[]; readonly lastChangeSeenAtMs: number }
+interface Heartbeat { readonly holder: string; readonly rv: string; readonly upLinks: readonly string[]; readonly ready: boolean; readonly lastChangeSeenAtMs: number }
 
 export interface AgentCoreOptions {
   readonly self: string;
@@ -116,12 +118,12 @@ export class AgentCore {
   private readonly planByService = new Map<ServiceKey, ServicePlan>();
   /** Services whose Lease or write changed since the last plan. */
   private readonly dirty = new Set<ServiceKey>();
-  private basis: { selection: L2Selection; live: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
+  private basis: { selection: L2Selection; live: string; claimers: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
   private mine: { selection: L2Selection; bySvc: Map<ServiceKey, NodeAssignment[]> } | undefined;
   private leavingReason: string | undefined;
   private lastPlans: readonly ServicePlan[] = [];
   /** What the last plan was based on, so a wake-up that changes nothing costs no plan. */
-  private planned = { live: '', reachable: false };
+  private planned = { live: '', claimers: '', reachable: false };
   private readonly clockOnly: boolean;
 
   constructor(opts: AgentCoreOptions) {
@@ -141,7 +143,8 @@ export class AgentCore {
     if (node === this.self && facts !== undefined) {
       const wasCurrent = this.view.isCurrent(now);
       this.view.ownSeen(facts.rv, now);
-      if (wasCurrent !== this.view.isCurrent(now)) viewChange = 'plan';
+      // Our renewal on the watch proves others' silence up to now: someone may be dead now.
+      if (wasCurrent !== this.view.isCurrent(now) || this.wake(now) !== 'none') viewChange = 'plan';
     }
     const before = this.heartbeats.get(node);
     if (facts === undefined) {
@@ -149,11 +152,12 @@ export class AgentCore {
       return before === undefined ? viewChange : 'selection';
     }
     if (before?.rv === facts.rv) return viewChange;
-    const wasLive = isLive(before, now, this.s, this.freshFrom(now));
-    this.heartbeats.set(node, { holder: facts.holder, rv: facts.rv, upLinks: facts.upLinks, lastChangeSeenAtMs: now });
+    const wasLive = isLive(before, now, this.s, this.evidence(now));
+    const ready = facts.ready !== false;
+    this.heartbeats.set(node, { holder: facts.holder, rv: facts.rv, upLinks: facts.upLinks, ready, lastChangeSeenAtMs: now });
     if (before === undefined || !sameLinks(before.upLinks, facts.upLinks)) return 'selection';
-    // A renewal of a live node changes no decision; a return from the dead or a holder change does.
-    if (before.holder !== facts.holder || !wasLive) return 'plan';
+    // A renewal of a live node changes no decision; a return from the dead, a holder change or readiness does.
+    if (before.holder !== facts.holder || !wasLive || before.ready !== ready) return 'plan';
     return viewChange;
   }
 
@@ -248,13 +252,46 @@ export class AgentCore {
     return this.view.reachable(now);
   }
 
-  private freshFrom(now: number): number | undefined {
-    return this.clockOnly ? 0 : this.view.freshFrom(now);
+  /**
+   * Whether the Leases as we see them are the truth, so that a foreign MAC on
+   * the wire is a stale holder or a stranger: our view is current (renewals
+   * land and come back on the watch). A holder whose renewals land but whose
+   * watch is behind may have been replaced without knowing it, so it yields
+   * to the wire like one cut off from the API.
+   */
+  private leasesTrusted(now: number): boolean {
+    return this.clockOnly ? this.view.reachable(now) : this.view.isCurrent(now);
+  }
+
+  private evidence(now: number): Evidence {
+    return this.clockOnly ? { freshFromMs: 0, provenAtMs: Infinity } : { freshFromMs: this.view.freshFrom(now), provenAtMs: this.view.provenAt };
+  }
+
+  /**
+   * Whether we can judge others dead: our view is current and has been for a
+   * whole expiry (a node silent since before it gets that long). Published in
+   * our heartbeat, so that nobody waits for us to claim before then: an agent
+   * that has just (re)started, or just got its API back, must not hold up a
+   * failover that others can already make.
+   */
+  ready(now: number): boolean {
+    if (this.clockOnly) return true;
+    const fresh = this.view.freshFrom(now);
+    return fresh !== undefined && this.view.isCurrent(now) && now - fresh >= this.s.heartbeatExpiryMs;
+  }
+
+  /** Live nodes that can claim now: ready by their own word (and by ours, for us). */
+  claimers(now: number, live: ReadonlySet<string>): Set<string> {
+    const out = new Set<string>();
+    for (const n of live) {
+      if (n === this.self ? this.ready(now) : this.heartbeats.get(n)?.ready !== false) out.add(n);
+    }
+    return out;
   }
 
   /** Nodes live for us; ourselves only while our view of the API is current. */
   live(now: number): Set<string> {
-    const live = liveNodes(this.heartbeats, now, this.s, this.freshFrom(now));
+    const live = liveNodes(this.heartbeats, now, this.s, this.evidence(now));
     if (!this.clockOnly && !this.view.isCurrent(now)) live.delete(this.self);
     return live;
   }
@@ -267,26 +304,30 @@ export class AgentCore {
 
   plan(selection: L2Selection, now: number): CorePlan {
     const conflicted = new Set<string>();
-    const renewedAt = this.view.lastRenewOkAt;
+    // A wire conflict counts until our watch has shown us the Leases as they
+    // were after it (a renewal of ours delivered later): then they tell the truth.
+    const provenAt = this.clockOnly ? this.view.lastRenewOkAt : this.view.provenAt;
     for (const [addr, at] of this.conflictsAt) {
-      if (at > renewedAt) conflicted.add(addr);
+      if (at > provenAt) conflicted.add(addr);
       else this.conflictsAt.delete(addr);
     }
     const live = this.live(now);
-    const reachable = this.view.reachable(now);
+    const claimers = this.claimers(now, live);
+    const reachable = this.leasesTrusted(now);
     const basis = {
-      selection, live: [...live].sort().join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
+      selection, live: [...live].sort().join(','), claimers: [...claimers].sort().join(','), reachable, leaving: this.leavingReason ?? '',
+      conflicted: [...conflicted].sort().join(','),
     };
     const b = this.basis;
     // Only Lease changes and write results since the last plan: re-decide just those Services.
-    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.reachable !== basis.reachable
+    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.claimers !== basis.claimers || b.reachable !== basis.reachable
       || b.leaving !== basis.leaving || b.conflicted !== basis.conflicted;
     this.basis = basis;
-    this.planned = { live: basis.live, reachable };
+    this.planned = { live: basis.live, claimers: basis.claimers, reachable };
     if (this.mine?.selection !== selection) this.mine = { selection, bySvc: assignmentsByService(selection, this.self) };
     const mine = this.mine.bySvc;
     const input: NodePlanInput = {
-      self: this.self, selection, holders: this.holderNames, live,
+      self: this.self, selection, holders: this.holderNames, live, claimers,
       ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
       apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker,
     };
@@ -364,9 +405,21 @@ export class AgentCore {
 
   /** When a plan may be needed without any new observation: a node may expire, or the view may go stale. */
   nextWakeAt(now: number): number | undefined {
-    const wakes = [nextExpiryAtMs(this.heartbeats, now, this.s, this.freshFrom(now)), this.clockOnly ? undefined : this.view.nextChangeAt(now)]
-      .filter((t): t is number => t !== undefined);
+    const fresh = this.clockOnly ? undefined : this.view.freshFrom(now);
+    const readyAt = fresh === undefined ? undefined : fresh + this.s.heartbeatExpiryMs;
+    const wakes = [nextExpiryAtMs(this.heartbeats, now, this.s, this.evidence(now)), this.clockOnly ? undefined : this.view.nextChangeAt(now), readyAt]
+      .filter((t): t is number => t !== undefined && t > now);
     return wakes.length === 0 ? undefined : Math.min(...wakes);
+  }
+
+  /**
+   * The view's own next change by time alone (a renewal outstanding too long,
+   * one not back on the watch): cheap, for adapters to bring a wake-up
+   * forward after an observation that changed nothing else. Others'
+   * renewals only push expiries later, so they never need it.
+   */
+  viewChangeAt(now: number): number | undefined {
+    return this.clockOnly ? undefined : this.view.nextChangeAt(now);
   }
 
   /**
@@ -377,20 +430,24 @@ export class AgentCore {
    * nothing to do.
    */
   wake(now: number): Change {
-    const live = [...this.live(now)].sort().join(',');
-    if (live !== this.planned.live || this.view.reachable(now) !== this.planned.reachable) return 'plan';
+    const liveSet = this.live(now);
+    const live = [...liveSet].sort().join(',');
+    const claimers = [...this.claimers(now, liveSet)].sort().join(',');
+    if (live !== this.planned.live || claimers !== this.planned.claimers || this.leasesTrusted(now) !== this.planned.reachable) return 'plan';
     if (!this.clockOnly && this.view.watchStallDue(now)) return 'plan';
     return 'none';
   }
 
   /** The evidence behind the decisions, for /status and for explaining a run afterwards. */
-  status(now: number): { apiReachable: boolean; view: ApiViewStatus; liveNodes: string[]; heartbeatAgeMs: Record<string, number>; inflightWrites: string[]; conflicted: string[] } {
+  status(now: number): { apiReachable: boolean; view: ApiViewStatus; liveNodes: string[]; ready: boolean; notReady: string[]; heartbeatAgeMs: Record<string, number>; inflightWrites: string[]; conflicted: string[] } {
     const heartbeatAgeMs: Record<string, number> = {};
     for (const [node, hb] of [...this.heartbeats].sort(([a], [b]) => (a < b ? -1 : 1))) heartbeatAgeMs[node] = Math.round(now - hb.lastChangeSeenAtMs);
     return {
       apiReachable: this.view.reachable(now),
       view: this.view.status(now),
       liveNodes: [...this.live(now)].sort(),
+      ready: this.ready(now),
+      notReady: [...this.heartbeats].filter(([, hb]) => !hb.ready).map(([n]) => n).sort(),
       heartbeatAgeMs,
       inflightWrites: [...this.inflight.keys()].sort(),
       conflicted: [...this.conflictsAt.keys()].sort(),

@@ -51,6 +51,8 @@ export interface ApiViewStatus {
   readonly freshFrom: number | null;
   readonly lastRenewOkAt: number | null;
   readonly renewalOutstandingMs: number | null;
+  /** When the watch last delivered a renewal of ours. */
+  readonly provenAt: number | null;
   /** A successful renewal the watch has not delivered yet, and for how long. */
   readonly unseenWriteMs: number | null;
 }
@@ -66,8 +68,10 @@ export class ApiView {
   private unseenSince = -Infinity;
   private seenRv: string | undefined;
   private fresh: number | undefined;
-  /** Set when the view stopped being current; the next current moment becomes `fresh`. */
+  /** Set when our renewals stopped landing promptly; the next moment they do becomes `fresh`. */
   private broken = true;
+  /** When the watch (or a re-list) last delivered a renewal of ours: what it shows is proven up to here. */
+  private proven = -Infinity;
   /** The written version whose late delivery was already reported (a restart is asked for once). */
   private stallReportedFor: string | undefined;
 
@@ -101,10 +105,15 @@ export class ApiView {
     this.settle(now);
   }
 
-  /** Our own heartbeat Lease, as the watch (or a re-list) delivered it. */
+  /**
+   * Our own heartbeat Lease, as the watch (or a re-list) delivered it. A late
+   * delivery does not move the evidence floor: the API was working (our
+   * renewals landed), so what the watch shows now, others' silence
+   * included, is true up to now.
+   */
   ownSeen(rv: string, now: number): void {
     if (!newer(rv, this.seenRv)) return;
-    if (this.unseen() && now - this.unseenSince > this.staleMs) this.broken = true;
+    this.proven = now;
     this.seenRv = rv;
     this.recomputeUnseen();
     // A newer renewal may still be on its way: its own time counts from now on.
@@ -123,26 +132,35 @@ export class ApiView {
     this.hasUnseen = this.writtenRv !== undefined && (this.seenRv === undefined || newer(this.writtenRv, this.seenRv));
   }
 
-  isCurrent(now: number): boolean {
+  /** Our renewals land promptly: the API works for us. */
+  private renewalsLanding(now: number): boolean {
     if (this.lastResult !== 'ok' || now - this.lastOkAt >= this.s.heartbeatExpiryMs) return false;
-    if (this.pendingSince !== undefined && now - this.pendingSince > this.staleMs) return false;
-    if (this.unseen() && now - this.unseenSince > this.staleMs) return false;
-    return true;
+    return !(this.pendingSince !== undefined && now - this.pendingSince > this.staleMs);
+  }
+
+  isCurrent(now: number): boolean {
+    return this.renewalsLanding(now) && !(this.unseen() && now - this.unseenSince > this.staleMs);
   }
 
   private settle(now: number): void {
-    if (!this.isCurrent(now)) this.broken = true;
+    if (!this.renewalsLanding(now)) this.broken = true;
     else if (this.broken) {
       this.broken = false;
       this.fresh = now;
     }
   }
 
-  /** Evidence of silence counts from this moment; undefined while the view has never been current. */
+  /**
+   * Evidence of silence counts from this moment: when our renewals last
+   * started landing promptly again. Undefined while they do not.
+   */
   freshFrom(now: number): number | undefined {
     this.settle(now);
     return this.broken ? undefined : this.fresh;
   }
+
+  /** Up to when the watch is proven to have delivered everything (our latest renewal seen on it). */
+  get provenAt(): number { return this.proven; }
 
   /**
    * Whether our own renewals are landing, for yielding to a foreign MAC. A
@@ -188,6 +206,7 @@ export class ApiView {
       freshFrom: fresh ?? null,
       lastRenewOkAt: Number.isFinite(this.lastOkAt) ? this.lastOkAt : null,
       renewalOutstandingMs: this.pendingSince === undefined ? null : now - this.pendingSince,
+      provenAt: Number.isFinite(this.proven) ? this.proven : null,
       unseenWriteMs: this.unseen() ? now - this.unseenSince : null,
     };
   }

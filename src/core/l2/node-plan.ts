@@ -10,6 +10,8 @@ export interface NodePlanInput {
   /** Per-Service Lease holders ('' = none); Services without a Lease may be left out. */
   readonly holders: ReadonlyMap<ServiceKey, string>;
   readonly live: ReadonlySet<string>;
+  /** Live nodes ready to claim (see OwnershipInput.claimers); defaults to live. */
+  readonly claimers?: ReadonlySet<string>;
   readonly leaving?: string;
   readonly apiReachable: boolean;
   /** Addresses another MAC announced since this agent's heartbeat last renewed. */
@@ -60,6 +62,7 @@ export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, 
     ranked,
     holder: input.holders.get(key),
     live: input.live,
+    ...(input.claimers === undefined ? {} : { claimers: input.claimers }),
     ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
     apiReachable: input.apiReachable,
     addresses: [...new Set(assignments.map((a) => a.address))],

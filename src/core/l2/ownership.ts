@@ -14,6 +14,13 @@ export interface OwnershipInput {
   readonly holder: string | undefined;
   /** Nodes whose heartbeat this agent has seen change recently (liveNodes), itself included when its own renewals land. */
   readonly live: ReadonlySet<string>;
+  /**
+   * The live nodes that can claim now (ready: they have had a whole expiry of
+   * current evidence, so they can judge a holder dead). Nobody waits for a
+   * node that is not ready, such as an agent that has just (re)started.
+   * Defaults to `live`.
+   */
+  readonly claimers?: ReadonlySet<string>;
   /** Set while this agent shuts down or its node drains: why it is leaving. */
   readonly leaving?: string;
   /** Whether this agent's own heartbeat renewals currently succeed. */
@@ -104,12 +111,13 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return { ...idle, reason: notCandidate === undefined ? `holder ${holder} is live` : `${notCandidate}; holder ${holder} is live` };
   }
   // Every agent that shares these observations picks the same node, so at most one claims.
-  const best = ranked.find((n) => live.has(n));
+  const claimers = input.claimers ?? live;
+  const best = ranked.find((n) => claimers.has(n));
   if (best === self) {
     if (input.leaving !== undefined) return { ...idle, reason: `not claiming while leaving (${input.leaving}): ${problem}` };
     return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}` };
   }
   if (notCandidate !== undefined) return { ...idle, reason: `${notCandidate}; ${problem}` };
-  if (best === undefined) return { ...idle, reason: `no live candidate: ${problem}` };
-  return { ...idle, reason: `waiting for ${best} (best-ranked live candidate) to claim: ${problem}` };
+  if (best === undefined) return { ...idle, reason: `no live candidate ready to claim: ${problem}` };
+  return { ...idle, reason: `waiting for ${best} (best-ranked live candidate ready to claim) to claim: ${problem}` };
 }

@@ -134,22 +134,29 @@ const stories: Story[] = [
     },
   },
   {
-    name: 'defect 2: after the restarted watch delivers again, a truly dead holder is claimed a whole expiry later',
+    name: 'defect 2: once the restarted watch delivers again, a truly dead holder is claimed at once: the re-list proves its silence',
     self: first,
     run: (w) => {
       w.steady(0, 3000);
       w.holder(third, 100);
       for (let t = 3000; t < 4000; t += 500) w.renew(t, 2, null);
-      // The re-list at 4100 shows our latest renewal and second's; third is gone for good.
+      assert.deepEqual(w.plan(3900).writes, [], 'nothing while the watch is quiet');
+      // The re-list at 4100 shows our latest renewal and second's; third has not written since 2503.
       w.core.heartbeat(first, { holder: first, rv: '5000', upLinks: ['eth0'] }, 4100);
       w.beat(second, 4100);
-      assert.deepEqual(w.plan(4100).writes, []);
-      w.core.renewalStarted(4000);
-      w.core.renewalSucceeded('5001', 4100);
-      w.core.heartbeat(first, { holder: first, rv: '5001', upLinks: ['eth0'] }, 4101);
-      for (let t = 4500; t < 6500; t += 500) { w.renew(t); w.beat(second, t + 3); }
-      assert.deepEqual(w.plan(5590).writes, [], 'a whole expiry from 4101, not from 2503');
-      assert.equal(w.plan(5610).writes[0]?.action, 'claim');
+      assert.equal(w.plan(4101).writes[0]?.action, 'claim');
+    },
+  },
+  {
+    name: 'a quiet watch never turns a live node dead: its silence is not proven while our renewals do not come back',
+    self: first,
+    run: (w) => {
+      w.steady(0, 3000);
+      w.holder(third, 100);
+      // Our renewal at 3000 comes back at 3003; from then the watch is quiet; third keeps renewing (unseen).
+      for (let t = 3500; t < 6000; t += 500) w.renew(t, 2, null);
+      for (let t = 3000; t < 6000; t += 100) assert.deepEqual(w.plan(t).writes, [], `no claim at ${t}`);
+      assert.equal(w.core.live(5900).has(third), true);
     },
   },
   {
@@ -309,6 +316,41 @@ const stories: Story[] = [
     },
   },
   {
+    name: 'nobody waits for a node that is not ready: a restarted best-ranked agent says so, and the next one claims',
+    self: second,
+    run: (w) => {
+      w.steady(0, 3000);
+      w.holder(third, 100);
+      // third dies at 3000; first (ranked best) restarts at 3200 and publishes ready: false for a whole expiry.
+      for (let t = 3000; t <= 4000; t += 500) {
+        w.renew(t);
+        w.core.heartbeat(first, { holder: first, rv: String(20_000 + t), upLinks: ['eth0'], ready: false }, t + 3);
+      }
+      const [claim] = w.plan(4010).writes;
+      assert.equal(claim?.action, 'claim', `${second} claims while ${first} is not ready`);
+      assert.equal(claim.holder, second);
+      // Had first been ready, second would have waited for it.
+      const w2 = new World(second);
+      w2.steady(0, 3000);
+      w2.holder(third, 100);
+      w2.steady(3000, 4001, [first, second]);
+      assert.deepEqual(w2.plan(4010).writes, []);
+    },
+  },
+  {
+    name: 'an agent is not ready until its view has been current for a whole expiry',
+    self: first,
+    run: (w) => {
+      w.renew(1000);
+      assert.equal(w.core.ready(1010), false);
+      w.renew(1500);
+      w.renew(2000);
+      assert.equal(w.core.ready(2400), false);
+      w.renew(2500);
+      assert.equal(w.core.ready(2503), true);
+    },
+  },
+  {
     name: 'wakes up at the next expiry without polling',
     self: first,
     run: (w) => {
@@ -358,8 +400,9 @@ describe('AgentCore incremental planning', () => {
         }
         const incremental = core.plan(sel, t + 3);
         for (const w of incremental.writes) core.writeFinished(w, { result: 'lost' }, t + 3);
+        const live = core.live(t + 3);
         const full = planNode({
-          self: 'a', selection: sel, holders, live: core.live(t + 3), apiReachable: core.apiReachable(t + 3),
+          self: 'a', selection: sel, holders, live, claimers: core.claimers(t + 3, live), apiReachable: core.apiReachable(t + 3),
           conflicted: new Set(), previous: new Map(), ranker: new CandidateRanker(),
         });
         const view = (ps: readonly { service: string; decision: { action: string; answer: boolean } }[]): string[] =>

@@ -63,15 +63,15 @@ const stories: Story[] = [
     expect: [[1111, true, 1110]],
   },
   {
-    name: 'a silent watch: the renewal succeeds but never comes back; not current after staleAfter, a stall reported',
+    name: 'a silent watch: the renewal succeeds but never comes back; not current after staleAfter, a stall reported; the floor stays (the API works)',
     steps: [...healthy, ['start', 1000], ['ok', 1005, '14']],
-    expect: [[1400, true, 5], [1506, false, undefined]],
+    expect: [[1400, true, 5], [1506, false, 5]],
     stallAt: 1506,
   },
   {
-    name: 'a late watch delivery (watch restarted) counts from the delivery',
+    name: 'a late watch delivery (a restarted watch) does not move the floor: our renewals landed, so what it shows is true',
     steps: [...healthy, ['start', 1000], ['ok', 1005, '14'], ['seen', 2500, '14']],
-    expect: [[2500, true, 2500]],
+    expect: [[2500, true, 5]],
   },
   {
     name: 'a watch faster than the response: the version was already seen, nothing is unseen',
@@ -100,6 +100,12 @@ describe('ApiView: when our own view of the API counts as evidence', () => {
       }
     });
   }
+
+  it('proven up to the last delivery of a renewal of ours', () => {
+    assert.equal(run(healthy).provenAt, 506);
+    assert.equal(run([...healthy, ['start', 1000], ['ok', 1005, '14'], ['seen', 2500, '14']]).provenAt, 2500);
+    assert.equal(run([['start', 0]]).provenAt, -Infinity);
+  });
 
   it('reachable: one failed renewal is enough to count the API unreachable', () => {
     const v = run([...healthy, ['start', 1000], ['fail', 1001]]);
