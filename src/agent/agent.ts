@@ -33,6 +33,7 @@ import {
   type EndpointSliceObject, type GatewayObject, type NodeObject, type PolicyObject,
 } from './convert.js';
 import { AgentMetrics } from './metrics.js';
+import { slimEndpointSlice, slimGateway, slimLease, slimNode, slimPolicy, slimPool, slimService } from './slim.js';
 
 export interface AgentSettings {
   nodeName: string;
@@ -92,19 +93,19 @@ export class Agent {
 
   constructor(kc: KubeConfig, private readonly settings: AgentSettings, private readonly log: Logger) {
     this.transport = new KubeTransport(kc);
-    const reflector = <T extends { metadata?: object }>(path: string, name: string, labelSelector?: string): Reflector<T> => {
+    const reflector = <T extends { metadata?: object }>(path: string, name: string, transform: (raw: unknown) => T, labelSelector?: string): Reflector<T> => {
       // Backoff capped at 5 s: after an API outage an agent must see Leases again within seconds.
       return new Reflector<T>({
-        transport: this.transport, path, log: log.child({ reflector: name }), backoff: { initialMs: 200, maxMs: 5000 },
+        transport: this.transport, path, log: log.child({ reflector: name }), backoff: { initialMs: 200, maxMs: 5000 }, transform,
         ...(labelSelector ? { labelSelector } : {}),
       });
     };
-    this.nodes = reflector('/api/v1/nodes', 'nodes');
-    this.services = reflector('/api/v1/services', 'services');
-    this.slices = reflector('/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices');
-    this.policies = reflector(POLICIES, 'policies');
-    this.pools = reflector('/apis/cilium.io/v2/ciliumloadbalancerippools', 'pools');
-    this.leases = reflector(`/apis/coordination.k8s.io/v1/namespaces/${settings.namespace}/leases`, 'leases', LEASE_KIND);
+    this.nodes = reflector('/api/v1/nodes', 'nodes', slimNode);
+    this.services = reflector('/api/v1/services', 'services', slimService);
+    this.slices = reflector('/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices', slimEndpointSlice);
+    this.policies = reflector(POLICIES, 'policies', slimPolicy);
+    this.pools = reflector('/apis/cilium.io/v2/ciliumloadbalancerippools', 'pools', slimPool);
+    this.leases = reflector(`/apis/coordination.k8s.io/v1/namespaces/${settings.namespace}/leases`, 'leases', slimLease, LEASE_KIND);
     for (const r of [this.nodes, this.services, this.slices, this.pools] as Reflector<object>[]) {
       r.onEvent(() => { this.selectionDirty = true; this.schedulePlan(); });
     }
@@ -144,7 +145,7 @@ export class Agent {
     this.links.on('change', () => { this.selectionDirty = true; this.schedulePlan(); });
     if (await this.gatewayApiExists()) {
       this.gateways = new Reflector<GatewayObject>({
-        transport: this.transport, path: GATEWAYS, log: this.log.child({ reflector: 'gateways' }), backoff: { initialMs: 200, maxMs: 5000 },
+        transport: this.transport, path: GATEWAYS, log: this.log.child({ reflector: 'gateways' }), backoff: { initialMs: 200, maxMs: 5000 }, transform: slimGateway,
       });
     }
     this.gateways?.onEvent(() => { this.selectionDirty = true; this.schedulePlan(); });
