@@ -1,5 +1,6 @@
 /**
- * Plain HTTPS to the apiserver, authenticated from a KubeConfig.
+ * Plain HTTPS to the apiserver, authenticated from a KubeConfig (or the
+ * lighter KubeAccess of kubeconfig.ts).
  *
  * client-node's typed APIs are used for ordinary calls (Leases, status
  * patches, Events). Lists and watches of arbitrary collections come through
@@ -9,7 +10,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig.js';
 
 export class KubeApiError extends Error {
   override readonly name = 'KubeApiError';
@@ -40,7 +41,8 @@ export class KubeTransport {
   // Keep-alive: a reflector lists, then watches, on the same connection.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(private readonly kc: KubeConfig) {
+  /** A KubeAccess: client-node's KubeConfig, or src/kube/kubeconfig.ts's lighter loader. */
+  constructor(private readonly kc: KubeAccess) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
