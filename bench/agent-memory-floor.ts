@@ -3,7 +3,7 @@
  * the modules the agent loads, does nothing else, waits, and prints its RSS
  * as one JSON line. Run by bench/agent-memory.ts.
  *
- *   node dist/bench/agent-memory-floor.js <what> [waitMs]
+ *   node [--expose-gc] dist/bench/agent-memory-floor.js <what> [waitMs]
  *
  * what: empty (bare Node), client-node (@kubernetes/client-node alone),
  * all-commands (the four commands, which main.js imported eagerly before it
@@ -25,6 +25,10 @@ switch (what) {
   case 'agent-core': await import(new URL('../src/agent/agent.js', import.meta.url).href); break;
   default: throw new Error(`unknown: ${what}`);
 }
+// With --expose-gc, the garbage of loading is collected first, so runs compare.
+const gc = (globalThis as { gc?: () => void }).gc;
+gc?.();
+gc?.();
 await new Promise((r) => setTimeout(r, waitMs));
 const status = readFileSync('/proc/self/status', 'utf8');
 const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);

@@ -4,22 +4,25 @@
  * operator), with up to 100 Nodes, 1,000 LoadBalancer Services and 5,000
  * EndpointSlices in the API.
  *
- *   node dist/bench/agent-memory.js [--compare=<commit or built checkout> ...]     (as root)
+ *   npm run bench:agent-memory -- [--compare=<commit>[+<patch>] | <built checkout> ...]     (as root)
  *
  * The objects are built up in four steps, and at each the agent is started,
  * waited for (ready, then answering for every Service it should), left to
- * settle, measured (VmRSS, VmHWM, and V8's heap from its /metrics) and
- * SIGKILLed:
+ * settle (until V8 has shrunk its heap after start-up, see measure()),
+ * measured (VmRSS and its anonymous part, VmHWM, V8's heap from its
+ * /metrics) and SIGKILLed:
  *   1. 10 Nodes, 100 Services, 500 EndpointSlices (the small size)
  *   2. 100 Nodes (+90)
  *   3. 1,000 Services (+900, without slices yet)
  *   4. 5,000 EndpointSlices (+4,500): 100 / 1,000 / 5,000, the target size
  * so the growth per Node, per Service and per EndpointSlice can be told
  * apart. With --compare, the same measurements are taken with other builds
- * against the same objects, the runs alternating: a commit is built with git
- * archive + tsc in a temporary directory, a directory is taken as an
- * already built checkout. The floor (bare
- * Node, and Node with only the agent's modules loaded) is measured first.
+ * against the same objects, the runs alternating: a commit (optionally
+ * <commit>+<patch file>) is built with git archive (+ git apply) + tsc in a
+ * temporary directory; a directory is taken as an already built checkout.
+ * The floor (bare Node, and Node with only the agent's modules loaded) is
+ * measured first, and at the end the heap the agent's caches alone hold,
+ * with and without slimming (in this process, hence --expose-gc).
  *
  * Objects look like a real cluster's: Nodes with status (conditions,
  * addresses, capacity, nodeInfo, 30 images), Services from a Helm chart with
@@ -30,33 +33,39 @@
  * range is a /24). Everything lives in this lab's own control plane and
  * namespaces, and lab.stop() removes it all, also on failure.
  *
- * Environment: SCALE (multiplies every count; default 1), REPEATS (runs per variant at steps 1 and 4, default 3; one
- * at steps 2 and 3), SETTLE_MS (default 15000), SEMI=0 to skip the extra
- * --max-semi-space-size=1 run.
+ * Environment: SCALE (multiplies every count; default 1), REPEATS (runs per
+ * build at steps 1 and 4, default 1; steps 2 and 3 run this build once),
+ * SETTLE_MAX_MS (the longest wait for settling, default 150000), SEMI=1 for
+ * an extra run of each build with node --max-semi-space-size=1 at the target
+ * size.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { Reflector, type KubeObject } from '../src/kube/reflector.js';
 import { KubeTransport } from '../src/kube/transport.js';
+import { slimEndpointSlice, slimLease, slimNode, slimPolicy, slimPool, slimService } from '../src/agent/slim.js';
+import { silentLogger } from '../src/log.js';
 import { L2Lab } from '../test/support/l2-lab.js';
 import { repoRoot } from '../test/support/paths.js';
 import { sleep, waitFor } from '../test/support/wait.js';
 
 const run = promisify(execFile);
 const { values: flags } = parseArgs({ options: { compare: { type: 'string', multiple: true } } });
-const REPEATS = Number(process.env.REPEATS ?? 3);
-const SETTLE_MS = Number(process.env.SETTLE_MS ?? 15_000);
-const SEMI = process.env.SEMI !== '0';
+const REPEATS = Number(process.env.REPEATS ?? 1);
+const SETTLE_MAX_MS = Number(process.env.SETTLE_MAX_MS ?? 150_000);
+const SEMI = process.env.SEMI === '1';
 const NAMESPACES = 10;
 const SLICES_PER_SERVICE = 5;
 const ENDPOINTS_PER_SLICE = 3;
 const NODE = 'node-a';
 const floorScript = fileURLToPath(new URL('./agent-memory-floor.js', import.meta.url));
 
+/** repeats 0: only this build, once (the intermediate steps, for growth per kind). */
 interface Step { label: string; nodes: number; services: number; slicedServices: number; repeats: number }
 // SCALE shrinks every count (a quick check of the bench itself); the figures need SCALE=1.
 const SCALE = Number(process.env.SCALE ?? 1);
@@ -64,10 +73,15 @@ const step = (nodes: number, services: number, slicedServices: number, repeats: 
   const [n, s, ss] = [nodes, services, slicedServices].map((x) => Math.max(2, Math.round(x * SCALE))) as [number, number, number];
   return { label: `${n} Nodes, ${s} Services, ${ss * SLICES_PER_SERVICE} slices`, nodes: n, services: s, slicedServices: ss, repeats };
 };
-const STEPS: Step[] = [step(10, 100, 100, REPEATS), step(100, 100, 100, 1), step(100, 1000, 100, 1), step(100, 1000, 1000, REPEATS)];
+const STEPS: Step[] = [step(10, 100, 100, REPEATS), step(100, 100, 100, 0), step(100, 1000, 100, 0), step(100, 1000, 1000, REPEATS)];
 
 interface Variant { name: string; cli?: string; nodeArgs?: readonly string[] }
-interface Sample { rss: number; hwm: number; heapUsed: number; heapTotal: number; readyS: number; announcedS: number }
+interface Sample {
+  rss: number; anon: number; hwm: number; heapUsed: number; heapTotal: number;
+  readyS: number; announcedS: number; settledS: number;
+  /** False when SETTLE_MAX_MS ended the wait. */
+  settled: boolean;
+}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,14 +89,9 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function procMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+function procMiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
 }
 
 // ---- the objects -------------------------------------------------------------
@@ -279,18 +288,21 @@ class Cluster {
 
 // ---- measuring ------------------------------------------------------------------
 
+/** Each floor three times (at once: they are idle after loading), the median of each. */
 async function floor(): Promise<Record<string, number>> {
   const kinds = ['empty', 'client-node', 'agent-core', 'agent-cli', 'all-commands'];
-  const results = await Promise.all(kinds.map(async (k) => {
-    const { stdout } = await run(process.execPath, [floorScript, k, '10000']);
+  const results = await Promise.all(kinds.flatMap((k) => [0, 1, 2].map(async () => {
+    const { stdout } = await run(process.execPath, ['--expose-gc', floorScript, k, '20000']);
     return JSON.parse(stdout) as { what: string; rssMiB: number };
-  }));
-  return Object.fromEntries(results.map((r) => [r.what, r.rssMiB]));
+  })));
+  return Object.fromEntries(kinds.map((k) => [k, median(results.filter((r) => r.what === k).map((r) => r.rssMiB))]));
 }
 
-async function prepareBaseline(ref: string): Promise<string> {
+/** A build of `ref` (with `patch` applied, if given) in a temporary directory, sharing node_modules and the addon. */
+async function prepareBuild(ref: string, patch: string | undefined): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-baseline-'));
   await run('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', repoRoot, ref, dir]);
+  if (patch !== undefined) await run('git', ['apply', resolve(patch)], { cwd: dir });
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   cpSync(join(repoRoot, 'native/build'), join(dir, 'native/build'), { recursive: true });
   writeFileSync(join(dir, 'tsconfig.bench.json'), JSON.stringify({ extends: './tsconfig.json', include: ['src/**/*.ts'] }));
@@ -298,7 +310,24 @@ async function prepareBaseline(ref: string): Promise<string> {
   return dir;
 }
 
-async function measure(lab: L2Lab, variant: Variant, expected: number, settleMs: number): Promise<Sample> {
+/** The agent's /metrics as text, and one sample of it (first series, or the one with `label`). */
+function sample(text: string, name: string, label = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${label ? `{${label}` : ''}`) && (label !== '' || l.startsWith(`${name} `)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+}
+
+const majorGcs = (text: string): number => sample(text, 'herald_agent_nodejs_gc_duration_seconds_count', 'kind="major"');
+
+/**
+ * Starts the agent, waits until it answers for `expected` Services, then
+ * until it has settled, measures, and SIGKILLs it. V8 shrinks the heap it
+ * grew during start-up only some time later (its memory reducer follows a
+ * major GC; 30 to 90 s at the target size, and until then RSS is up to
+ * 50 MiB higher), so settled means: RSS steady over 5 s, and either 15 s
+ * since a major GC that ran after the Services were answered, or a heap
+ * with less than 10 % unused. SETTLE_MAX_MS caps the wait.
+ */
+async function measure(lab: L2Lab, variant: Variant, expected: number, settle: boolean): Promise<Sample> {
   const t0 = performance.now();
   const proc = await lab.startAgent(NODE, ['--log-level=warn'], {
     readyTimeoutMs: 180_000, ...(variant.cli ? { cli: variant.cli } : {}), ...(variant.nodeArgs ? { nodeArgs: variant.nodeArgs } : {}),
@@ -311,26 +340,74 @@ async function measure(lab: L2Lab, variant: Variant, expected: number, settleMs:
       const st = JSON.parse((await lab.agentHttp(NODE, '/status')).body) as { services: { answering: boolean }[] };
       return st.services.filter((s) => s.answering).length >= expected ? true : undefined;
     }, 300_000, 1000);
-    const announcedS = (performance.now() - t0) / 1000;
-    await sleep(settleMs);
-    const metrics = (await lab.agentHttp(NODE, '/metrics')).body;
+    const announced = performance.now();
+    const announcedS = (announced - t0) / 1000;
+    const metrics = async (): Promise<string> => (await lab.agentHttp(NODE, '/metrics')).body;
+    const majors = majorGcs(await metrics());
+    let majorAt: number | undefined;
+    let rss = procMiB(pid, 'VmRSS');
+    let settled = !settle;
+    while (!settled && performance.now() - announced < SETTLE_MAX_MS) {
+      await sleep(5000);
+      const before = rss;
+      rss = procMiB(pid, 'VmRSS');
+      const text = await metrics();
+      const used = sample(text, 'herald_agent_nodejs_heap_size_used_bytes');
+      const total = sample(text, 'herald_agent_nodejs_heap_size_total_bytes');
+      if (majorAt === undefined && majorGcs(text) > majors) majorAt = performance.now();
+      const steady = Math.abs(rss - before) < 1 && performance.now() - announced >= 15_000;
+      // Shrunk: a major GC ran after start-up, or the heap holds little beyond what is in use.
+      settled = steady && ((majorAt !== undefined && performance.now() - majorAt >= 15_000) || total - used < 0.1 * total);
+    }
+    const text = await metrics();
     return {
-      rss: procMiB(pid, 'VmRSS'), hwm: procMiB(pid, 'VmHWM'),
-      heapUsed: metric(metrics, 'herald_agent_nodejs_heap_size_used_bytes') / 2 ** 20,
-      heapTotal: metric(metrics, 'herald_agent_nodejs_heap_size_total_bytes') / 2 ** 20,
-      readyS, announcedS,
+      rss: procMiB(pid, 'VmRSS'), anon: procMiB(pid, 'RssAnon'), hwm: procMiB(pid, 'VmHWM'),
+      heapUsed: sample(text, 'herald_agent_nodejs_heap_size_used_bytes') / 2 ** 20,
+      heapTotal: sample(text, 'herald_agent_nodejs_heap_size_total_bytes') / 2 ** 20,
+      readyS, announcedS, settledS: (performance.now() - announced) / 1000, settled,
     };
   } finally {
     await lab.killAgent(NODE);
   }
 }
 
+/** The agent's reflectors, as it builds them (same paths, same slimming). */
+const REFLECTED: readonly { path: string; labelSelector?: string; slim: (raw: unknown) => KubeObject }[] = [
+  { path: '/api/v1/nodes', slim: slimNode },
+  { path: '/api/v1/services', slim: slimService },
+  { path: '/apis/discovery.k8s.io/v1/endpointslices', slim: slimEndpointSlice },
+  { path: '/apis/cilium.io/v2alpha1/ciliuml2announcementpolicies', slim: slimPolicy },
+  { path: '/apis/cilium.io/v2/ciliumloadbalancerippools', slim: slimPool },
+  { path: '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', labelSelector: 'herald.io/lease', slim: slimLease },
+];
+
+/**
+ * The V8 heap the agent's caches alone hold at the target size, with and
+ * without slimming: the same reflectors in this process, synced, measured
+ * between forced GCs (needs node --expose-gc; NaN without).
+ */
+async function cacheHeap(api: KubeTransport, slim: boolean): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return NaN;
+  const heap = (): number => { gc(); gc(); return process.memoryUsage().heapUsed; };
+  const before = heap();
+  const reflectors = REFLECTED.map((r) => new Reflector<KubeObject>({
+    transport: api, path: r.path, log: silentLogger, ...(r.labelSelector ? { labelSelector: r.labelSelector } : {}), ...(slim ? { transform: r.slim } : {}),
+  }));
+  for (const r of reflectors) r.start();
+  await Promise.all(reflectors.map((r) => r.waitSynced()));
+  const held = heap() - before;
+  await Promise.all(reflectors.map((r) => r.stop()));
+  return held / 2 ** 20;
+}
+
 const t0 = performance.now();
-// --compare=<git ref>: built from that commit into a temporary directory; --compare=<dir>: a checkout already built.
+// --compare=<git ref>[+<patch>]: built from that commit (with the patch) in a temporary directory; --compare=<dir>: a checkout already built.
 const compared = await Promise.all((flags.compare ?? []).map(async (what) => {
-  const built = existsSync(join(what, 'dist/src/cli/main.js'));
-  const dir = built ? what : await prepareBaseline(what);
-  return { name: built ? basename(what) : `baseline ${what}`, dir, temporary: !built };
+  if (existsSync(join(what, 'dist/src/cli/main.js'))) return { name: basename(what), dir: what, temporary: false };
+  const [ref = '', patch] = what.split('+');
+  const dir = await prepareBuild(ref, patch);
+  return { name: patch === undefined ? `baseline ${ref}` : `${ref} + ${basename(patch)}`, dir, temporary: true };
 }));
 const variants: Variant[] = [
   { name: 'this build' },
@@ -340,6 +417,7 @@ const floors = await floor();
 console.log(JSON.stringify({ floorMiB: floors }));
 
 const rows: { step: string; variant: string; samples: Sample[] }[] = [];
+let caches = { full: NaN, slim: NaN };
 const lab = await L2Lab.start({
   nodes: 1, operator: false,
   controlPlane: { apiserverArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'] },
@@ -360,23 +438,27 @@ try {
     console.log(`${step.label}: created in ${((performance.now() - tc) / 1000).toFixed(0)} s`);
     const expected = cluster.announceable;
     // New Services: one unmeasured run first writes their Leases, so every measured run sees the same API state.
-    if (cluster.services > before) await measure(lab, variants[0]!, expected, 0);
-    const byVariant = variants.map((v) => ({ step: step.label, variant: v.name, samples: [] as Sample[] }));
-    for (let r = 0; r < step.repeats; r++) {
-      for (const [vi, v] of variants.entries()) {
-        const s = await measure(lab, v, expected, SETTLE_MS);
+    if (cluster.services > before) await measure(lab, variants[0]!, expected, false);
+    const measured = step.repeats === 0 ? variants.slice(0, 1) : variants;
+    const byVariant = measured.map((v) => ({ step: step.label, variant: v.name, samples: [] as Sample[] }));
+    for (let r = 0; r < Math.max(1, step.repeats); r++) {
+      for (const [vi, v] of measured.entries()) {
+        const s = await measure(lab, v, expected, true);
         byVariant[vi]!.samples.push(s);
         console.log(JSON.stringify({ step: step.label, variant: v.name, ...s }));
       }
     }
     rows.push(...byVariant);
     if (SEMI && step === STEPS.at(-1)) {
-      const v = { name: 'this build, node --max-semi-space-size=1', nodeArgs: ['--max-semi-space-size=1'] };
-      const s = await measure(lab, v, expected, SETTLE_MS);
-      console.log(JSON.stringify({ step: step.label, variant: v.name, ...s }));
-      rows.push({ step: step.label, variant: v.name, samples: [s] });
+      for (const base of variants) {
+        const v = { ...base, name: `${base.name}, node --max-semi-space-size=1`, nodeArgs: ['--max-semi-space-size=1'] };
+        const s = await measure(lab, v, expected, true);
+        console.log(JSON.stringify({ step: step.label, variant: v.name, ...s }));
+        rows.push({ step: step.label, variant: v.name, samples: [s] });
+      }
     }
   }
+  caches = { full: await cacheHeap(api, false), slim: await cacheHeap(api, true) };
   api.close();
 } finally {
   await lab.stop();
@@ -385,17 +467,25 @@ try {
 
 const f = (x: number): string => x.toFixed(1);
 console.log(`\nFloor (idle Node, modules loaded, nothing running; VmRSS MiB): ${Object.entries(floors).map(([k, v]) => `${k} ${f(v)}`).join(', ')}`);
-console.log('\n| objects | agent | runs | VmRSS (MiB) | VmHWM (MiB) | V8 heap used / total (MiB) | ready (s) | all answered (s) |\n|---|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| objects | agent | VmRSS (MiB) | of which anonymous | VmHWM (MiB) | V8 heap used / total (MiB) | all answered after (s) | settled after (s) |\n|---|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
-  const m = (k: keyof Sample): number => median(r.samples.map((s) => s[k]));
-  console.log(`| ${r.step} | ${r.variant} | ${r.samples.length} | ${f(m('rss'))} | ${f(m('hwm'))} | ${f(m('heapUsed'))} / ${f(m('heapTotal'))} | ${f(m('readyS'))} | ${f(m('announcedS'))} |`);
+  const m = (k: 'rss' | 'anon' | 'hwm' | 'heapUsed' | 'heapTotal' | 'announcedS' | 'settledS'): number => median(r.samples.map((s) => s[k]));
+  const unsettled = r.samples.some((s) => !s.settled) ? ' (not settled)' : '';
+  console.log(`| ${r.step} | ${r.variant}${r.samples.length > 1 ? ` (median of ${r.samples.length})` : ''} | ${f(m('rss'))} | ${f(m('anon'))} | ${f(m('hwm'))} | `
+    + `${f(m('heapUsed'))} / ${f(m('heapTotal'))} | ${f(m('announcedS'))} | ${f(m('settledS'))}${unsettled} |`);
 }
+console.log(`\nThe caches alone at the target size (V8 heap between forced GCs): full objects ${f(caches.full)} MiB, slimmed ${f(caches.slim)} MiB`);
 const rssOf = (step: Step, variant: string): number => median(rows.find((r) => r.step === step.label && r.variant === variant)?.samples.map((s) => s.rss) ?? []);
-for (const v of variants) {
-  const [s1, s2, s3, s4] = STEPS.map((s) => rssOf(s, v.name)) as [number, number, number, number];
-  console.log(`\n${v.name}: +90 Nodes ${f(s2 - s1)} MiB; +900 Services ${f(s3 - s2)} MiB (${f((s3 - s2) / 0.9)} per 1,000); `
-    + `+4,500 EndpointSlices ${f(s4 - s3)} MiB (${f((s4 - s3) / 4.5)} per 1,000); small → target size ${f(s4 - s1)} MiB`);
+{
+  const [s1, s2, s3, s4] = STEPS.map((s) => rssOf(s, variants[0]!.name)) as [number, number, number, number];
+  const [a, b, c, d] = STEPS as [Step, Step, Step, Step];
+  const per = (mib: number, n: number, unit: number): string => f((mib / n) * unit);
+  console.log(`\nthis build: +${b.nodes - a.nodes} Nodes ${f(s2 - s1)} MiB (${per(s2 - s1, b.nodes - a.nodes, 100)} per 100); `
+    + `+${c.services - b.services} Services ${f(s3 - s2)} MiB (${per(s3 - s2, c.services - b.services, 1000)} per 1,000); `
+    + `+${(d.slicedServices - c.slicedServices) * SLICES_PER_SERVICE} EndpointSlices ${f(s4 - s3)} MiB `
+    + `(${per(s4 - s3, (d.slicedServices - c.slicedServices) * SLICES_PER_SERVICE, 1000)} per 1,000); small → target size ${f(s4 - s1)} MiB`);
 }
+for (const v of variants.slice(1)) console.log(`${v.name}: small → target size ${f(rssOf(STEPS.at(-1)!, v.name) - rssOf(STEPS[0]!, v.name))} MiB`);
 for (const v of variants.slice(1)) {
   for (const step of [STEPS[0]!, STEPS.at(-1)!]) {
     console.log(`${step.label}: ${v.name} / this build VmRSS = ${(rssOf(step, v.name) / rssOf(step, variants[0]!.name)).toFixed(2)}`);
