@@ -28,6 +28,7 @@ import { POLICIES_PATH, syncPolicyStatus } from './policy-status.js';
 import { SelectionBuilder } from './selection-sources.js';
 import { ServiceLeaseWriter } from './service-leases.js';
 import { agentStatus } from './status.js';
+import { slimEndpointSlice, slimGateway, slimLease, slimNode, slimPolicy, slimPool, slimService } from './slim.js';
 
 export type { AgentLinks, AgentOptions, AgentSettings } from './agent-options.js';
 
@@ -63,17 +64,18 @@ export class Agent {
     const { transport, settings, log } = o;
     this.core = new AgentCore({ self: settings.nodeName, settings: settings.coordination, ranker: this.ranker });
     // Every reflector is built here. Backoff capped at 5 s: after an API outage an agent must see Leases again within seconds.
-    const reflector = <T extends { metadata?: object }>(path: string, name: string, extra: Partial<ReflectorOptions> = {}): Reflector<T> =>
+    const reflector = <T extends { metadata?: object }>(path: string, name: string, extra: Partial<ReflectorOptions<T>> = {}): Reflector<T> =>
       new Reflector<T>({ transport, path, log: log.child({ reflector: name }), backoff: { initialMs: 200, maxMs: 5000 }, ...extra });
-    this.nodes = reflector('/api/v1/nodes', 'nodes');
-    this.services = reflector('/api/v1/services', 'services');
-    this.slices = reflector('/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices');
-    this.policies = reflector(POLICIES_PATH, 'policies');
-    this.pools = reflector('/apis/cilium.io/v2/ciliumloadbalancerippools', 'pools');
-    this.leases = reflector(`/apis/coordination.k8s.io/v1/namespaces/${settings.namespace}/leases`, 'leases', { labelSelector: LEASE_KIND });
+    // Each kind is cached slimmed to the fields the agent reads (slim.ts).
+    this.nodes = reflector('/api/v1/nodes', 'nodes', { transform: slimNode });
+    this.services = reflector('/api/v1/services', 'services', { transform: slimService });
+    this.slices = reflector('/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices', { transform: slimEndpointSlice });
+    this.policies = reflector(POLICIES_PATH, 'policies', { transform: slimPolicy });
+    this.pools = reflector('/apis/cilium.io/v2/ciliumloadbalancerippools', 'pools', { transform: slimPool });
+    this.leases = reflector(`/apis/coordination.k8s.io/v1/namespaces/${settings.namespace}/leases`, 'leases', { labelSelector: LEASE_KIND, transform: slimLease });
     this.gatewayApi = new GatewayApi({
       crds: reflector(CRDS_PATH, 'gateway-crd', { fieldSelector: `metadata.name=${GATEWAY_CRD}` }),
-      gateways: () => reflector(GATEWAYS_PATH, 'gateways'),
+      gateways: () => reflector(GATEWAYS_PATH, 'gateways', { transform: slimGateway }),
       onChange: () => { this.changed('selection'); }, log,
     });
     for (const r of [this.nodes, this.services, this.slices, this.pools] as Reflector<object>[]) r.onEvent(() => { this.changed('selection'); });

@@ -38,7 +38,7 @@ export function toL2Service(svc: ServiceObject, gatewayLabels?: Record<string, s
     namespace: svc.metadata.namespace ?? 'default',
     name: svc.metadata.name,
     labels: svc.metadata.labels ?? {},
-    ownerReferences: svc.metadata.ownerReferences ?? [],
+    ownerReferences: (svc.metadata.ownerReferences ?? []).map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.name })),
     ...(gatewayLabels ? { gatewayLabels } : {}),
     type: svc.spec?.type ?? 'ClusterIP',
     ...(svc.spec?.loadBalancerClass !== undefined ? { loadBalancerClass: svc.spec.loadBalancerClass } : {}),

@@ -1,29 +1,33 @@
 #!/usr/bin/env node
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { agentCommand } from './agent.js';
-import { operatorCommand } from './operator.js';
-import { versionCommand } from './version.js';
-import { announceCommand } from './announce.js';
 
-const commands: readonly Command[] = [operatorCommand, agentCommand, announceCommand, versionCommand];
+// Each command is loaded only when it runs, so `herald agent` does not carry
+// the operator's and announce's modules (a few MiB of an agent's memory).
+const commands: readonly { name: string; load: () => Promise<Command> }[] = [
+  { name: 'operator', load: async () => (await import('./operator.js')).operatorCommand },
+  { name: 'agent', load: async () => (await import('./agent.js')).agentCommand },
+  { name: 'announce', load: async () => (await import('./announce.js')).announceCommand },
+  { name: 'version', load: async () => (await import('./version.js')).versionCommand },
+];
 
-function usage(): string {
-  const lines = commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
+async function usage(): Promise<string> {
+  const lines = (await Promise.all(commands.map((c) => c.load()))).map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
   return ['usage: herald <command> [flags]', '', 'commands:', ...lines].join('\n');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`herald: unknown command "${name}"\n\n${usage()}`);
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
+    console.error(`herald: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
+  const command = await entry.load();
   try {
     return await command.run(rest);
   } catch (err) {

@@ -27,7 +27,7 @@ export type ReflectorEvent<T> =
   | { type: 'updated'; object: T; old: T }
   | { type: 'deleted'; object: T };
 
-export interface ReflectorOptions {
+export interface ReflectorOptions<T extends KubeObject = KubeObject> {
   transport: KubeTransport;
   /** Collection path, e.g. /api/v1/services or /apis/cilium.io/v2/ciliumloadbalancerippools. */
   path: string;
@@ -41,10 +41,21 @@ export interface ReflectorOptions {
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /**
+   * Applied to every object of a list and of every ADDED, MODIFIED and
+   * DELETED watch event before it is cached or emitted, typically to keep
+   * only the fields the consumer reads (memory). It gets the object as
+   * parsed from the wire and must keep metadata.name, namespace, uid and
+   * resourceVersion: the cache is keyed by name, and resourceVersion drives
+   * re-list diffs and where the next watch starts. It must not throw. Without
+   * it the parsed object is cached as it came.
+   */
+  transform?: (raw: unknown) => T;
 }
 
-interface WatchLine<T> { type: string; object: T & { code?: number; reason?: string; message?: string } }
-interface ListBody<T> { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } }
+interface WatchLine { type: string; object: unknown }
+interface WatchStatus extends KubeObject { code?: number; reason?: string; message?: string }
+interface ListBody { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } }
 
 export function objectKey(o: KubeObject): string {
   const m = o.metadata ?? {};
@@ -69,7 +80,10 @@ export class Reflector<T extends KubeObject> {
   /** Counters for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, watchdogFires: 0, restarts: 0, errors: 0 };
 
-  constructor(private readonly opts: ReflectorOptions) {
+  private readonly transform: (raw: unknown) => T;
+
+  constructor(private readonly opts: ReflectorOptions<T>) {
+    this.transform = opts.transform ?? ((raw) => raw as T);
     this.backoff = new Backoff(opts.backoff?.initialMs ?? 200, opts.backoff?.maxMs ?? 30_000);
   }
 
@@ -181,14 +195,17 @@ export class Reflector<T extends KubeObject> {
       const params: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
       if (token) params.continue = token;
       this.abort = new AbortController();
-      const page = await this.opts.transport.json<ListBody<T>>(this.query(params), {
+      const page = await this.opts.transport.json<ListBody>(this.query(params), {
         signal: this.abort.signal, timeoutMs: this.opts.requestTimeoutMs ?? 30_000,
       }).catch((err: unknown) => {
         // An expired continue token: the list starts over (the loop re-lists).
         if (err instanceof KubeApiError && err.status === 410) throw new Error('list continue token expired');
         throw err;
       });
-      for (const item of page.items ?? []) fresh.set(objectKey(item), item);
+      for (const raw of page.items ?? []) {
+        const item = this.transform(raw);
+        fresh.set(objectKey(item), item);
+      }
       token = page.metadata?.continue ?? '';
       rv = page.metadata?.resourceVersion ?? rv;
     } while (token && !this.halted);
@@ -270,7 +287,7 @@ export class Reflector<T extends KubeObject> {
           buffered = buffered.slice(nl + 1);
           if (!line || failure) continue;
           try {
-            this.handle(JSON.parse(line) as WatchLine<T>);
+            this.handle(JSON.parse(line) as WatchLine);
           } catch (err) {
             failure = err instanceof Error ? err : new Error(String(err));
             res.destroy();
@@ -282,11 +299,11 @@ export class Reflector<T extends KubeObject> {
     });
   }
 
-  private handle(line: WatchLine<T>): void {
-    const object = line.object;
+  private handle(line: WatchLine): void {
     switch (line.type) {
       case 'ADDED':
       case 'MODIFIED': {
+        const object = this.transform(line.object);
         const key = objectKey(object);
         const old = this.cache.get(key);
         this.cache.set(key, object);
@@ -295,6 +312,7 @@ export class Reflector<T extends KubeObject> {
         return;
       }
       case 'DELETED': {
+        const object = this.transform(line.object);
         const key = objectKey(object);
         const old = this.cache.get(key);
         this.cache.delete(key);
@@ -303,11 +321,13 @@ export class Reflector<T extends KubeObject> {
         return;
       }
       case 'BOOKMARK':
-        this.bump(object);
+        this.bump(line.object as KubeObject);
         return;
-      case 'ERROR':
+      case 'ERROR': {
+        const object = line.object as WatchStatus;
         if (object.code === 410) throw new Gone();
         throw new Error(`watch error ${object.code ?? '?'} ${object.reason ?? ''}: ${object.message ?? ''}`);
+      }
       default:
         throw new Error(`unknown watch event type ${line.type}`);
     }

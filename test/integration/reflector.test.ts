@@ -201,3 +201,62 @@ test('restart() cuts a backoff short: the watch resumes as soon as it is asked, 
     await r.stop();
   }
 });
+
+interface SlimConfigMap {
+  metadata: { name?: string; namespace?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+/** Keeps identity, one annotation and one data key: what a consumer that reads only those would cache. */
+function slimConfigMap(raw: unknown): SlimConfigMap {
+  const cm = raw as V1ConfigMap;
+  const m = cm.metadata ?? {};
+  const note = m.annotations?.['herald.io/keep'];
+  const keep = cm.data?.keep;
+  return {
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(note === undefined ? {} : { annotations: { 'herald.io/keep': note } }) },
+    ...(keep === undefined ? {} : { data: { keep } }),
+  };
+}
+
+test('a transform applies to listed and watched objects before they are cached or emitted', async () => {
+  const body = (name: string, tag: string): V1ConfigMap => ({
+    metadata: { name, annotations: { 'herald.io/keep': tag, 'example.com/unused': 'x'.repeat(200) } },
+    data: { keep: tag, drop: 'y'.repeat(200) },
+  });
+  await writer.createNamespacedConfigMap({ namespace: ns, body: body('slim-listed', 'one') });
+  const stored = await writer.readNamespacedConfigMap({ name: 'slim-listed', namespace: ns });
+  assert.ok((stored.metadata?.managedFields ?? []).length > 0, 'the apiserver stores managedFields, so dropping them means something');
+  const r = new Reflector<SlimConfigMap>({
+    transport: new KubeTransport(cp.kubeConfig()), path: `/api/v1/namespaces/${ns}/configmaps`, log: silentLogger,
+    backoff: { initialMs: 100, maxMs: 1000 }, transform: slimConfigMap,
+  });
+  const emitted: SlimConfigMap[] = [];
+  r.onEvent((e) => { emitted.push(e.object); if (e.type === 'updated') emitted.push(e.old); });
+  const slim = (o: SlimConfigMap | undefined, tag: string): void => {
+    assert.ok(o);
+    assert.deepEqual(Object.keys(o).sort(), ['data', 'metadata']);
+    assert.deepEqual(Object.keys(o.metadata).sort(), ['annotations', 'name', 'namespace', 'resourceVersion', 'uid']);
+    assert.deepEqual(o.metadata.annotations, { 'herald.io/keep': tag });
+    assert.deepEqual(o.data, { keep: tag });
+  };
+  r.start();
+  try {
+    await r.waitSynced();
+    slim(r.get(`${ns}/slim-listed`), 'one');  // from the list
+    await writer.createNamespacedConfigMap({ namespace: ns, body: body('slim-watched', 'two') });
+    await writer.replaceNamespacedConfigMap({ name: 'slim-listed', namespace: ns, body: { ...body('slim-listed', 'three'), metadata: { ...body('slim-listed', 'three').metadata, resourceVersion: stored.metadata?.resourceVersion } } });
+    await writer.deleteNamespacedConfigMap({ name: 'slim-watched', namespace: ns });
+    const deadline = Date.now() + 30_000;
+    while (r.get(`${ns}/slim-listed`)?.data?.keep !== 'three' || r.get(`${ns}/slim-watched`) !== undefined || emitted.length < 5) {
+      assert.ok(Date.now() < deadline, 'the watch events did not arrive');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    slim(r.get(`${ns}/slim-listed`), 'three');  // from a MODIFIED event
+    // added (list), added + deleted (watch), updated (new and old): all slim.
+    for (const o of emitted) slim(o, o.data?.keep ?? '?');
+    assert.equal(r.lastResourceVersion !== '', true);
+  } finally {
+    await r.stop();
+  }
+});

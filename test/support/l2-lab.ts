@@ -81,6 +81,10 @@ export interface AgentOptions {
   /** Wait until GET /readyz answers 200 (default true). */
   readonly waitReady?: boolean;
   readonly readyTimeoutMs?: number;
+  /** Another build's dist/src/cli/main.js (benchmarks compare builds); default this one. */
+  readonly cli?: string;
+  /** Flags for Node itself, before the script (e.g. --max-semi-space-size=1). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ProbeOptions {
@@ -280,7 +284,7 @@ export class L2Lab {
   async startAgent(node: string, extraArgs: readonly string[] = [], opts: AgentOptions = {}): Promise<Spawned> {
     const n = this.node(node);
     if (this.#agents.has(node)) throw new Error(`an agent already runs on ${node}`);
-    const proc = this.bed.spawn(n.host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, heraldCli, 'agent',
+    const proc = this.bed.spawn(n.host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, ...(opts.nodeArgs ?? []), opts.cli ?? heraldCli, 'agent',
       `--node-name=${node}`, `--kubeconfig=${n.kubeconfig}`,
       `--health-port=${AGENT_HEALTH_PORT}`, '--health-address=127.0.0.1', ...extraArgs]);
     this.#agents.set(node, proc);
