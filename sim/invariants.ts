@@ -165,10 +165,12 @@ export class InvariantChecker {
   /** A Service Lease changed hands; `writer` wrote it (a holder handing over moves its own Service). */
   leaseMoved(service: string, from: string, to: string, writer: string): void {
     const pending = this.pendingMoves.get(service);
-    if (pending !== undefined && to === pending.from && writer === pending.to) {
+    // Back to the holder it was taken from, by the claimer giving it back or by that holder
+    // reclaiming it from a claimer that is gone: only the Lease moved.
+    if (pending !== undefined && to === pending.from) {
       this.pendingMoves.delete(service);
       this.gap('late-claim-returned', `${service}@${pending.at}`,
-        `${service}: ${pending.to}'s claim landed at ${pending.at.toFixed(0)} ms although ${pending.from} was healthy; given back after ${(this.w.now - pending.at).toFixed(0)} ms`);
+        `${service}: ${pending.to}'s claim landed at ${pending.at.toFixed(0)} ms although ${pending.from} was healthy; back with ${pending.from} after ${(this.w.now - pending.at).toFixed(0)} ms (written by ${writer})`);
       return;
     }
     if (from === '' || to === '' || from === to || writer === from) return;

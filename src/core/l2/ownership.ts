@@ -17,8 +17,8 @@ export interface OwnershipInput {
   /**
    * The live nodes that can claim now (ready: they have had a whole expiry of
    * current evidence, so they can judge a holder dead). Nobody waits for a
-   * node that is not ready, such as an agent that has just (re)started.
-   * Defaults to `live`.
+   * node that is not ready, such as an agent that has just (re)started,
+   * unless no live candidate is ready. Defaults to `live`.
    */
   readonly claimers?: ReadonlySet<string>;
   /** Set while this agent shuts down or its node drains: why it is leaving. */
@@ -111,8 +111,10 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return { ...idle, reason: notCandidate === undefined ? `holder ${holder} is live` : `${notCandidate}; holder ${holder} is live` };
   }
   // Every agent that shares these observations picks the same node, so at most one claims.
+  // Prefer a node that is ready; when none is (right after an API pause, nobody is), any live one:
+  // a node that is not ready still claims only what it judges dead itself.
   const claimers = input.claimers ?? live;
-  const best = ranked.find((n) => claimers.has(n));
+  const best = ranked.find((n) => claimers.has(n)) ?? ranked.find((n) => live.has(n));
   if (best === self) {
     if (input.leaving !== undefined) return { ...idle, reason: `not claiming while leaving (${input.leaving}): ${problem}` };
     return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}` };
