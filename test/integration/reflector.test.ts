@@ -232,7 +232,13 @@ test('a transform applies to listed and watched objects before they are cached o
     backoff: { initialMs: 100, maxMs: 1000 }, transform: slimConfigMap,
   });
   const emitted: SlimConfigMap[] = [];
-  r.onEvent((e) => { emitted.push(e.object); if (e.type === 'updated') emitted.push(e.old); });
+  // Only this test's objects: other tests leave ConfigMaps of their own in the namespace.
+  const mine = (o: SlimConfigMap): boolean => o.metadata.name?.startsWith('slim-') === true;
+  r.onEvent((e) => {
+    if (!mine(e.object)) return;
+    emitted.push(e.object);
+    if (e.type === 'updated') emitted.push(e.old);
+  });
   const slim = (o: SlimConfigMap | undefined, tag: string): void => {
     assert.ok(o);
     assert.deepEqual(Object.keys(o).sort(), ['data', 'metadata']);
