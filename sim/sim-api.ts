@@ -72,7 +72,6 @@ interface Watcher {
   lastAt: number;
   pending: number;
   watchdog: Timer | undefined;
-  generation: number;
   closed: boolean;
 }
 
@@ -145,9 +144,8 @@ export class SimApi {
     const w = this.watchers.get(node);
     if (w === undefined || w.stalled) return;
     w.stalled = true;
-    const gen = w.generation;
     // The reflector's watchdog restarts a watch that has been silent this long.
-    w.watchdog = this.clock.after(this.opts.watchdogMs, () => { if (w.generation === gen && w.stalled) this.breakWatch(node); });
+    w.watchdog = this.clock.after(this.opts.watchdogMs, () => { if (!w.closed && w.stalled) this.breakWatch(node); });
   }
 
   slowWatch(node: string, extraMs: number): void {
@@ -224,7 +222,7 @@ export class SimApi {
     this.drop(node);
     this.watchers.set(node, {
       sink, extraLagMs: old?.extraLagMs ?? 0, stalled: false, held: [], lastAt: this.clock.now, pending: 0, watchdog: undefined,
-      generation: (old?.generation ?? 0) + 1, closed: false,
+      closed: false,
     });
     const w = this.watchers.get(node);
     if (w === undefined) return;
@@ -297,10 +295,9 @@ export class SimApi {
     const at = Math.max(w.lastAt, this.clock.now + base + w.extraLagMs);
     w.lastAt = at;
     w.pending++;
-    const gen = w.generation;
     this.clock.at(at, () => {
       w.pending--;
-      if (w.generation === gen) this.deliverTo(w, lease, deleted);
+      this.deliverTo(w, lease, deleted);
     });
   }
 
