@@ -5,6 +5,8 @@
  * Programs are rebuilt from the announced set and swapped atomically.
  */
 
+import { LIVENESS_ETHERTYPE } from './liveness-frame.js';
+
 /** One cBPF instruction, as in `struct sock_filter`. */
 export interface BpfInsn {
   readonly code: number;
@@ -107,6 +109,25 @@ function assemble(spec: FilterSpec, perAddress: boolean): BpfInsn[] {
     ret(0),
     ...arp,
     ...nd,
+  ];
+}
+
+/**
+ * The liveness sockets' filter: EtherType 0x88B5 frames addressed to `mac`
+ * (liveness messages are unicast), untagged, and not our own outgoing ones.
+ * Anything else on the link never wakes the process.
+ */
+export function livenessFilter(mac: Uint8Array): BpfInsn[] {
+  if (mac.length !== 6) throw new Error(`livenessFilter: a MAC is 6 bytes, got ${mac.length}`);
+  // Every failed test jumps to the final `ret 0`; offsets count from the next instruction.
+  return [
+    stmt(LD | B | ABS, AD_PKTTYPE), jeq(PACKET_OUTGOING, 0, 1), ret(0),
+    stmt(LD | W | ABS, AD_VLAN_TAG_PRESENT), jeq(0, 1, 0), ret(0),
+    stmt(LD | H | ABS, 12), jeq(LIVENESS_ETHERTYPE, 0, 5),
+    stmt(LD | W | ABS, 0), jeq(word(mac, 0), 0, 3),
+    stmt(LD | H | ABS, 4), jeq(((mac[4] ?? 0) << 8) | (mac[5] ?? 0), 0, 1),
+    ret(ACCEPT),
+    ret(0),
   ];
 }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ACCEPT, MAX_INSNS, buildFilter, rejectAllFilter, toUint32Array } from '../../../src/packet/bpf-filter.js';
+import { ACCEPT, MAX_INSNS, buildFilter, livenessFilter, rejectAllFilter, toUint32Array } from '../../../src/packet/bpf-filter.js';
 import { encodeEthernet } from '../../../src/packet/ethernet.js';
 import { parseIp } from '../../../src/packet/ip.js';
+import { encodeLivenessFrame } from '../../../src/packet/liveness-frame.js';
+import { parseMac } from '../../../src/packet/mac.js';
 import { checkProgram, runBpf } from '../../support/bpf-interpreter.js';
 import { ARPING_REQUEST, NDISC6_SOLICITATION } from '../../support/frames.js';
 
@@ -95,5 +97,47 @@ describe('BPF filter', () => {
     const flat = toUint32Array(prog);
     assert.equal(flat.length, prog.length * 4);
     assert.deepEqual([...flat.subarray(0, 4)], [prog[0]!.code, prog[0]!.jt, prog[0]!.jf, prog[0]!.k]);
+  });
+});
+
+describe('liveness BPF filter', () => {
+  const ours = '02:48:52:00:01:00';
+  const prog = livenessFilter(parseMac(ours)!);
+  const hello = (dstMac: string) => encodeLivenessFrame({ dstMac, srcMac: '02:48:52:00:02:00', from: 'node1', msg: { kind: 'hello', seq: 1 } });
+
+  it('is a program the kernel would accept', () => {
+    checkProgram(prog);
+    assert.throws(() => livenessFilter(Buffer.alloc(5)), /6 bytes/);
+  });
+
+  it('passes liveness frames addressed to our MAC, whatever they carry', () => {
+    assert.equal(runBpf(prog, hello(ours), host), ACCEPT);
+    assert.equal(runBpf(prog, hello(ours), { pkttype: 0, vlanTagPresent: false }), ACCEPT);
+    const junk = hello(ours);
+    junk[14] = 0; // bad magic: the decoder, not the kernel, reports it
+    assert.equal(runBpf(prog, junk, host), ACCEPT);
+    assert.equal(runBpf(prog, hello(ours).subarray(0, 14), host), ACCEPT, 'header only');
+  });
+
+  it('drops frames for any other MAC, differing in any byte, and broadcast', () => {
+    for (let i = 0; i < 6; i++) {
+      const other = parseMac(ours)!;
+      other[i]! ^= 0x10;
+      assert.equal(runBpf(prog, hello(ours).fill(other, 0, 6), host), 0, `byte ${i}`);
+    }
+    assert.equal(runBpf(prog, hello('02:48:52:00:03:00'), host), 0);
+    assert.equal(runBpf(prog, hello(ours).fill(0xff, 0, 6), host), 0);
+  });
+
+  it('drops other EtherTypes, VLAN-tagged and outgoing frames, and truncated ones', () => {
+    const arp = Buffer.from(ARPING_REQUEST).fill(parseMac(ours)!, 0, 6);
+    assert.equal(runBpf(prog, arp, host), 0);
+    assert.equal(runBpf(prog, hello(ours), { pkttype: 4, vlanTagPresent: false }), 0);
+    assert.equal(runBpf(prog, hello(ours), { pkttype: 0, vlanTagPresent: true }), 0);
+    const f = hello(ours);
+    const tagged = encodeEthernet({ dst: f.subarray(0, 6), src: f.subarray(6, 12), vlan: { pcp: 0, dei: false, vid: 7 }, etherType: 0x88b5, payload: f.subarray(14) });
+    assert.equal(runBpf(prog, tagged, host), 0);
+    assert.equal(runBpf(prog, f.subarray(0, 13), host), 0);
+    assert.equal(runBpf(prog, Buffer.alloc(0), host), 0);
   });
 });
