@@ -6,7 +6,6 @@
  */
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../src/core/l2/coordination-settings.js';
-import { staleAfterMs } from '../src/core/l2/api-view.js';
 import { compileL2Policy } from '../src/core/l2/l2-policy.js';
 import { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import { selectL2, type L2Selection, type L2ServiceView } from '../src/core/l2/selection.js';
@@ -14,9 +13,9 @@ import { SimClock } from './clock.js';
 import { describeFault, nodeNames, type Fault, type Schedule } from './faults.js';
 import { InvariantChecker, type Bounds, type Gap, type Violation } from './invariants.js';
 import { Rng } from './rng.js';
-import { SimAgent, LINK, heartbeatName, serviceLeaseName, type SelectionSource } from './sim-agent.js';
+import { SimAgent, LINK, nodeLeaseName, serviceLeaseName, type SelectionSource } from './sim-agent.js';
 import { SimApi } from './sim-api.js';
-import { SimLan } from './sim-lan.js';
+import { SimLan, macOf } from './sim-lan.js';
 
 export interface RunOptions {
   readonly settings?: CoordinationSettings;
@@ -26,8 +25,6 @@ export interface RunOptions {
   readonly check?: boolean;
   /** Start from agreement: heartbeats and Service Leases exist, each Service held by its best-ranked node. */
   readonly seeded?: boolean;
-  /** The 'clock' rule of herald ≤ 0.1 (a node is dead after an expiry by the observer's clock), to show what the checker catches. */
-  readonly evidence?: 'current-view' | 'clock';
   /** Called once everything is built, before time starts: a measurement attaches its listeners here. */
   readonly onStart?: (world: { clock: SimClock; api: SimApi; lan: SimLan; agents: ReadonlyMap<string, SimAgent> }) => void;
 }
@@ -52,9 +49,11 @@ export function boundsFor(s: CoordinationSettings, schedule: Pick<Schedule, 'lat
   return {
     // The successor's burst reaches the stale answerer within (rounds − 1) × interval; it yields on the first frame it hears.
     dualMs: (s.burstRounds - 1) * s.burstIntervalMs + 2 * lat + lag + 100,
-    // Crash failover (expiry + a write), plus one break of the evidence (a slow renewal, a restarted watch) and the plan's own delays.
-    darkMs: failoverBoundMs(s, lat) + staleAfterMs(s) + s.heartbeatIntervalMs + 2 * lat + 2 * lag + 150,
-    movedAfterHealthyMs: s.heartbeatExpiryMs + staleAfterMs(s) + 4 * lat + 2 * lag + 100,
+    // Crash failover (silence, a helper's probe, the claim), plus a ring of two's longer wait, the verdict
+    // reaching the successor through the API when the broadcast is lost, and the plan's own delays.
+    darkMs: failoverBoundMs(s, lat) + s.confirmTimeoutMs + 2 * lat + lag + 100,
+    // A holder is condemned only after a whole suspicion: one healthy for longer cannot be.
+    movedAfterHealthyMs: s.suspectAfterMs + s.confirmTimeoutMs + 2 * s.helloIntervalMs + 4 * lat + lag + 100,
   };
 }
 
@@ -110,16 +109,17 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const ranker = new CandidateRanker();
 
   if (opts.seeded === true) {
-    for (const n of nodes) api.seed({ name: heartbeatName(n), kind: 'heartbeat', subject: n, holder: n, upLinks: [LINK] });
+    for (const n of nodes) api.seed({ name: nodeLeaseName(n), kind: 'node', subject: n, holder: n, upLinks: [LINK], macs: { [LINK]: macOf(n) }, unreachable: [] });
     for (const v of services) {
       const key = `default/${v.name}`;
       const segment = v.labels?.segment ?? '0';
-      api.seed({ name: serviceLeaseName(key), kind: 'service', subject: key, holder: ranker.rank(key, nodes.filter((n) => nodeLabels.get(n)?.segment === segment))[0] ?? '', upLinks: [] });
+      api.seed({ name: serviceLeaseName(key), kind: 'service', subject: key, holder: ranker.rank(key, nodes.filter((n) => nodeLabels.get(n)?.segment === segment))[0] ?? '', upLinks: [], macs: {}, unreachable: [] });
     }
   }
 
   // ---- ground truth for the checker ----------------------------------------
   const agents = new Map<string, SimAgent>();
+  const exitedNodes = new Set<string>();
   const nodeState = new Map<string, { hung: boolean; leaving: boolean; down: boolean }>(nodes.map((n) => [n, { hung: false, leaving: false, down: false }]));
   const healthySince = new Map<string, number>();
   let pausedUntil = -Infinity;
@@ -130,18 +130,60 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     const st = nodeState.get(n);
     return a !== undefined && a.isAlive && st !== undefined && !st.hung && !st.leaving && !st.down && lan.reachesClient(n) && api.link(n) === 'up';
   };
+  // A node can condemn another only from the majority side of the LAN (lan-liveness.ts), so
+  // failover is owed only while the healthy nodes on the client's side are a majority of the
+  // ring. The ring shrinks only by condemnations that could happen: a node off the LAN leaves
+  // it once it has been off for a whole failover (darkMs) while the rest were a majority.
+  // Two nodes lost together from a ring of three (or half of a ring at once) leave the rest a
+  // minority that can condemn nobody, so the ring keeps its size and nothing is owed until a
+  // node comes back (seeds 11, 44 of the check).
+  const lanHealthy = (n: string): boolean => {
+    const a = agents.get(n);
+    const st = nodeState.get(n);
+    return a !== undefined && a.running && st !== undefined && !st.hung && lan.reachesClient(n);
+  };
+  const offLanSince = new Map<string, number>();
+  /** Nodes off the LAN that the majority could condemn (out of the ring until they are back). */
+  const condemnable = new Set<string>();
+  let quorateSince: number | undefined;
   const refresh = (): void => {
+    const condemnAfter = boundsFor(s, schedule).darkMs;
+    let up = 0;
+    const ring: string[] = [];
     for (const n of nodes) {
       if (!healthy(n)) healthySince.delete(n);
       else if (!healthySince.has(n)) healthySince.set(n, clock.now);
+      const a = agents.get(n);
+      if (lanHealthy(n)) { offLanSince.delete(n); condemnable.delete(n); up++; } else if (!offLanSince.has(n)) offLanSince.set(n, clock.now);
+      if (a !== undefined && !exitedNodes.has(n) && !condemnable.has(n)) ring.push(n);
+    }
+    const quorum = (): boolean => {
+      const size = ring.filter((n) => !condemnable.has(n)).length;
+      if (2 * up > size) return true;
+      if (size !== 2 || up !== 1) return size === 1 && up === 1;
+      // A ring of two condemns on silence, each side the other: when the silent node still
+      // runs (cut off the LAN, NIC down, not crashed or hung), it condemns the client's side
+      // too, and both withdraw. Nobody can tell which side the clients are on, so failover is
+      // owed only when the other node is down, not when the ring split.
+      const other = ring.find((n) => !condemnable.has(n) && !lanHealthy(n));
+      const a = other === undefined ? undefined : agents.get(other);
+      return a === undefined || !a.running || (nodeState.get(other ?? '')?.hung ?? false);
+    };
+    for (;;) {
+      if (!quorum()) { quorateSince = undefined; break; }
+      quorateSince ??= clock.now;
+      const since = quorateSince;
+      const drop = ring.filter((n) => !condemnable.has(n) && !lanHealthy(n) && clock.now - Math.max(offLanSince.get(n) ?? clock.now, since) > condemnAfter);
+      if (drop.length === 0) break;
+      for (const n of drop) condemnable.add(n);
     }
   };
 
   const newAgent = (n: string): SimAgent => {
+    exitedNodes.delete(n);
     const a = new SimAgent(n, {
       clock, rng, api, lan, settings: s, selections, ranker, trace: log,
-      exited: (node) => { log(`${node} exited after handing over`); refresh(); },
-      ...(opts.evidence === undefined ? {} : { evidence: opts.evidence }),
+      exited: (node) => { log(`${node} exited after handing over`); exitedNodes.add(node); refresh(); },
     });
     agents.set(n, a);
     return a;
@@ -155,6 +197,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     get now() { return clock.now; },
     lan, nodes, healthy,
     healthySince: (n) => healthySince.get(n),
+    quorateSince: () => quorateSince,
     get apiPaused() { return api.paused; },
     get apiPausedUntil() { return pausedUntil; },
     holderOf: (address) => {

@@ -12,21 +12,19 @@
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
  *
- * Two situations are outside what herald's v1 protocol promises, and are
- * counted as known gaps instead of violations, each with its reason:
- * - the holder is cut off the LAN without a carrier change while its API
- *   link works: liveness is API liveness, so nobody takes over (issue 9);
+ * One situation is outside what herald promises, and is counted as a known
+ * gap instead of a violation, with its reason:
  * - two nodes answer because the old holder heard none of the successor's
- *   burst frames (all rounds lost): it yields only when the API is back.
- * And one that is within the promise for traffic but not for the Lease:
- * - a claim made on good evidence (the holder really was down) sat in a
- *   paused apiserver and landed after the holder came back; the claimer gives
- *   the Service back at once without answering, so only the Lease flips.
+ *   burst frames (all rounds lost): it yields only when it reads the Lease.
+ * (herald 0.1 had two more: a holder cut off the LAN with its API link up
+ * was never replaced, and a claim stalled in a paused apiserver could land
+ * after the holder came back. Liveness on the LAN removed both, and they are
+ * violations now.)
  */
 import type { SimLan } from './sim-lan.js';
 
 export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
-export type GapKind = 'lan-cut-undetected' | 'burst-unheard' | 'late-claim-returned';
+export type GapKind = 'burst-unheard';
 
 export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
 export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
@@ -47,6 +45,8 @@ export interface World {
   healthy(node: string): boolean;
   /** Since when the node has been healthy without a break (undefined if it is not). */
   healthySince(node: string): number | undefined;
+  /** Since when the healthy nodes on the client's side have been a majority of the ring (undefined: they are not). */
+  quorateSince(): number | undefined;
   /** The apiserver is paused: nobody can coordinate. */
   readonly apiPaused: boolean;
   readonly apiPausedUntil: number;
@@ -64,7 +64,6 @@ export class InvariantChecker {
   readonly darkPeriods: number[] = [];
   readonly dualPeriods: number[] = [];
   private readonly darkSince = new Map<string, number>();
-  private readonly gapSince = new Map<string, number>();
   private readonly dualSince = new Map<string, { since: number; nodes: string[] }>();
   private readonly reported = new Set<string>();
   /** Moves away from a healthy holder, waiting to see whether the Service comes back at once. */
@@ -91,8 +90,9 @@ export class InvariantChecker {
       const s = this.w.healthySince(n);
       if (s !== undefined && (since === undefined || s < since)) since = s;
     }
-    if (since === undefined || this.w.apiPaused) return undefined;
-    return Math.max(since, this.w.apiPausedUntil);
+    const quorate = this.w.quorateSince();
+    if (since === undefined || quorate === undefined || this.w.apiPaused) return undefined;
+    return Math.max(since, quorate, this.w.apiPausedUntil);
   }
 
   /** Called on every sample tick. */
@@ -116,17 +116,6 @@ export class InvariantChecker {
       if (client.length === 0) {
         if (!this.darkSince.has(a)) this.darkSince.set(a, now);
         const holder = this.w.holderOf(a);
-        if (holder !== '' && this.w.apiLive(holder) && !this.w.lan.reachesClient(holder) && this.w.lan.isNicUp(holder)) {
-          // The v1 gap: nobody can tell. Failover is owed only once the holder stops looking alive.
-          if (!this.gapSince.has(a)) this.gapSince.set(a, now);
-          const gapSince = this.gapSince.get(a) ?? now;
-          if (now - gapSince > this.bounds.darkMs) {
-            this.gap('lan-cut-undetected', `${a}@${gapSince}`, `${a} dark since ${gapSince.toFixed(0)} ms: holder ${holder} is cut off the client's LAN but its API link works`);
-          }
-          this.darkSince.set(a, now);
-          continue;
-        }
-        this.gapSince.delete(a);
         const since = this.darkSince.get(a) ?? now;
         if (eligible !== undefined && now - Math.max(since, eligible) > this.bounds.darkMs) {
           this.violate('dark', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms (holder '${holder}') while a node has been eligible since ${eligible.toFixed(0)} ms`);
@@ -164,15 +153,6 @@ export class InvariantChecker {
 
   /** A Service Lease changed hands; `writer` wrote it (a holder handing over moves its own Service). */
   leaseMoved(service: string, from: string, to: string, writer: string): void {
-    const pending = this.pendingMoves.get(service);
-    // Back to the holder it was taken from, by the claimer giving it back or by that holder
-    // reclaiming it from a claimer that is gone: only the Lease moved.
-    if (pending !== undefined && to === pending.from) {
-      this.pendingMoves.delete(service);
-      this.gap('late-claim-returned', `${service}@${pending.at}`,
-        `${service}: ${pending.to}'s claim landed at ${pending.at.toFixed(0)} ms although ${pending.from} was healthy; back with ${pending.from} after ${(this.w.now - pending.at).toFixed(0)} ms (written by ${writer})`);
-      return;
-    }
     if (from === '' || to === '' || from === to || writer === from) return;
     const since = this.w.healthySince(from);
     if (since !== undefined && this.w.now - since >= this.bounds.movedAfterHealthyMs) {
@@ -196,7 +176,6 @@ export class InvariantChecker {
       const client = this.w.lan.answerers(a).get(0) ?? [];
       const holder = this.w.holderOf(a);
       if (client.length === 1 && client[0] === holder) continue;
-      if (holder !== '' && this.w.apiLive(holder) && !this.w.lan.reachesClient(holder) && this.w.lan.isNicUp(holder)) continue; // a lan-cut gap, reported above
       this.violate('converged', a, `${a}: answered on the client's side by [${client.join(', ')}], Lease holder '${holder}'`);
     }
   }

@@ -1,8 +1,8 @@
 /**
  * The deterministic cluster simulator's command line.
  *
- *   node dist/sim/main.js check [--from 1] [--count 1000] [--nodes 3-50] [--workers 2] [--evidence clock]
- *   node dist/sim/main.js replay --seed S [--evidence clock]
+ *   node dist/sim/main.js check [--from 1] [--count 1000] [--nodes 3-50] [--workers 2]
+ *   node dist/sim/main.js replay --seed S
  *   node dist/sim/main.js scale [--nodes 3,10,30,100,300,1000] [--services 10000]
  *
  * check runs seeded random fault schedules and exits 1 if any invariant is
@@ -18,8 +18,7 @@ import { runSchedule } from './cluster.js';
 import { randomSchedule } from './faults.js';
 import { measureScale } from './scale.js';
 
-type Evidence = 'current-view' | 'clock';
-interface CheckJob { from: number; count: number; nodes: [number, number]; evidence: Evidence }
+interface CheckJob { from: number; count: number; nodes: [number, number] }
 
 function flag(args: readonly string[], name: string, fallback: string): string {
   const i = args.indexOf(`--${name}`);
@@ -47,14 +46,13 @@ function merge(a: CheckSummary, b: CheckSummary): CheckSummary {
 }
 
 function runJob(job: CheckJob): CheckSummary {
-  return checkSeeds(job.from, job.count, job.nodes, { evidence: job.evidence });
+  return checkSeeds(job.from, job.count, job.nodes);
 }
 
 async function check(args: readonly string[]): Promise<number> {
   const from = Number(flag(args, 'from', '1'));
   const count = Number(flag(args, 'count', '1000'));
   const nodes = range(flag(args, 'nodes', '3-50'));
-  const evidence = flag(args, 'evidence', 'current-view') as Evidence;
   const workers = Math.max(1, Math.min(Number(flag(args, 'workers', String(availableParallelism()))), count));
   const started = performance.now();
   const per = Math.ceil(count / workers);
@@ -62,7 +60,7 @@ async function check(args: readonly string[]): Promise<number> {
   for (let w = 0; w < workers; w++) {
     const start = from + w * per;
     const n = Math.min(per, from + count - start);
-    if (n > 0) jobs.push({ from: start, count: n, nodes, evidence });
+    if (n > 0) jobs.push({ from: start, count: n, nodes });
   }
   const self = fileURLToPath(import.meta.url);
   const parts = await Promise.all(jobs.map((job) => new Promise<CheckSummary>((resolve, reject) => {
@@ -74,7 +72,7 @@ async function check(args: readonly string[]): Promise<number> {
   const dark = [...s.darkPeriodsMs].sort((a, b) => a - b);
   const dual = [...s.dualPeriodsMs].sort((a, b) => a - b);
   console.log(`${s.runs} schedules (seeds ${from}..${from + count - 1}), ${s.nodes.min}–${s.nodes.max} nodes, ${(s.simulatedMs / 3_600_000).toFixed(1)} h simulated, ` +
-    `${((performance.now() - started) / 1000).toFixed(0)} s, evidence rule '${evidence}'`);
+    `${((performance.now() - started) / 1000).toFixed(0)} s`);
   console.log(`dark periods after faults: n=${dark.length} p50 ${quantile(dark, 0.5).toFixed(0)} ms, p99 ${quantile(dark, 0.99).toFixed(0)} ms, max ${(dark.at(-1) ?? NaN).toFixed(0)} ms`);
   console.log(`two answerers on one side: n=${dual.length} p50 ${quantile(dual, 0.5).toFixed(0)} ms, p99 ${quantile(dual, 0.99).toFixed(0)} ms, max ${(dual.at(-1) ?? NaN).toFixed(0)} ms`);
   for (const [kind, n] of Object.entries(s.gaps)) {
@@ -88,12 +86,12 @@ async function check(args: readonly string[]): Promise<number> {
   for (const f of s.failures.slice(0, 10)) {
     console.log(`\nFAILED ${describeSchedule(f.schedule)}`);
     for (const v of f.violations.slice(0, 5)) console.log(`  ${v.kind} at ${v.at.toFixed(0)} ms: ${v.detail}`);
-    console.log(`  replay: ${replayCommand(f.seed)}${evidence === 'clock' ? ' --evidence clock' : ''}`);
+    console.log(`  replay: ${replayCommand(f.seed)}`);
   }
   const first = s.failures[0];
   if (first !== undefined) {
     console.log(`\ntrace of seed ${first.seed}:`);
-    const r = runSchedule(first.schedule, { seeded: true, trace: true, evidence });
+    const r = runSchedule(first.schedule, { seeded: true, trace: true });
     console.log(r.trace.join('\n'));
   }
   return s.failures.length === 0 ? 0 : 1;
@@ -103,7 +101,7 @@ function replay(args: readonly string[]): number {
   const seed = Number(flag(args, 'seed', 'NaN'));
   if (!Number.isInteger(seed)) throw new Error('replay needs --seed N');
   const schedule = randomSchedule(seed, range(flag(args, 'nodes', '3-50')));
-  const r = runSchedule(schedule, { seeded: true, trace: true, evidence: flag(args, 'evidence', 'current-view') as Evidence });
+  const r = runSchedule(schedule, { seeded: true, trace: true });
   console.log(describeSchedule(schedule));
   console.log(r.trace.join('\n'));
   for (const v of r.violations) console.log(`VIOLATION ${v.kind} at ${v.at.toFixed(0)} ms: ${v.detail}`);
@@ -114,12 +112,12 @@ function replay(args: readonly string[]): number {
 function scale(args: readonly string[]): number {
   const sizes = flag(args, 'nodes', '3,10,30,100,300,1000').split(',').map(Number);
   const services = Number(flag(args, 'services', '10000'));
-  console.log('| nodes | Services | API writes/s | watch events/s | LAN frames/s per node | failover p50 / p99 / max (ms) | n | wall (s) | heap (MiB) |');
+  console.log('| nodes | Services | API writes/s | watch events/s | LAN frames/s per node (mean / busiest, liveness) | failover p50 / p99 / max (ms) | n | wall (s) | heap (MiB) |');
   console.log('|---:|---:|---:|---:|---:|---|---:|---:|---:|');
   for (const n of sizes) {
     const r = measureScale(n, services);
     const f = r.failoverMs;
-    console.log(`| ${n} | ${services} | ${r.apiWritesPerS.toFixed(1)} | ${r.watchEventsPerS.toFixed(0)} | ${r.lanFramesPerNodePerS.toFixed(1)} | ` +
+    console.log(`| ${n} | ${services} | ${r.apiWritesPerS.toFixed(1)} | ${r.watchEventsPerS.toFixed(0)} | ${r.lanFramesPerNodePerS.toFixed(1)} / ${r.maxLivenessPerNodePerS.toFixed(1)} | ` +
       `${quantile(f, 0.5).toFixed(0)} / ${quantile(f, 0.99).toFixed(0)} / ${(f.at(-1) ?? NaN).toFixed(0)}${r.neverRecovered > 0 ? ` (${r.neverRecovered} never)` : ''} | ${f.length} | ` +
       `${(r.wallMs / 1000).toFixed(1)} | ${r.heapMiB.toFixed(0)} |`);
   }

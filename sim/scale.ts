@@ -17,6 +17,8 @@ export interface ScaleRow {
   readonly apiWritesPerS: number;
   readonly watchEventsPerS: number;
   readonly lanFramesPerNodePerS: number;
+  /** The busiest node's liveness frames, sent plus received, per second. */
+  readonly maxLivenessPerNodePerS: number;
   /** Dark time of each address a failed node answered, ms, sorted. */
   readonly failoverMs: readonly number[];
   /** Addresses that were never answered again before the run ended. */
@@ -46,19 +48,25 @@ export function measureScale(nodes: number, services: number, o: ScaleOptions = 
   const faults: TimedFault[] = victims.map((node, i) => ({ at: to + 500 + i * every + rng.between(0, 500), fault: { kind: 'node-down', node } }));
   const endMs = to + 500 + victims.length * every + 3000;
   const mark = { writes: 0, events: 0, frames: 0 };
+  let perNodeAtFrom = new Map<string, number>();
+  let maxPerNode = 0;
   const failover: number[] = [];
   const pending = new Map<string, number>();
   let heap = 0;
   runSchedule({ seed, nodes, services, loss: 0, latencyMs: [0.5, 3], watchLagMs: [0.5, 5], faults, endMs }, {
     seeded: true, check: false, settings: DEFAULT_COORDINATION,
     onStart: ({ clock, api, lan }) => {
-      const frames = (): number => lan.counters.framesSent + lan.counters.framesReceived;
-      clock.at(from, () => { mark.writes = api.counters.writes; mark.events = api.counters.watchEvents; mark.frames = frames(); });
+      const frames = (): number => lan.counters.framesSent + lan.counters.framesReceived + lan.counters.livenessSent + lan.counters.livenessReceived;
+      clock.at(from, () => {
+        mark.writes = api.counters.writes; mark.events = api.counters.watchEvents; mark.frames = frames();
+        perNodeAtFrom = new Map(lan.livenessByNode);
+      });
       clock.at(to, () => {
         mark.writes = api.counters.writes - mark.writes;
         mark.events = api.counters.watchEvents - mark.events;
         mark.frames = frames() - mark.frames;
         heap = process.memoryUsage().heapUsed / 2 ** 20;
+        for (const [n, c] of lan.livenessByNode) maxPerNode = Math.max(maxPerNode, c - (perNodeAtFrom.get(n) ?? 0));
       });
       for (const f of faults) {
         // Just before the fault: what the victim answers now goes dark.
@@ -85,6 +93,7 @@ export function measureScale(nodes: number, services: number, o: ScaleOptions = 
     apiWritesPerS: mark.writes / seconds,
     watchEventsPerS: mark.events / seconds,
     lanFramesPerNodePerS: mark.frames / seconds / nodes,
+    maxLivenessPerNodePerS: maxPerNode / seconds,
     failoverMs: failover.sort((a, b) => a - b),
     neverRecovered: pending.size,
     wallMs: performance.now() - started,

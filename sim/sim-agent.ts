@@ -1,21 +1,24 @@
 /**
- * One simulated `herald agent`: the real AgentCore and L2 selection, driven
- * the way src/agent/agent.ts drives them (heartbeat renewal loop with the
- * expiry as its timeout, a Lease reflector that lists then watches and
- * re-lists after a break with capped backoff, a debounced plan, Lease writes
- * with a 5 s timeout, a wake-up timer, conflict reports from the responder),
- * against the simulated API and LAN. A hung agent runs nothing until it
- * resumes (like SIGSTOP: timers and socket data wait), and its user-space
- * responder does not answer meanwhile.
+ * One simulated `herald agent`: the real AgentCore (with its LAN liveness)
+ * and L2 selection, driven the way src/agent/agent.ts drives them (its node
+ * Lease written when its links change, a Lease reflector that lists then
+ * watches and re-lists after a break with capped backoff, a debounced plan,
+ * Lease writes with a 5 s timeout, reads when the core asks, a liveness tick
+ * every hello interval, frames in and out, conflict reports from the
+ * responder), against the simulated API and LAN. A hung agent runs nothing
+ * until it resumes (like SIGSTOP: timers and socket data wait), and its
+ * user-space responder does not answer meanwhile.
  */
-import { AgentCore, type Change, type LeaseWrite } from '../src/core/l2/agent-core.js';
+import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../src/core/l2/agent-core.js';
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
+import type { MarkWrite } from '../src/core/l2/lan-liveness.js';
+import type { LanReceived } from '../src/core/l2/lan-messages.js';
 import type { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import type { L2Selection } from '../src/core/l2/selection.js';
 import type { SimClock, Timer } from './clock.js';
 import type { Rng } from './rng.js';
 import type { SimApi, SimLease } from './sim-api.js';
-import type { SimLan } from './sim-lan.js';
+import { macOf, type SimLan } from './sim-lan.js';
 
 /** Selections are pure functions of which nodes have the announcing link up; agents that agree share one. */
 export interface SelectionSource {
@@ -33,11 +36,10 @@ export interface SimAgentDeps {
   readonly trace: (line: string) => void;
   /** Called when the agent has handed over and exits after SIGTERM. */
   readonly exited: (node: string) => void;
-  readonly evidence?: 'current-view' | 'clock';
 }
 
 export const LINK = 'eth0';
-export const heartbeatName = (node: string): string => `herald-agent-${node}`;
+export const nodeLeaseName = (node: string): string => `herald-agent-${node}`;
 export const serviceLeaseName = (svc: string): string => `cilium-l2announce-${svc.replace('/', '-')}`;
 
 const WRITE_TIMEOUT_MS = 5000;
@@ -52,8 +54,8 @@ export class SimAgent {
   private selection: L2Selection | undefined;
   private selectionDirty = true;
   private planTimer: Timer | undefined;
-  private wakeTimer: Timer | undefined;
-  private wakeAtMs: number | undefined;
+  private ownLinks = '';
+  private writingOwn = false;
   private readonly cache = new Map<string, SimLease>();
   private backoffMs = 200;
   private leaving = false;
@@ -61,8 +63,11 @@ export class SimAgent {
   readonly services = new Map<string, string>();
 
   constructor(readonly node: string, private readonly d: SimAgentDeps) {
-    this.core = new AgentCore({ self: node, settings: d.settings, ranker: d.ranker, ...(d.evidence === undefined ? {} : { evidence: d.evidence }) });
-    d.lan.attach(node, { heard: (address) => { this.run(() => { this.onHeard(address); }); } });
+    this.core = new AgentCore({ self: node, settings: d.settings, ranker: d.ranker });
+    d.lan.attach(node, {
+      heard: (address) => { this.run(() => { this.onHeard(address); }); },
+      frame: (r) => { this.onFrame(r); },
+    });
     this.list();
   }
 
@@ -77,7 +82,14 @@ export class SimAgent {
     else fn();
   }
 
-  /** A watch event: the hot path (N² of them per renewal round), so no closure unless hung. */
+  /** A liveness frame: a hot path (every hello), so no closure unless hung. */
+  private onFrame(r: LanReceived): void {
+    if (!this.alive) return;
+    if (this.hung) this.deferred.push(() => { this.onFrame(r); });
+    else this.lanOutput(this.core.lanReceived(r, this.d.clock.now));
+  }
+
+  /** A watch event: no closure unless hung. */
   private onWatch(l: SimLease, deleted: boolean): void {
     if (!this.alive) return;
     if (this.hung) this.deferred.push(() => { this.onWatch(l, deleted); });
@@ -112,7 +124,7 @@ export class SimAgent {
     this.applyAnswering();
   }
 
-  /** SIGTERM: hand everything over, then clear the heartbeat and exit. */
+  /** SIGTERM: hand everything over, then clear the node Lease and exit. */
   terminate(): void {
     this.run(() => {
       this.leaving = true;
@@ -122,7 +134,7 @@ export class SimAgent {
   }
 
   nicChanged(): void {
-    this.run(() => { this.selectionDirty = true; this.schedulePlan(); });
+    this.run(() => { this.selectionDirty = true; this.schedulePlan(); this.writeOwn(); });
   }
 
   // ---- the Lease reflector ------------------------------------------------------
@@ -141,7 +153,9 @@ export class SimAgent {
         this.d.api.watch(this.node, { deliver: (l, deleted) => { this.onWatch(l, deleted); } }, r.rv);
         if (!this.synced) {
           this.synced = true;
-          this.renew();
+          this.writeOwn();
+          // Ticks at a random phase, as independent processes would.
+          this.after(this.d.rng.between(0, this.d.settings.helloIntervalMs), () => { this.tick(); });
         }
         this.schedulePlan();
       });
@@ -162,48 +176,58 @@ export class SimAgent {
   private observe(l: SimLease): void {
     if (this.cache.get(l.name)?.rv === l.rv) return;
     this.cache.set(l.name, l);
-    const now = this.d.clock.now;
-    if (l.kind === 'heartbeat') this.changed(this.core.heartbeat(l.subject, l.facts, now));
-    else this.changed(this.core.serviceLease(l.subject, l.facts, now));
+    if (l.kind === 'node') this.changed(this.core.nodeLease(l.subject, l.facts));
+    else this.changed(this.core.serviceLease(l.subject, l.facts));
   }
 
   private observeDeleted(l: SimLease): void {
     this.cache.delete(l.name);
-    const now = this.d.clock.now;
-    if (l.kind === 'heartbeat') this.changed(this.core.heartbeat(l.subject, undefined, now));
-    else this.changed(this.core.serviceLease(l.subject, undefined, now));
+    if (l.kind === 'node') this.changed(this.core.nodeLease(l.subject, undefined));
+    else this.changed(this.core.serviceLease(l.subject, undefined));
   }
 
   private changed(c: Change): void {
-    if (c === 'none') {
-      // As the adapter: our own renewal can bring the view's next change forward.
-      const now = this.d.clock.now;
-      const at = this.core.viewChangeAt(now);
-      if (at !== undefined && (this.wakeAtMs === undefined || at < this.wakeAtMs)) this.armWake(at, now);
-      return;
-    }
+    if (c === 'none') return;
     if (c === 'selection') this.selectionDirty = true;
     this.schedulePlan();
   }
 
-  // ---- heartbeat -------------------------------------------------------------
+  // ---- LAN liveness ------------------------------------------------------------
 
-  private renew(): void {
+  private tick(): void {
+    this.lanOutput(this.core.lanTick(this.d.clock.now));
+    this.after(this.d.settings.helloIntervalMs, () => { this.tick(); });
+  }
+
+  private lanOutput(out: LanOutput): void {
+    for (const send of out.sends) this.d.lan.sendFrame(this.node, send);
+    for (const m of out.marks) this.writeMark(m);
+    this.changed(out.change);
+  }
+
+  /** Our node Lease, written when our links change (not periodically). */
+  private writeOwn(): void {
     if (this.leaving) return;
-    const started = this.d.clock.now;
-    this.core.renewalStarted(started);
     const upLinks = this.d.lan.isNicUp(this.node) ? [LINK] : [];
-    const ready = this.core.ready(started);
-    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: this.node, upLinks, ready, expectRv: 'any' },
-      this.d.settings.heartbeatExpiryMs, (r) => {
+    const key = upLinks.join(',');
+    if (key === this.ownLinks || this.writingOwn) return;
+    this.writingOwn = true;
+    this.d.api.write(this.node, { name: nodeLeaseName(this.node), kind: 'node', subject: this.node, holder: this.node, upLinks, macs: { [LINK]: macOf(this.node) }, expectRv: 'any' },
+      WRITE_TIMEOUT_MS, (r) => {
         this.run(() => {
-          const now = this.d.clock.now;
-          if (r.kind === 'ok') this.changed(this.core.renewalSucceeded(r.lease.rvText, now));
-          else this.changed(this.core.renewalFailed(now));
-          const wait = Math.max(0, this.d.settings.heartbeatIntervalMs - (now - started));
-          this.after(wait, () => { this.renew(); });
+          this.writingOwn = false;
+          if (r.kind === 'ok') this.ownLinks = key;
+          else this.after(this.backoff(), () => { this.writeOwn(); });
+          // Links may have changed again while the write was out.
+          if (r.kind === 'ok') this.writeOwn();
         });
       });
+  }
+
+  private writeMark(m: MarkWrite): void {
+    this.d.trace(`${this.node} ${m.action === 'mark' ? 'marks' : 'clears'} ${m.node} unreachable on ${m.link}: ${m.reason}`);
+    this.d.api.write(this.node, { name: nodeLeaseName(m.node), kind: 'node', subject: m.node, holder: '', mark: { link: m.link, on: m.action === 'mark' }, expectRv: 'any' },
+      WRITE_TIMEOUT_MS, () => { this.run(() => { this.core.lan.markWriteFinished(m); }); });
   }
 
   // ---- planning ----------------------------------------------------------------
@@ -220,7 +244,7 @@ export class SimAgent {
     if (this.selection === undefined || this.selectionDirty) {
       const up: string[] = [];
       for (const n of this.knownNodes()) {
-        const links = n === this.node ? (this.d.lan.isNicUp(n) ? [LINK] : []) : this.core.upLinksOf(n);
+        const links = n === this.node ? this.core.selfUpLinks(this.d.lan.isNicUp(n) ? [LINK] : [], this.d.clock.now) : this.core.upLinksOf(n);
         if (links.includes(LINK)) up.push(n);
       }
       this.selection = this.d.selections.get(up.sort());
@@ -231,32 +255,29 @@ export class SimAgent {
 
   private knownNodes(): Set<string> {
     const nodes = new Set<string>([this.node]);
-    for (const l of this.cache.values()) if (l.kind === 'heartbeat') nodes.add(l.subject);
+    for (const l of this.cache.values()) if (l.kind === 'node') nodes.add(l.subject);
     return nodes;
   }
 
   private plan(): void {
     const now = this.d.clock.now;
-    const out = this.core.plan(this.currentSelection(), now);
+    const out = this.core.plan(this.currentSelection());
     this.applyAnswering();
     for (const w of out.writes) this.write(w);
-    if (out.restartLeaseWatch) {
-      this.d.trace(`${this.node} restarts its Lease watch: a renewal did not come back on it`);
-      this.d.api.closeWatch(this.node);
-      this.list();
-    }
-    this.armWake(out.wakeAt, now);
+    for (const k of out.reads) this.read(k);
     if (this.leaving) this.maybeExit(now);
   }
 
-  private armWake(at: number | undefined, now: number): void {
-    if (this.wakeTimer) this.wakeTimer.cancelled = true;
-    this.wakeAtMs = at;
-    // As the adapter does: 1 ms past the moment, so that the expiry has surely passed.
-    this.wakeTimer = at === undefined ? undefined : this.after(Math.max(1, Math.ceil(at - now) + 1), () => {
-      const t = this.d.clock.now;
-      if (this.core.wake(t) !== 'none') this.plan();
-      else this.armWake(this.core.nextWakeAt(t), t);
+  private read(service: string): void {
+    this.d.api.get(this.node, serviceLeaseName(service), WRITE_TIMEOUT_MS, (r) => {
+      this.run(() => {
+        if (r.kind === 'ok') {
+          if (r.lease !== undefined) this.cache.set(r.lease.name, r.lease);
+          this.changed(this.core.leaseRead(service, { result: 'ok', lease: r.lease?.facts }));
+        } else {
+          this.changed(this.core.leaseRead(service, { result: 'error', message: r.why }));
+        }
+      });
     });
   }
 
@@ -273,12 +294,11 @@ export class SimAgent {
     this.d.trace(`${this.node} writes ${w.action} ${w.service} → '${w.holder}' (was '${w.previousHolder}'): ${w.reason}`);
     this.d.api.write(this.node, { name, kind: 'service', subject: w.service, holder: w.holder, expectRv }, WRITE_TIMEOUT_MS, (r) => {
       this.run(() => {
-        const now = this.d.clock.now;
         if (r.kind === 'ok') {
           this.cache.set(name, r.lease);
-          this.changed(this.core.writeFinished(w, { result: 'ok', lease: r.lease.facts }, now));
+          this.changed(this.core.writeFinished(w, { result: 'ok', lease: r.lease.facts }));
         } else {
-          this.changed(this.core.writeFinished(w, r.kind === 'conflict' ? { result: 'lost' } : { result: 'error', message: r.why }, now));
+          this.changed(this.core.writeFinished(w, r.kind === 'conflict' ? { result: 'lost' } : { result: 'error', message: r.why }));
         }
       });
     });
@@ -296,7 +316,7 @@ export class SimAgent {
       return;
     }
     this.d.lan.setAnswering(this.node, new Set());
-    this.d.api.write(this.node, { name: heartbeatName(this.node), kind: 'heartbeat', subject: this.node, holder: '', expectRv: 'any' }, 2000, () => undefined);
+    this.d.api.write(this.node, { name: nodeLeaseName(this.node), kind: 'node', subject: this.node, holder: '', expectRv: 'any' }, 2000, () => undefined);
     this.crash();
     this.d.exited(this.node);
   }

@@ -11,22 +11,25 @@
  *   it (or its 90 s idle watchdog does);
  * - a slow watch: extra delivery delay for one node.
  */
+import type { NodeLeaseFacts } from '../src/core/l2/agent-core.js';
 import type { SimClock, Timer } from './clock.js';
 import type { Rng } from './rng.js';
 
 export interface SimLease {
   readonly name: string;
-  readonly kind: 'heartbeat' | 'service';
-  /** The node (heartbeat) or Service key (service) the Lease is about. */
+  readonly kind: 'node' | 'service';
+  /** The node (node Lease) or Service key (service) the Lease is about. */
   readonly subject: string;
   readonly holder: string;
   readonly rv: number;
   /** rv as the API's text, made once per version. */
   readonly rvText: string;
-  /** Heartbeats: the node's up links. */
+  /** Node Leases: the node's up links, its MAC per link, and the links monitors marked unreachable. */
   readonly upLinks: readonly string[];
+  readonly macs: Readonly<Record<string, string>>;
+  readonly unreachable: readonly string[];
   /** What an agent's core is told, made once per version and shared by every watcher. */
-  readonly facts: { readonly holder: string; readonly rv: string; readonly upLinks: readonly string[]; readonly ready?: boolean };
+  readonly facts: NodeLeaseFacts;
 }
 
 export type ApiLink = 'up' | 'reset' | 'blackhole';
@@ -42,9 +45,13 @@ export interface WriteRequest {
   readonly subject: string;
   readonly holder: string;
   readonly upLinks?: readonly string[];
-  /** Heartbeats: whether the node can claim (AgentCore.ready). */
-  readonly ready?: boolean;
-  /** Compare-and-swap: the version replaced; undefined = create; 'any' = unconditional (a node renewing its own heartbeat). */
+  readonly macs?: Readonly<Record<string, string>>;
+  /**
+   * Node Leases: add or remove one link from the unreachable marks, keeping
+   * everything else as it is (a read-modify-write that retries until it lands).
+   */
+  readonly mark?: { readonly link: string; readonly on: boolean };
+  /** Compare-and-swap: the version replaced; undefined = create; 'any' = unconditional (a node writing its own Lease, a mark). */
   readonly expectRv: number | undefined | 'any';
 }
 
@@ -86,11 +93,12 @@ export interface ApiCounters {
   watchEvents: number;
   listedItems: number;
   requests: number;
+  reads: number;
 }
 
 export class SimApi {
   readonly leases = new Map<string, SimLease>();
-  readonly counters: ApiCounters = { writes: 0, conflicts: 0, watchEvents: 0, listedItems: 0, requests: 0 };
+  readonly counters: ApiCounters = { writes: 0, conflicts: 0, watchEvents: 0, listedItems: 0, requests: 0, reads: 0 };
   private rv = 1000;
   private pausedUntil = -Infinity;
   private readonly queued: (() => void)[] = [];
@@ -109,7 +117,7 @@ export class SimApi {
   /** Seeds a Lease without a request (the state a scale run starts from). */
   seed(lease: Omit<SimLease, 'rv' | 'rvText' | 'facts'>): SimLease {
     const rv = ++this.rv;
-    const l = { ...lease, rv, rvText: String(rv), facts: { holder: lease.holder, rv: String(rv), upLinks: lease.upLinks } };
+    const l = { ...lease, rv, rvText: String(rv), facts: { holder: lease.holder, rv: String(rv), upLinks: lease.upLinks, macs: lease.macs, unreachable: lease.unreachable } };
     this.leases.set(l.name, l);
     return l;
   }
@@ -203,7 +211,12 @@ export class SimApi {
     this.request<WriteResult>(node, timeoutMs, () => this.execute(req, node), done);
   }
 
-  /** A list of every Lease, as a reflector's re-list sees it. */
+  /** A read of one Lease (undefined: none). */
+  get(node: string, name: string, timeoutMs: number, done: (r: { kind: 'ok'; lease: SimLease | undefined } | { kind: 'error'; why: string }) => void): void {
+    this.counters.reads++;
+    this.request(node, timeoutMs, () => ({ kind: 'ok' as const, lease: this.leases.get(name) }), done);
+  }
+
   /** A list of every Lease, and the version it is consistent at (a watch resumes from there). */
   list(node: string, timeoutMs: number, done: (r: { kind: 'ok'; items: SimLease[]; rv: number } | { kind: 'error'; why: string }) => void): void {
     this.request(node, timeoutMs, () => ({ kind: 'ok' as const, items: [...this.leases.values()], rv: this.rv }), (r) => {
@@ -255,12 +268,22 @@ export class SimApi {
         return { kind: 'conflict' };
       }
     }
+    if (req.mark !== undefined && current === undefined) return { kind: 'conflict' };
     const rv = ++this.rv;
     const upLinks = req.upLinks ?? current?.upLinks ?? [];
+    const macs = req.macs ?? current?.macs ?? {};
+    let unreachable = current?.unreachable ?? [];
+    if (req.mark !== undefined) {
+      const set = new Set(unreachable);
+      if (req.mark.on) set.add(req.mark.link);
+      else set.delete(req.mark.link);
+      unreachable = [...set].sort();
+    }
+    const holder = req.mark !== undefined ? current?.holder ?? '' : req.holder;
     const rvText = String(rv);
     const lease: SimLease = {
-      name: req.name, kind: req.kind, subject: req.subject, holder: req.holder, rv, rvText, upLinks,
-      facts: { holder: req.holder, rv: rvText, upLinks, ...(req.ready === undefined ? {} : { ready: req.ready }) },
+      name: req.name, kind: req.kind, subject: req.subject, holder, rv, rvText, upLinks, macs, unreachable,
+      facts: { holder, rv: rvText, upLinks, macs, unreachable },
     };
     this.leases.set(req.name, lease);
     this.counters.writes++;

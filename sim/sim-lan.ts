@@ -4,22 +4,33 @@
  * down, and cuts that put any subset of nodes on a side of their own without
  * a carrier change. The client that uses the VIPs is on side 0.
  */
+import type { LanReceived, LanSend } from '../src/core/l2/lan-messages.js';
 import type { SimClock } from './clock.js';
 import type { Rng } from './rng.js';
 
 export interface FrameSink {
   /** Another node announced `address` (gratuitous ARP / unsolicited NA). */
   heard(address: string, from: string): void;
+  /** A liveness frame for this node (unicast to it, or broadcast). */
+  frame(r: LanReceived): void;
 }
 
 export interface LanCounters {
   framesSent: number;
   framesReceived: number;
   framesLost: number;
+  /** Liveness frames only. */
+  livenessSent: number;
+  livenessReceived: number;
 }
 
+/** One-way delay of a liveness frame on the simulated switch, ms. */
+const FRAME_DELAY_MS: readonly [number, number] = [0.05, 0.4];
+
 export class SimLan {
-  readonly counters: LanCounters = { framesSent: 0, framesReceived: 0, framesLost: 0 };
+  readonly counters: LanCounters = { framesSent: 0, framesReceived: 0, framesLost: 0, livenessSent: 0, livenessReceived: 0 };
+  /** Liveness frames sent plus received, per node. */
+  readonly livenessByNode = new Map<string, number>();
   private readonly side = new Map<string, number>();
   private readonly nicDown = new Set<string>();
   private readonly sinks = new Map<string, FrameSink>();
@@ -107,6 +118,28 @@ export class SimLan {
     }
   }
 
+  /** A liveness frame from `from`'s agent: delivered after a short delay if the LAN lets it through. */
+  sendFrame(from: string, s: LanSend): void {
+    if (!this.isNicUp(from)) return;
+    this.counters.livenessSent++;
+    this.livenessByNode.set(from, (this.livenessByNode.get(from) ?? 0) + 1);
+    const targets = s.to === '*' ? [...this.sinks.keys()].filter((n) => n !== from) : [s.to];
+    const fromMac = macOf(from);
+    for (const to of targets) {
+      if (!this.canHear(from, to) || !this.sinks.has(to)) continue;
+      if (this.loss > 0 && this.rng.chance(this.loss)) { this.counters.framesLost++; continue; }
+      const r: LanReceived = { link: s.link, from, fromMac, msg: s.msg };
+      this.clock.after(this.rng.between(FRAME_DELAY_MS[0], FRAME_DELAY_MS[1]), () => {
+        const sink = this.sinks.get(to);
+        // Still deliverable when it arrives: the cut or NIC may have changed meanwhile.
+        if (sink === undefined || !this.canHear(from, to)) return;
+        this.counters.livenessReceived++;
+        this.livenessByNode.set(to, (this.livenessByNode.get(to) ?? 0) + 1);
+        sink.frame(r);
+      });
+    }
+  }
+
   /** Who answers `address`, per side (NIC up only). */
   answerers(address: string): Map<number, string[]> {
     const out = new Map<number, string[]>();
@@ -119,4 +152,9 @@ export class SimLan {
     }
     return out;
   }
+}
+
+/** A simulated node's MAC: its name stands in for it. */
+export function macOf(node: string): string {
+  return `mac-${node}`;
 }

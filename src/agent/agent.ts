@@ -1,29 +1,33 @@
 /**
  * `herald agent`: makes exactly one node answer ARP/NDP for each announced
- * address. Wiring only: reflectors, heartbeat renewals and the responder
- * report what they observe to the pure AgentCore (src/core/l2/agent-core.ts),
- * which holds every coordination rule, and the agent carries out the plans
- * it returns. Its dependencies (API transport, clock, links, raw sockets)
- * come from outside, as the responder's do. API load does not grow with
- * Services: one heartbeat Lease per agent, and a Service's Lease is written
- * only when its holder changes.
+ * address. Wiring only: reflectors, liveness frames and the responder report
+ * what they observe to the pure AgentCore (src/core/l2/agent-core.ts), which
+ * holds every coordination rule, and the agent carries out the plans and
+ * frames it returns. Its dependencies (API transport, clock, links, raw
+ * sockets) come from outside, as the responder's do. Nothing is written to
+ * the API while nothing changes: liveness is judged on the LAN, our node
+ * Lease is written when our links change, a Service's Lease when its holder
+ * changes, and a node's unreachable mark when its monitors condemn or clear it.
  */
-import { AgentCore, type Change, type LeaseWrite } from '../core/l2/agent-core.js';
-import { staleAfterMs } from '../core/l2/api-view.js';
+import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../core/l2/agent-core.js';
+import type { MarkWrite } from '../core/l2/lan-liveness.js';
+import { serviceLeaseName } from '../core/l2/lease-names.js';
 import { CandidateRanker } from '../core/l2/rendezvous.js';
 import type { L2Selection } from '../core/l2/selection.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import type { Lease } from '../kube/lease-lock.js';
+import { KubeApiError } from '../kube/transport.js';
+import { LivenessLinks } from '../l2/liveness-links.js';
 import type { PoolObject, ServiceObject } from '../kube/objects.js';
 import { Reflector, type ReflectorOptions } from '../kube/reflector.js';
 import { Responder, type AnnouncePair } from '../l2/responder.js';
 import { HealthServer } from '../observability/health-server.js';
 import type { AgentOptions } from './agent-options.js';
 import { announcerChanged } from './announcer-changed.js';
-import { LEASE_KIND, heartbeatFacts, leaseFacts, leaseSubject, type EndpointSliceObject, type NodeObject, type PolicyObject } from './convert.js';
+import { LEASE_KIND, leaseFacts, leaseSubject, nodeLeaseFacts, type EndpointSliceObject, type NodeObject, type PolicyObject } from './convert.js';
 import { CRDS_PATH, GATEWAY_CRD, GATEWAYS_PATH, GatewayApi } from './gateway-api.js';
-import { Heartbeat } from './heartbeat.js';
 import { AgentMetrics } from './metrics.js';
+import { NodeLeaseWriter } from './node-lease.js';
 import { POLICIES_PATH, syncPolicyStatus } from './policy-status.js';
 import { SelectionBuilder } from './selection-sources.js';
 import { ServiceLeaseWriter } from './service-leases.js';
@@ -44,19 +48,18 @@ export class Agent {
   private readonly leases: Reflector<Lease>;
   private readonly gatewayApi: GatewayApi;
   private readonly responder: Responder;
-  private readonly heartbeat: Heartbeat;
+  private readonly nodeLease: NodeLeaseWriter;
+  private readonly liveness: LivenessLinks;
+  private tickTimer: NodeJS.Timeout | undefined;
   private readonly leaseWriter: ServiceLeaseWriter;
   private readonly selections: SelectionBuilder;
   private readonly events: EventRecorder;
   private readonly health: HealthServer;
-  private readonly onLinks = (): void => { this.changed('selection'); };
+  private readonly onLinks = (): void => { this.changed('selection'); if (this.started && !this.stopped) this.syncLinks(); };
   private selection: L2Selection | undefined;
   private selectionDirty = true;
-  private viewCurrent = false;
   private planTimer: NodeJS.Timeout | undefined;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  /** When wakeTimer fires (monotonic ms). */
-  private wakeAtMs: number | undefined;
+  private livenessLinks = '';
   private started = false;
   private stopped = false;
 
@@ -79,17 +82,20 @@ export class Agent {
       onChange: () => { this.changed('selection'); }, log,
     });
     for (const r of [this.nodes, this.services, this.slices, this.pools] as Reflector<object>[]) r.onEvent(() => { this.changed('selection'); });
-    this.policies.onEvent(() => { this.changed('selection'); this.syncPolicies(); });
+    this.policies.onEvent(() => { this.changed('selection'); this.syncPolicies(); if (this.started) this.syncLinks(); });
     this.leases.onEvent((e) => { this.onLease(e.type === 'deleted' ? undefined : e.object, e.object); });
     this.leaseWriter = new ServiceLeaseWriter({ transport, namespace: settings.namespace, cached: (key) => this.leases.get(key) });
     this.selections = new SelectionBuilder({ loadBalancerClasses: settings.loadBalancerClasses, externalIPsMustBeInPool: settings.externalIPsMustBeInPool });
-    this.heartbeat = new Heartbeat({
-      transport, namespace: settings.namespace, node: settings.nodeName, settings: settings.coordination, clock: o.clock,
-      upLinks: () => this.localUpLinks(), ready: () => this.core.ready(this.o.clock()), metrics: this.metrics, log,
-      started: (now) => { this.core.renewalStarted(now); this.changed('none'); },
-      succeeded: (rv, now) => { this.changed(this.core.renewalSucceeded(rv, now)); },
-      failed: (now) => { this.changed(this.core.renewalFailed(now)); },
+    this.nodeLease = new NodeLeaseWriter({
+      transport, namespace: settings.namespace, node: settings.nodeName, metrics: this.metrics, log,
+      apiAnswered: (ok) => { this.changed(this.core.apiState(ok)); },
     });
+    this.liveness = new LivenessLinks({
+      links: o.links, nodeName: settings.nodeName, registry: this.metrics.registry, ...(o.openSocket ? { open: o.openSocket } : {}),
+    });
+    this.liveness.on('frame', (r) => { this.lanOutput(this.core.lanReceived(r, this.o.clock())); });
+    this.liveness.on('problem', (e) => { log.warn(e, 'liveness problem'); });
+    this.liveness.on('state', (e) => { log.info(e, 'liveness link state'); });
     this.responder = new Responder({
       links: o.links, registry: this.metrics.registry, ...(o.openSocket ? { open: o.openSocket } : {}),
       burst: { rounds: settings.coordination.burstRounds, intervalMs: settings.coordination.burstIntervalMs },
@@ -114,21 +120,20 @@ export class Agent {
     const port = await this.health.listen();
     for (const r of this.reflectors()) r.start();
     this.gatewayApi.start();
-    this.heartbeat.start();
     await Promise.all([...this.reflectors().map((r) => r.waitSynced()), this.gatewayApi.waitSynced()]);
     this.started = true;
     this.o.log.info({ node: this.o.settings.nodeName }, 'agent synced; announcing');
     this.syncPolicies();
+    this.syncLinks();
+    this.tickTimer = setInterval(() => { this.lanOutput(this.core.lanTick(this.o.clock())); }, this.o.settings.coordination.helloIntervalMs);
     this.changed('plan', 0);
     return port;
   }
 
-  /** Graceful stop: hands every Service over, then stops answering and clears the heartbeat. */
+  /** Graceful stop: hands every Service over, then stops answering and clears our node Lease. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.core.leave('shutting down');
-    // As before leaving: no renewals while handing over; the release below ends the heartbeat.
-    const renewalsStopped = this.heartbeat.stop();
     const deadline = this.o.clock() + this.o.settings.handoverTimeoutMs;
     this.plan();
     while (this.o.clock() < deadline && (this.core.plans.some((p) => p.decision.action === 'handover') || this.core.inflightWrites > 0)) {
@@ -137,12 +142,12 @@ export class Agent {
     }
     this.stopped = true;
     clearTimeout(this.planTimer);
-    clearTimeout(this.wakeTimer);
+    clearInterval(this.tickTimer);
     this.responder.setDesired([]);
-    await renewalsStopped;
-    await this.heartbeat.release();
+    await this.nodeLease.release();
     this.o.links.off('change', this.onLinks);
     this.responder.close();
+    this.liveness.close();
     this.events.stop();
     await Promise.all([...this.reflectors().map((r) => r.stop()), this.gatewayApi.stop()]);
     await this.health.close();
@@ -161,51 +166,54 @@ export class Agent {
     return this.o.links.list().filter((l) => l.up && l.kind !== 'loopback').map((l) => l.name).sort();
   }
 
-  /** A herald Lease from the watch; our own heartbeat too, since its arrival is what makes our view current. */
+  /**
+   * The links liveness runs on: up, with a MAC, and matched by some policy's
+   * interface list. Our node Lease publishes them with their MACs, so that
+   * the rings (and selection) know them; written only when they change.
+   */
+  private syncLinks(): void {
+    const policies = this.policies.list().map((p) => this.selections.compile(p)).filter((p) => p.ok);
+    const macs: Record<string, string> = {};
+    for (const l of this.o.links.list()) {
+      if (!l.up || l.kind === 'loopback' || l.mac === undefined) continue;
+      if (policies.some((p) => p.allLinks || p.matchesLink(l.name))) macs[l.name] = l.mac;
+    }
+    const names = Object.keys(macs).sort();
+    if (names.join(',') !== this.livenessLinks) {
+      this.livenessLinks = names.join(',');
+      this.liveness.setLinks(names);
+    }
+    this.nodeLease.sync({ upLinks: this.localUpLinks(), macs });
+  }
+
+  /** A herald Lease from the watch. */
   private onLease(lease: Lease | undefined, any: Lease): void {
     const subject = leaseSubject(any);
-    const now = this.o.clock();
-    if (subject?.kind === 'heartbeat') {
-      this.changed(this.core.heartbeat(subject.node, lease === undefined ? undefined : heartbeatFacts(lease), now));
+    if (subject?.kind === 'node') {
+      this.changed(this.core.nodeLease(subject.node, lease === undefined ? undefined : nodeLeaseFacts(lease)));
     } else if (subject?.kind === 'service') {
       this.leaseWriter.observed(subject.service, lease);
-      this.changed(this.core.serviceLease(subject.service, lease === undefined ? undefined : leaseFacts(lease), now));
+      this.changed(this.core.serviceLease(subject.service, lease === undefined ? undefined : leaseFacts(lease)));
     }
   }
 
-  /**
-   * After each observation: re-plan soon when it changed something (2 ms
-   * gathers a burst of events into one plan); otherwise only move the
-   * wake-up, which even a renewal that changes nothing can bring forward.
-   */
+  /** Frames to send and marks to write, from a tick or a received frame. */
+  private lanOutput(out: LanOutput): void {
+    if (this.stopped) return;
+    for (const s of out.sends) this.liveness.send(s);
+    for (const m of out.marks) this.mark(m);
+    this.changed(out.change);
+  }
+
+  private mark(m: MarkWrite): void {
+    void this.nodeLease.mark(m).then(() => { this.core.lan.markWriteFinished(m); });
+  }
+
+  /** After each observation: re-plan soon when it changed something (2 ms gathers a burst of events into one plan). */
   private changed(change: Change, delayMs = 2): void {
     if (change === 'selection') this.selectionDirty = true;
-    if (!this.started || this.stopped) return;
-    if (change !== 'none') {
-      this.planTimer ??= setTimeout(() => { this.plan(); }, delayMs);
-      return;
-    }
-    // Others' renewals only push expiries later; our own renewal can bring the view's next change forward.
-    const at = this.core.viewChangeAt(this.o.clock());
-    if (at !== undefined && (this.wakeAtMs === undefined || at < this.wakeAtMs)) this.wakeAt(at);
-  }
-
-  /**
-   * One timer for everything that happens with time alone (expiries, the view
-   * going stale, a watch stall due); it plans only if the core says time
-   * changed something, since a live node's renewal pushes its expiry ahead.
-   */
-  private wakeAt(at: number | undefined): void {
-    clearTimeout(this.wakeTimer);
-    this.wakeAtMs = at;
-    if (at === undefined) return;
-    this.wakeTimer = setTimeout(() => {
-      if (this.stopped) return;
-      const now = this.o.clock();
-      this.explain(now, false);
-      if (this.core.wake(now) !== 'none') this.plan();
-      else this.wakeAt(this.core.nextWakeAt(now));
-    }, Math.max(1, Math.ceil(at - this.o.clock()) + 1));
+    if (!this.started || this.stopped || change === 'none') return;
+    this.planTimer ??= setTimeout(() => { this.plan(); }, delayMs);
   }
 
   private plan(): void {
@@ -214,7 +222,8 @@ export class Agent {
     this.planTimer = undefined;
     this.metrics.plans.inc();
     if (this.selectionDirty || !this.selection) {
-      const upLinksOf = (node: string): readonly string[] => (node === this.o.settings.nodeName ? this.localUpLinks() : this.core.upLinksOf(node));
+      const now = this.o.clock();
+      const upLinksOf = (node: string): readonly string[] => (node === this.o.settings.nodeName ? this.core.selfUpLinks(this.localUpLinks(), now) : this.core.upLinksOf(node));
       this.selection = this.selections.build({
         policies: this.policies.list(), services: this.services.list(), nodes: this.nodes.list(), slices: this.slices.list(),
         pools: this.pools.list(), gatewayLabels: this.gatewayApi.labels(), upLinksOf,
@@ -222,29 +231,35 @@ export class Agent {
       this.selectionDirty = false;
       this.ranker.retain(new Set(this.selection.services.keys()));
     }
-    const now = this.o.clock();
-    const plan = this.core.plan(this.selection, now);
+    const plan = this.core.plan(this.selection);
     const pairs = new Map<string, AnnouncePair>();
     for (const p of plan.plans) for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i });
     this.responder.setDesired([...pairs.values()]);
     this.metrics.announced.set(new Set([...pairs.values()].map((p) => p.address)).size);
     for (const w of plan.writes) this.write(w);
-    this.explain(now, plan.restartLeaseWatch);
-    this.wakeAt(plan.wakeAt);
+    for (const k of plan.reads) this.read(k);
   }
 
-  /** Logs each change of the view (current ↔ stale) and restarts a Lease watch the core finds late, with the numbers. */
-  private explain(now: number, restartLeaseWatch: boolean): void {
-    const st = this.core.status(now);
-    if (st.view.current !== this.viewCurrent) {
-      this.viewCurrent = st.view.current;
-      const evidence = { ...st.view, now, liveNodes: st.liveNodes, heartbeatAgeMs: st.heartbeatAgeMs };
-      this.o.log.info(evidence, st.view.current ? 'view of the API is current' : 'view of the API is stale: no node is declared dead until it is current again');
-    }
-    if (restartLeaseWatch) {
-      const limit = staleAfterMs(this.o.settings.coordination);
-      this.leases.restart(`our heartbeat renewal has not come back on the Lease watch after ${Math.round(st.view.unseenWriteMs ?? 0)} ms (limit ${limit} ms)`);
-    }
+  /** A fresh read of a Service Lease the core asked for (a wire conflict, a lost write): the watch may be behind. */
+  private read(service: string): void {
+    const [namespace = '', name = ''] = service.split('/');
+    const path = `/apis/coordination.k8s.io/v1/namespaces/${this.o.settings.namespace}/leases/${serviceLeaseName(namespace, name)}`;
+    void this.o.transport.json<Lease>(path, { timeoutMs: 2000 }).then(
+      (lease) => {
+        this.metrics.leaseReads.inc({ result: 'ok' });
+        this.changed(this.core.leaseRead(service, { result: 'ok', lease: leaseFacts(lease) }));
+      },
+      (err: unknown) => {
+        if (err instanceof KubeApiError && err.status === 404) {
+          this.metrics.leaseReads.inc({ result: 'ok' });
+          this.changed(this.core.leaseRead(service, { result: 'ok', lease: undefined }));
+          return;
+        }
+        this.metrics.leaseReads.inc({ result: 'error' });
+        this.o.log.warn({ service, err: String(err) }, 'Service Lease read failed: yielding the addresses another MAC announced');
+        this.changed(this.core.leaseRead(service, { result: 'error', message: String(err) }));
+      },
+    );
   }
 
   /** Writes a Service Lease the core asked for, then tells the core how it went. */
@@ -256,9 +271,8 @@ export class Agent {
         announcerChanged(w, addresses, this.services.get(w.service)?.metadata.uid, this.events, this.o.log);
       }
       if (outcome.result === 'error') this.o.log.warn({ service: w.service, action: w.action, err: outcome.message }, 'Service Lease write failed');
-      const now = this.o.clock();
       // Without the API, retrying every 2 ms only adds load.
-      this.changed(this.core.writeFinished(w, outcome, now), this.core.apiReachable(now) ? 2 : 250);
+      this.changed(this.core.writeFinished(w, outcome), this.core.apiReachable() ? 2 : 250);
     });
   }
 

@@ -1,19 +1,21 @@
 /** Maps API objects onto the L2 core's plain inputs. */
-import type { HeartbeatFacts, LeaseFacts } from '../core/l2/agent-core.js';
+import type { LeaseFacts, NodeLeaseFacts } from '../core/l2/agent-core.js';
 import type { L2PolicySpec } from '../core/l2/l2-policy.js';
 import type { EndpointFacts, L2NodeView, L2ServiceView } from '../core/l2/selection.js';
 import type { Lease } from '../kube/lease-lock.js';
 import type { Meta, ServiceObject } from '../kube/objects.js';
 
-/** The label on every herald Lease: 'heartbeat' or 'service'. */
+/** The label on every herald Lease: 'node' or 'service'. */
 export const LEASE_KIND = 'herald.io/lease';
-/** On a heartbeat Lease: the node's up links, comma-separated (selection reads them). */
+/** On a node Lease: the node's up links, comma-separated (selection and the liveness rings read them). */
 export const UP_LINKS = 'herald.io/up-links';
-/** "false" while the agent cannot judge others dead yet (AgentCore.ready), so nobody waits for it to claim. */
-export const READY = 'herald.io/ready';
+/** On a node Lease: link=MAC pairs, comma-separated, where liveness frames reach the node. */
+export const LINK_MACS = 'herald.io/link-macs';
+/** On a node Lease: links on which the node's monitors found it unreachable (written by them). */
+export const UNREACHABLE = 'herald.io/unreachable';
 /** On a Service Lease: the Service's namespace/name (the Lease name alone is ambiguous). */
 export const LEASE_SERVICE = 'herald.io/service';
-const HEARTBEAT_PREFIX = 'herald-agent-';
+const NODE_LEASE_PREFIX = 'herald-agent-';
 
 export interface NodeObject {
   metadata: Meta;
@@ -86,12 +88,12 @@ export function owningGateway(svc: ServiceObject): string | undefined {
   return owner?.name ?? svc.metadata.labels?.['gateway.networking.k8s.io/gateway-name'];
 }
 
-/** What a herald Lease is about, from its kind label: a node's heartbeat or a Service. */
-export function leaseSubject(lease: Lease): { kind: 'heartbeat'; node: string } | { kind: 'service'; service: string } | undefined {
+/** What a herald Lease is about, from its kind label: a node or a Service. */
+export function leaseSubject(lease: Lease): { kind: 'node'; node: string } | { kind: 'service'; service: string } | undefined {
   const meta = lease.metadata;
   const kind = meta?.labels?.[LEASE_KIND];
   const name = meta?.name ?? '';
-  if (kind === 'heartbeat' && name.startsWith(HEARTBEAT_PREFIX)) return { kind, node: name.slice(HEARTBEAT_PREFIX.length) };
+  if (kind === 'node' && name.startsWith(NODE_LEASE_PREFIX)) return { kind, node: name.slice(NODE_LEASE_PREFIX.length) };
   const service = (meta?.annotations as Record<string, string> | undefined)?.[LEASE_SERVICE];
   if (kind === 'service' && service !== undefined) return { kind, service };
   return undefined;
@@ -101,9 +103,14 @@ export function leaseFacts(lease: Lease): LeaseFacts {
   return { holder: lease.spec?.holderIdentity ?? '', rv: lease.metadata?.resourceVersion ?? '' };
 }
 
-export function heartbeatFacts(lease: Lease): HeartbeatFacts {
+const list = (text: string | undefined): string[] => (text ?? '').split(',').filter((l) => l !== '');
+
+export function nodeLeaseFacts(lease: Lease): NodeLeaseFacts {
   const annotations = (lease.metadata?.annotations as Record<string, string> | undefined) ?? {};
-  const upLinks = annotations[UP_LINKS] ?? '';
-  // Absent (an older agent): ready.
-  return { ...leaseFacts(lease), upLinks: upLinks.split(',').filter((l) => l !== ''), ...(annotations[READY] === 'false' ? { ready: false } : {}) };
+  const macs: Record<string, string> = {};
+  for (const pair of list(annotations[LINK_MACS])) {
+    const at = pair.indexOf('=');
+    if (at > 0) macs[pair.slice(0, at)] = pair.slice(at + 1).toLowerCase();
+  }
+  return { ...leaseFacts(lease), upLinks: list(annotations[UP_LINKS]), macs, unreachable: list(annotations[UNREACHABLE]) };
 }

@@ -1,14 +1,14 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly announced = new Gauge({ name: 'herald_agent_addresses_announced', help: 'Addresses this node answers for', registers: [this.registry] });
   readonly ownershipChanges = new Counter({ name: 'herald_agent_ownership_changes_total', help: 'Service Lease writes by this node', labelNames: ['action', 'result'], registers: [this.registry] });
-  readonly renewSeconds = new Histogram({
-    name: 'herald_agent_heartbeat_renew_seconds', help: 'Heartbeat Lease renewal latency',
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry],
+  readonly nodeLeaseWrites = new Counter({
+    name: 'herald_agent_node_lease_writes_total', help: 'Writes to node Leases: our own (links changed) and others\' (unreachable marks)',
+    labelNames: ['lease', 'result'], registers: [this.registry],
   });
-  readonly renewFailures = new Counter({ name: 'herald_agent_heartbeat_renew_failures_total', help: 'Failed heartbeat renewals', registers: [this.registry] });
+  readonly leaseReads = new Counter({ name: 'herald_agent_lease_reads_total', help: 'Service Lease reads (a wire conflict, a lost write)', labelNames: ['result'], registers: [this.registry] });
   readonly plans = new Counter({ name: 'herald_agent_plans_total', help: 'Times the agent re-planned its announcements', registers: [this.registry] });
 
   constructor() {

@@ -7,7 +7,7 @@
  * result before the watch shows it.
  */
 import type { LeaseWrite, WriteOutcome } from '../core/l2/agent-core.js';
-import { compareResourceVersions } from '../core/l2/api-view.js';
+import { compareResourceVersions } from '../core/l2/resource-version.js';
 import { serviceLeaseName } from '../core/l2/lease-names.js';
 import { writeLease, type Lease } from '../kube/lease-lock.js';
 import type { KubeTransport } from '../kube/transport.js';

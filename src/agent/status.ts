@@ -6,7 +6,7 @@ import type { Responder } from '../l2/responder.js';
 
 export interface StatusSources {
   readonly node: string;
-  /** Now, on the clock the core's times are on (so freshFrom and lastRenewOkAt can be read as ages). */
+  /** Now, on the clock the core's times are on. */
   readonly now: number;
   readonly core: AgentCore;
   readonly responder: Responder;
@@ -22,9 +22,9 @@ export function agentStatus(s: StatusSources): object {
     apiReachable: evidence.apiReachable,
     liveNodes: evidence.liveNodes,
     leaving: s.core.leaving ?? null,
-    // Why nodes are (not) dead for us: whether our view of the API is current and since when, and each heartbeat's age.
-    view: evidence.view,
-    heartbeatAgeMs: evidence.heartbeatAgeMs,
+    // Liveness on the LAN: each link's ring (monitors, watched, suspects), where we are deaf, and who is unreachable.
+    deaf: evidence.deaf,
+    liveness: evidence.lan,
     inflightWrites: evidence.inflightWrites,
     conflicted: evidence.conflicted,
     leaseWatch: { resourceVersion: s.leaseWatch.lastResourceVersion, ...s.leaseWatch.stats },

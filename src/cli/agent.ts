@@ -11,9 +11,10 @@ import { commonSettings, parse, parseSettings, settingsHelp } from './settings.j
 const defs = {
   ...commonSettings(9964),
   'node-name': { description: 'this node\'s Node name ($NODE_NAME in a DaemonSet)', default: process.env.NODE_NAME ?? '', parse: parse.string },
-  namespace: { description: 'namespace of the heartbeat and cilium-l2announce-* Leases', default: 'kube-system', parse: parse.string },
-  'heartbeat-interval': { description: 'how often this agent renews its heartbeat Lease', default: DEFAULT_COORDINATION.heartbeatIntervalMs, parse: parse.duration },
-  'heartbeat-expiry': { description: 'a node whose heartbeat has not changed for this long is dead (bounds crash failover)', default: DEFAULT_COORDINATION.heartbeatExpiryMs, parse: parse.duration },
+  namespace: { description: 'namespace of the node and cilium-l2announce-* Leases', default: 'kube-system', parse: parse.string },
+  'hello-interval': { description: 'how often this agent sends a liveness hello to each of its two monitors on each link', default: DEFAULT_COORDINATION.helloIntervalMs, parse: parse.duration },
+  'suspect-after': { description: 'a node unheard this long on a link is suspected (with the probe timeout, bounds crash failover)', default: DEFAULT_COORDINATION.suspectAfterMs, parse: parse.duration },
+  'probe-timeout': { description: 'how long a helper waits for a suspect to answer its probe', default: DEFAULT_COORDINATION.probeTimeoutMs, parse: parse.duration },
   'burst-rounds': { description: 'gratuitous ARP / unsolicited NA rounds when a node starts answering', default: DEFAULT_COORDINATION.burstRounds, parse: parse.positiveInt },
   'burst-interval': { description: 'time between those rounds', default: DEFAULT_COORDINATION.burstIntervalMs, parse: parse.duration },
   'load-balancer-classes': { description: 'loadBalancerClass values announced besides unset (comma list)', default: ['io.cilium/l2-announcer'], parse: parse.list },
@@ -32,7 +33,9 @@ export const agentCommand: Command = {
     const s = parseSettings(defs, argv, process.env);
     if (!s['node-name']) throw new UsageError('--node-name (or $NODE_NAME) is required');
     const coordination = {
-      heartbeatIntervalMs: s['heartbeat-interval'], heartbeatExpiryMs: s['heartbeat-expiry'],
+      ...DEFAULT_COORDINATION,
+      helloIntervalMs: s['hello-interval'], suspectAfterMs: s['suspect-after'], probeTimeoutMs: s['probe-timeout'],
+      confirmTimeoutMs: Math.max(DEFAULT_COORDINATION.confirmTimeoutMs, s['probe-timeout'] + s['hello-interval']),
       burstRounds: s['burst-rounds'], burstIntervalMs: s['burst-interval'],
     };
     const problems = validateCoordinationSettings(coordination);

@@ -263,7 +263,7 @@ export class LivenessLinks extends EventEmitter<LivenessLinksEvents> {
       return;
     }
     // The kernel filter already checks this; a socket without one (or a fake) must not change what we accept.
-    if (d.value.dstMac !== entry.macText) return;
+    if (d.value.dstMac !== entry.macText && d.value.dstMac !== 'ff:ff:ff:ff:ff:ff') return;
     this.#count('framesReceived');
     this.emit('frame', { link: entry.name, from: d.value.from, fromMac: d.value.srcMac, msg: d.value.msg });
   }

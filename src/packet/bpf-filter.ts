@@ -120,12 +120,15 @@ function assemble(spec: FilterSpec, perAddress: boolean): BpfInsn[] {
 export function livenessFilter(mac: Uint8Array): BpfInsn[] {
   if (mac.length !== 6) throw new Error(`livenessFilter: a MAC is 6 bytes, got ${mac.length}`);
   // Every failed test jumps to the final `ret 0`; offsets count from the next instruction.
+  // Our MAC, or broadcast (a monitor's "down" verdict goes to the whole link).
   return [
     stmt(LD | B | ABS, AD_PKTTYPE), jeq(PACKET_OUTGOING, 0, 1), ret(0),
     stmt(LD | W | ABS, AD_VLAN_TAG_PRESENT), jeq(0, 1, 0), ret(0),
-    stmt(LD | H | ABS, 12), jeq(LIVENESS_ETHERTYPE, 0, 5),
-    stmt(LD | W | ABS, 0), jeq(word(mac, 0), 0, 3),
-    stmt(LD | H | ABS, 4), jeq(((mac[4] ?? 0) << 8) | (mac[5] ?? 0), 0, 1),
+    stmt(LD | H | ABS, 12), jeq(LIVENESS_ETHERTYPE, 0, 8),
+    stmt(LD | W | ABS, 0), jeq(word(mac, 0), 0, 2),
+    stmt(LD | H | ABS, 4), jeq(((mac[4] ?? 0) << 8) | (mac[5] ?? 0), 3, 4),
+    jeq(0xffffffff, 0, 3),
+    stmt(LD | H | ABS, 4), jeq(0xffff, 0, 1),
     ret(ACCEPT),
     ret(0),
   ];

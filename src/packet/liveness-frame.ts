@@ -27,8 +27,8 @@ const MIN_FRAME = 60;
 const FIXED = 14 + 9;
 const FLAG_ALIVE = 0x01;
 
-const TYPE_OF = { hello: 1, probe: 2, ack: 3, 'probe-req': 4, 'probe-res': 5 } as const satisfies Record<LanMessage['kind'], number>;
-const KIND_OF: readonly (LanMessage['kind'] | undefined)[] = [undefined, 'hello', 'probe', 'ack', 'probe-req', 'probe-res'];
+const TYPE_OF = { hello: 1, probe: 2, ack: 3, 'probe-req': 4, 'probe-res': 5, down: 6 } as const satisfies Record<LanMessage['kind'], number>;
+const KIND_OF: readonly (LanMessage['kind'] | undefined)[] = [undefined, 'hello', 'probe', 'ack', 'probe-req', 'probe-res', 'down'];
 
 export interface LivenessFrame {
   /** Lower-case colon form. */
@@ -116,7 +116,7 @@ export function decodeLivenessFrame(frame: Buffer): Decoded<LivenessFrame> {
     msg = kind === 'hello' ? { kind, seq: number } : { kind, nonce: number };
   } else {
     if (targetName === undefined) return bad(`${kind} without a target name`);
-    if (kind === 'probe') {
+    if (kind === 'probe' || kind === 'down') {
       msg = { kind, nonce: number, target: targetName };
     } else if (kind === 'probe-res') {
       msg = { kind, nonce: number, target: targetName, alive: (flags & FLAG_ALIVE) !== 0 };

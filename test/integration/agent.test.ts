@@ -251,7 +251,7 @@ describe('failover', () => {
     await lab.startAgent(holder);
   });
 
-  test('defect 2: the survivors\' watches go quiet without a sound, then the holder dies: they notice, restart their watches and take over', async () => {
+  test('defect 2: the survivors\' watches go quiet without a sound, then the holder dies: the LAN verdict moves the address within a second anyway', async () => {
     const vip = '192.0.2.240';
     await everyAgentSeesAll();
     const holder = await holderOf('app1-service');
@@ -265,15 +265,11 @@ describe('failover', () => {
       await lab.killAgent(holder);
       const report = await probe.done;
       const next = await holderOf('app1-service');
-      const restarts = await Promise.all(survivors.map(async (n) => {
-        const st = JSON.parse((await lab.agentHttp(n, '/status')).body) as { leaseWatch?: { restarts?: number } };
-        return st.leaseWatch?.restarts ?? 0;
-      }));
       const blackout = longestBlackoutMs(report.samples);
-      console.log(`failover with stalled watches: ${blackout} ms to ${next}; Lease watch restarts ${survivors.map((n, i) => `${n} ${restarts[i] ?? 0}`).join(', ')}`);
+      console.log(`failover with stalled watches: ${blackout} ms to ${next}`);
+      // The "down" broadcast tells the successor; its claim is a compare-and-swap on the version it has, which no watch needs to confirm.
       assert.ok(survivors.includes(next), `still held by ${next}`);
-      // A survivor whose Lease watch happened to be younger than the stall's 1 s idle test was not stalled; at least one was.
-      assert.ok(restarts.some((r) => r >= 1), 'no survivor restarted its Lease watch');
+      assert.ok(blackout < 1000, `blackout ${blackout} ms`);
       assert.ok(report.samples.at(-1)?.error === undefined, 'curl had not recovered at the end of the probe');
     } finally {
       // The other watches (Services, nodes...) would stay quiet until their 90 s watchdog; later tests need them.

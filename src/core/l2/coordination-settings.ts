@@ -1,23 +1,20 @@
-/** Timings of the agents' coordination (heartbeats and announcement bursts). */
-export interface CoordinationSettings {
-  /** How often each agent renews its herald-agent-<node> heartbeat Lease. */
-  readonly heartbeatIntervalMs: number;
-  /** A heartbeat unchanged this long (by the observer's clock) means the node is dead. */
-  readonly heartbeatExpiryMs: number;
+/** Timings of the agents' coordination: LAN liveness (lan-liveness.ts) and announcement bursts. */
+import { DEFAULT_LIVENESS, type LivenessSettings } from './lan-liveness.js';
+
+export interface CoordinationSettings extends LivenessSettings {
   /** Gratuitous ARP / unsolicited NA rounds sent when a node starts answering, the first at once. */
   readonly burstRounds: number;
   readonly burstIntervalMs: number;
 }
 
 /**
- * 500 ms / 1500 ms: a crashed holder is declared dead 1.5 s (plus one watch
- * delivery) after its last renewal, inside the 2 s failover target; three
- * renewals in a row must be missed, so one slow API round trip moves nothing.
- * The responder's default burst (src/l2/burst.ts) is taken from here.
+ * Hellos every 50 ms, a node unheard for 200 ms (four hellos) is suspected,
+ * and a helper's probe waits 50 ms: a crashed holder is condemned about
+ * 300 ms after its last hello, well inside the 500 ms target. The responder's
+ * default burst (src/l2/burst.ts) is taken from here.
  */
 export const DEFAULT_COORDINATION: CoordinationSettings = {
-  heartbeatIntervalMs: 500,
-  heartbeatExpiryMs: 1500,
+  ...DEFAULT_LIVENESS,
   burstRounds: 3,
   burstIntervalMs: 1000,
 };
@@ -29,15 +26,27 @@ function positiveFinite(name: string, v: number): string | undefined {
 /** Every problem with the settings, as messages fit for the user; empty when valid. */
 export function validateCoordinationSettings(s: CoordinationSettings): string[] {
   const errors: string[] = [];
-  const interval = positiveFinite('heartbeat interval', s.heartbeatIntervalMs);
-  const expiry = positiveFinite('heartbeat expiry', s.heartbeatExpiryMs);
-  if (interval !== undefined) errors.push(interval);
-  if (expiry !== undefined) errors.push(expiry);
-  if (interval === undefined && expiry === undefined && s.heartbeatExpiryMs < 2 * s.heartbeatIntervalMs) {
-    errors.push(
-      `heartbeat expiry (${s.heartbeatExpiryMs} ms) must be at least twice the heartbeat interval (${s.heartbeatIntervalMs} ms), ` +
-        'or one late renewal declares a healthy node dead and moves its Services',
-    );
+  const named: Array<[string, number]> = [
+    ['hello interval', s.helloIntervalMs], ['suspect-after', s.suspectAfterMs], ['probe timeout', s.probeTimeoutMs],
+    ['confirm timeout', s.confirmTimeoutMs], ['clear-after', s.clearAfterMs], ['LAN verdict lifetime', s.lanVerdictMs],
+  ];
+  for (const [name, v] of named) {
+    const e = positiveFinite(name, v);
+    if (e !== undefined) errors.push(e);
+  }
+  if (errors.length === 0) {
+    if (s.suspectAfterMs < 3 * s.helloIntervalMs) {
+      errors.push(
+        `suspect-after (${s.suspectAfterMs} ms) must be at least three hello intervals (${s.helloIntervalMs} ms), ` +
+          'or two lost hellos make a healthy node a suspect',
+      );
+    }
+    if (s.confirmTimeoutMs < s.probeTimeoutMs + s.helloIntervalMs) {
+      errors.push(
+        `confirm timeout (${s.confirmTimeoutMs} ms) must be at least the probe timeout plus a hello interval (${s.probeTimeoutMs + s.helloIntervalMs} ms), ` +
+          'or helpers answer after the suspecting node has stopped listening',
+      );
+    }
   }
   if (!Number.isInteger(s.burstRounds) || s.burstRounds < 1) {
     errors.push(`burst rounds must be a whole number ≥ 1 (got ${s.burstRounds}): without one announcement the LAN keeps the old MAC`);
@@ -51,26 +60,22 @@ export function validateCoordinationSettings(s: CoordinationSettings): string[] 
 }
 
 /**
- * Longest time from a holder's crash until its successor holds the Lease.
- * An observer restarts its expiry clock whenever it sees a renewal, so the
- * worst case is a crash just after a renewal: that renewal reaches observers
- * one watch delivery later, they declare the node dead `expiry` after that
- * (a timer at nextExpiryAtMs, no polling), and the claim costs one
- * compare-and-swap round trip. The heartbeat interval does not appear: it
- * only has to be short enough that a live node is never seen as expired
- * (validateCoordinationSettings enforces expiry ≥ 2 × interval).
+ * Longest time from a holder's crash (or cut) until its successor has
+ * claimed, with three or more nodes on the link. The last hello may have left
+ * just before the crash; the monitor's tick (every hello interval) notices
+ * the silence up to one interval after suspectAfter; the helper's probe times
+ * out at the helper's next tick after probeTimeout; the "down" broadcast
+ * reaches the successor at once, and its claim is one compare-and-swap.
  */
 export function failoverBoundMs(s: CoordinationSettings, apiLatencyMs: number): number {
-  return s.heartbeatExpiryMs + 2 * apiLatencyMs;
+  return s.suspectAfterMs + s.helloIntervalMs + s.probeTimeoutMs + s.helloIntervalMs + 2 * apiLatencyMs;
 }
 
 /**
  * How long two nodes may both answer when the old holder is cut off from the
- * API but still on the LAN. Until the successor claims (failoverBoundMs after
- * the partition) only the old holder answers; the successor's first
- * gratuitous frame silences it, and if frames are lost the last burst round
- * does, so the overlap lasts at most the burst. This assumes the old holder
- * hears at least one round; see docs/l2-announcements.md.
+ * API but still on the LAN: the old holder checks the Lease when it hears the
+ * successor's first gratuitous frame (a read), and stops. If frames are lost
+ * the last burst round does it, so the overlap lasts at most the burst.
  */
 export function dualAnswerBoundMs(s: CoordinationSettings): number {
   return (s.burstRounds - 1) * s.burstIntervalMs;

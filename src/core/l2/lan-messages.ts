@@ -16,7 +16,9 @@ export type LanMessage =
   /** "Probe `target` for me": a suspecting monitor asks a helper (SWIM's ping-req). */
   | { readonly kind: 'probe-req'; readonly nonce: number; readonly target: string; readonly targetMac: string }
   /** The helper's answer to a probe-req: whether `target` acked its probe in time. */
-  | { readonly kind: 'probe-res'; readonly nonce: number; readonly target: string; readonly alive: boolean };
+  | { readonly kind: 'probe-res'; readonly nonce: number; readonly target: string; readonly alive: boolean }
+  /** Broadcast on the link by a monitor that confirmed `target` unreachable there. */
+  | { readonly kind: 'down'; readonly nonce: number; readonly target: string };
 
 export type LanMessageKind = LanMessage['kind'];
 

@@ -5,7 +5,7 @@ export function serviceLeaseName(namespace: string, name: string): string {
   return `cilium-l2announce-${namespace}-${name}`;
 }
 
-/** herald's per-agent heartbeat Lease. */
-export function heartbeatLeaseName(node: string): string {
+/** herald's per-node Lease: the node's links, MACs and unreachable marks. */
+export function nodeLeaseName(node: string): string {
   return `herald-agent-${node}`;
 }

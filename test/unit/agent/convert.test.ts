@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { endpointFacts, heartbeatFacts, leaseFacts, leaseSubject, owningGateway, toL2Service } from '../../../src/agent/convert.js';
+import { endpointFacts, leaseFacts, leaseSubject, nodeLeaseFacts, owningGateway, toL2Service } from '../../../src/agent/convert.js';
 
 test('endpoint facts: ready endpoints per node, absent ready means ready, synthetic backends noticed', () => {
   const facts = endpointFacts([
@@ -37,11 +37,12 @@ test('a Service view carries ingress and external IPs and the Gateway labels', (
   assert.equal(view.externalTrafficPolicy, 'Local');
 });
 
-test('herald Leases: a heartbeat names its node and up links, a Service Lease its Service; anything else is nobody\'s', () => {
-  const hb = { metadata: { name: 'herald-agent-node-a', resourceVersion: '7', labels: { 'herald.io/lease': 'heartbeat' }, annotations: { 'herald.io/up-links': 'eth0,eth1' } }, spec: { holderIdentity: 'node-a' } };
-  assert.deepEqual(leaseSubject(hb), { kind: 'heartbeat', node: 'node-a' });
-  assert.deepEqual(heartbeatFacts(hb), { holder: 'node-a', rv: '7', upLinks: ['eth0', 'eth1'] });
-  assert.deepEqual(heartbeatFacts({ ...hb, metadata: { ...hb.metadata, annotations: {} }, spec: {} }), { holder: '', rv: '7', upLinks: [] });
+test('herald Leases: a node Lease names its node, up links, MACs and marks, a Service Lease its Service; anything else is nobody\'s', () => {
+  const annotations = { 'herald.io/up-links': 'eth0,eth1', 'herald.io/link-macs': 'eth1=02:AA:00:00:00:01,bad', 'herald.io/unreachable': 'eth1' };
+  const hb = { metadata: { name: 'herald-agent-node-a', resourceVersion: '7', labels: { 'herald.io/lease': 'node' }, annotations }, spec: { holderIdentity: 'node-a' } };
+  assert.deepEqual(leaseSubject(hb), { kind: 'node', node: 'node-a' });
+  assert.deepEqual(nodeLeaseFacts(hb), { holder: 'node-a', rv: '7', upLinks: ['eth0', 'eth1'], macs: { eth1: '02:aa:00:00:00:01' }, unreachable: ['eth1'] });
+  assert.deepEqual(nodeLeaseFacts({ ...hb, metadata: { ...hb.metadata, annotations: {} }, spec: {} }), { holder: '', rv: '7', upLinks: [], macs: {}, unreachable: [] });
   const svc = { metadata: { name: 'cilium-l2announce-default-web', resourceVersion: '9', labels: { 'herald.io/lease': 'service' }, annotations: { 'herald.io/service': 'default/web' } }, spec: { holderIdentity: 'node-b' } };
   assert.deepEqual(leaseSubject(svc), { kind: 'service', service: 'default/web' });
   assert.deepEqual(leaseFacts(svc), { holder: 'node-b', rv: '9' });

@@ -119,14 +119,19 @@ describe('liveness BPF filter', () => {
     assert.equal(runBpf(prog, hello(ours).subarray(0, 14), host), ACCEPT, 'header only');
   });
 
-  it('drops frames for any other MAC, differing in any byte, and broadcast', () => {
+  it('drops frames for any other MAC, differing in any byte; passes broadcast (a "down" verdict)', () => {
     for (let i = 0; i < 6; i++) {
       const other = parseMac(ours)!;
       other[i]! ^= 0x10;
       assert.equal(runBpf(prog, hello(ours).fill(other, 0, 6), host), 0, `byte ${i}`);
     }
     assert.equal(runBpf(prog, hello('02:48:52:00:03:00'), host), 0);
-    assert.equal(runBpf(prog, hello(ours).fill(0xff, 0, 6), host), 0);
+    assert.equal(runBpf(prog, hello(ours).fill(0xff, 0, 6), host), ACCEPT);
+    const almost = hello(ours).fill(0xff, 0, 6);
+    almost[5] = 0xfe;
+    assert.equal(runBpf(prog, almost, host), 0, 'ff:ff:ff:ff:ff:fe is not broadcast');
+    const arpBroadcast = Buffer.from(ARPING_REQUEST).fill(0xff, 0, 6);
+    assert.equal(runBpf(prog, arpBroadcast, host), 0, 'broadcast of another EtherType');
   });
 
   it('drops other EtherTypes, VLAN-tagged and outgoing frames, and truncated ones', () => {

@@ -1,61 +1,165 @@
 /**
- * The agent core's rules as stories, one named row each: a setting, what the
- * agent observes and when, and what it must decide. Three nodes a, b, c are
- * candidates for one Service; `first` and `second` are its best- and
- * second-ranked nodes (rendezvous order), and the story's agent is `second`
- * unless it says otherwise.
+ * The agent core's rules (v2: liveness on the LAN) as stories, one named row
+ * each. Three nodes a, b, c are candidates for one Service on eth0; `first`,
+ * `second` and `third` are its candidates in rendezvous order. Every story
+ * has all three cores, fed the same API (node Leases with MACs, so that
+ * rings exist) and joined by a LAN that delivers frames at once unless a
+ * node is cut off; the story's agent is `second` unless it says otherwise.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentCore, type Change, type CorePlan } from '../../../../src/core/l2/agent-core.js';
-import { DEFAULT_COORDINATION } from '../../../../src/core/l2/coordination-settings.js';
+import { AgentCore, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
+import { DEFAULT_COORDINATION, failoverBoundMs } from '../../../../src/core/l2/coordination-settings.js';
 import { compileL2Policy } from '../../../../src/core/l2/l2-policy.js';
-import { selectL2 } from '../../../../src/core/l2/selection.js';
-import { planNode } from '../../../../src/core/l2/node-plan.js';
+import type { MarkWrite } from '../../../../src/core/l2/lan-liveness.js';
+import type { LanSend } from '../../../../src/core/l2/lan-messages.js';
+import { planNode, type ServicePlan } from '../../../../src/core/l2/node-plan.js';
 import { CandidateRanker, rankCandidates } from '../../../../src/core/l2/rendezvous.js';
+import { selectL2, type L2Selection, type L2ServiceView } from '../../../../src/core/l2/selection.js';
 
+const S = DEFAULT_COORDINATION;
+const LINK = 'eth0';
 const SVC = 'default/web';
 const VIP = '192.0.2.10';
-const [first = '', second = '', third = ''] = rankCandidates(SVC, ['a', 'b', 'c']);
-const selection = selectL2({
-  policies: [compileL2Policy({ name: 'all', loadBalancerIPs: true, interfaces: ['^eth0$'] })],
-  services: [{ namespace: 'default', name: 'web', type: 'LoadBalancer', ingressIPs: [VIP] }],
-  nodes: ['a', 'b', 'c'].map((name) => ({ name, labels: {}, upLinks: ['eth0'] })),
-  endpoints: new Map(), poolRanges: [],
+const NODES = ['a', 'b', 'c'];
+const [first = '', second = '', third = ''] = rankCandidates(SVC, NODES);
+const macOf = (n: string): string => `02:00:00:00:00:${n.charCodeAt(0).toString(16).padStart(2, '0')}`;
+
+const policies = [compileL2Policy({ name: 'all', loadBalancerIPs: true, interfaces: ['^eth0$'] })];
+const webService: L2ServiceView = { namespace: 'default', name: 'web', type: 'LoadBalancer', ingressIPs: [VIP] };
+
+/** Selections by the nodes that have eth0 up, one object per set (so that an unchanged view plans incrementally). */
+function selectionCache(services: readonly L2ServiceView[]): (up: readonly string[]) => L2Selection {
+  const cache = new Map<string, L2Selection>();
+  return (up) => {
+    const key = [...up].sort().join(',');
+    let sel = cache.get(key);
+    if (sel === undefined) {
+      sel = selectL2({ policies, services, nodes: [...up].sort().map((name) => ({ name, labels: {}, upLinks: [LINK] })), endpoints: new Map(), poolRanges: [] });
+      cache.set(key, sel);
+    }
+    return sel;
+  };
+}
+
+/** The selection as an agent would build it: other nodes' links from upLinksOf, its own from selfUpLinks. */
+function selectionOf(core: AgentCore, nodes: readonly string[], now: number, select: (up: readonly string[]) => L2Selection): L2Selection {
+  const up = nodes.filter((n) => (n === core.self ? core.selfUpLinks([LINK], now) : core.upLinksOf(n)).includes(LINK));
+  return select(up);
+}
+
+const nodeFacts = (node: string, rv: number, over: Partial<NodeLeaseFacts> = {}): NodeLeaseFacts => ({
+  holder: node, rv: String(rv), upLinks: [LINK], macs: { [LINK]: macOf(node) }, unreachable: [], ...over,
 });
 
-/** One agent and the world around it, driven by the story. */
+/** Three agents, the API they watch and the LAN between them. */
 class World {
-  readonly core: AgentCore;
+  readonly cores = new Map<string, AgentCore>();
+  /** The node Leases as the API holds them. */
+  readonly nodeLeases = new Map<string, NodeLeaseFacts>();
+  /** Nodes cut off the LAN (no carrier change): they hear nobody and nobody hears them. */
+  readonly cut = new Set<string>();
+  /** Mark writes the cores asked for, in order. */
+  readonly marks: Array<MarkWrite & { by: string; at: number }> = [];
+  /** Every LAN output's change that was not 'none': who, when, what. */
+  readonly lanChanges: Array<{ node: string; at: number; change: Change }> = [];
+  /** Whether the API delivers: when false (a pause), nothing is written or watched. */
+  apiUp = true;
+  now = 0;
   private rv = 100;
-  private readonly lastRv = new Map<string, string>();
+  private readonly select = selectionCache([webService]);
+
   constructor(readonly self: string) {
-    this.core = new AgentCore({ self, settings: DEFAULT_COORDINATION });
+    for (const n of NODES) this.cores.set(n, new AgentCore({ self: n, settings: S }));
+    for (const n of NODES) this.setNode(n, {});
   }
-  /** A heartbeat renewal of `node` arrives on the watch at t. */
-  beat(node: string, t: number, holder = node): Change {
-    const rv = String(++this.rv);
-    this.lastRv.set(node, rv);
-    return this.core.heartbeat(node, { holder, rv, upLinks: ['eth0'] }, t);
+
+  get core(): AgentCore { return this.of(this.self); }
+
+  of(node: string): AgentCore {
+    const c = this.cores.get(node);
+    assert.ok(c, node);
+    return c;
   }
-  /** Our own renewal: sent at t, answered after `rtt`, back on the watch after `lag` more (never if null). */
-  renew(t: number, rtt = 2, lag: number | null = 1): void {
-    this.core.renewalStarted(t);
-    const rv = String(++this.rv);
-    this.core.renewalSucceeded(rv, t + rtt);
-    if (lag !== null) this.core.heartbeat(this.self, { holder: this.self, rv, upLinks: ['eth0'] }, t + rtt + lag);
+
+  nextRv(): string { return String(++this.rv); }
+
+  /** Writes a node Lease (a patch of the current one) and delivers it to every core; the changes they report. */
+  setNode(node: string, patch: Partial<NodeLeaseFacts>): Map<string, Change> {
+    const facts = nodeFacts(node, ++this.rv, { ...this.nodeLeases.get(node), ...patch, rv: String(this.rv) });
+    this.nodeLeases.set(node, facts);
+    const out = new Map<string, Change>();
+    for (const [n, c] of this.cores) out.set(n, c.nodeLease(node, facts));
+    return out;
   }
-  /** Everyone (ourselves included) renews every 500 ms over [from, to). */
-  steady(from: number, to: number, nodes: readonly string[] = ['a', 'b', 'c']): void {
-    for (let t = from; t < to; t += 500) {
-      for (const n of nodes) if (n === this.self) this.renew(t); else this.beat(n, t + 3);
+
+  /** The Service Lease names `holder`, as the watch delivers it to every core; its rv. */
+  holder(holder: string): string {
+    const rv = this.nextRv();
+    for (const c of this.cores.values()) c.serviceLease(SVC, { holder, rv });
+    return rv;
+  }
+
+  plan(node = this.self): CorePlan {
+    const core = this.of(node);
+    return core.plan(selectionOf(core, NODES, this.now, this.select));
+  }
+
+  answering(node = this.self): boolean {
+    return this.plan(node).plans.find((p) => p.service === SVC)?.decision.answer ?? false;
+  }
+
+  /** Delivers frames (and the answers they cause) at once, except to or from a node that is cut off. */
+  private deliver(from: string, sends: readonly LanSend[]): void {
+    const queue: Array<[string, LanSend]> = sends.map((s) => [from, s]);
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+      const [src, s] = item;
+      if (this.cut.has(src)) continue;
+      const targets = s.to === '*' ? NODES.filter((n) => n !== src) : [s.to];
+      for (const to of targets) {
+        if (this.cut.has(to)) continue;
+        const out = this.of(to).lanReceived({ link: s.link, from: src, fromMac: macOf(src), msg: s.msg }, this.now);
+        if (out.change !== 'none') this.lanChanges.push({ node: to, at: this.now, change: out.change });
+        this.applyMarks(to, out.marks);
+        for (const r of out.sends) queue.push([to, r]);
+      }
     }
   }
-  holder(node: string, t: number): void {
-    this.core.serviceLease(SVC, { holder: node, rv: String(++this.rv) }, t);
+
+  private applyMarks(by: string, marks: readonly MarkWrite[]): void {
+    for (const m of marks) {
+      this.marks.push({ ...m, by, at: this.now });
+      if (!this.apiUp) continue;
+      const before = this.nodeLeases.get(m.node)?.unreachable ?? [];
+      const unreachable = m.action === 'mark' ? [...new Set([...before, m.link])].sort() : before.filter((l) => l !== m.link);
+      this.setNode(m.node, { unreachable });
+      this.of(by).lan.markWriteFinished(m);
+    }
   }
-  plan(t: number): CorePlan { return this.core.plan(selection, t); }
-  answering(t: number): boolean { return this.plan(t).plans.find((p) => p.service === SVC)?.decision.answer ?? false; }
+
+  /** Runs the LAN for `ms`: every core ticks every hello interval. */
+  run(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now += S.helloIntervalMs;
+      for (const [n, c] of this.cores) {
+        const out = c.lanTick(this.now);
+        if (out.change !== 'none') this.lanChanges.push({ node: n, at: this.now, change: out.change });
+        this.applyMarks(n, out.marks);
+        this.deliver(n, out.sends);
+      }
+    }
+  }
+
+  /** Runs until `pred` holds; the time it took (Infinity past the limit). */
+  until(pred: () => boolean, limitMs: number): number {
+    const start = this.now;
+    while (!pred()) {
+      if (this.now - start > limitMs) return Infinity;
+      this.run(S.helloIntervalMs);
+    }
+    return this.now - start;
+  }
 }
 
 interface Story {
@@ -66,297 +170,373 @@ interface Story {
 
 const stories: Story[] = [
   {
-    name: 'a crashed holder is claimed by the best-ranked live candidate, a whole expiry after its last renewal',
+    name: 'a holder marked unreachable in its node Lease is no longer a candidate: the best-ranked other candidate claims, with the observed version',
     self: second,
     run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      w.steady(3000, 6000, [first, second]); // third crashed at 3000; its last renewal arrived at 2503
-      assert.deepEqual(w.plan(3990).writes, [], 'not before the expiry');
-      assert.deepEqual(w.plan(4010).writes, [], `${first} ranks first and claims, not ${second}`);
-      const w2 = new World(first);
-      w2.steady(0, 3000);
-      w2.holder(third, 100);
-      w2.steady(3000, 6000, [first, second]);
-      assert.deepEqual(w2.plan(3990).writes, []);
-      const [claim] = w2.plan(4010).writes;
-      assert.equal(claim?.action, 'claim');
-      assert.equal(claim.holder, first);
-      assert.equal(claim.previousHolder, third);
-      assert.deepEqual(w2.plan(4020).writes, [], 'one write in flight per Service');
+      w.run(1000);
+      const rv = w.holder(first);
+      assert.deepEqual(w.plan().writes, [], `${first} holds and is healthy`);
+      assert.deepEqual(w.plan(third).writes, []);
+      const changes = w.setNode(first, { unreachable: [LINK] });
+      assert.equal(changes.get(second), 'selection');
+      assert.deepEqual(w.core.upLinksOf(first), []);
+      const [claim, ...more] = w.plan().writes;
+      assert.deepEqual(more, []);
+      assert.deepEqual(claim, {
+        service: SVC, action: 'claim', holder: second, expectedRv: rv, previousHolder: first,
+        reason: claim?.reason,
+      });
+      assert.match(claim.reason, /no longer a candidate/);
+      assert.deepEqual(w.plan(third).writes, [], `${third} waits for ${second}`);
     },
   },
   {
-    name: 'defect 1: an apiserver pause of 30 s moves nothing, during it or after it',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      // From 3000 the apiserver is stopped: no heartbeat arrives, our renewal hangs.
-      w.core.renewalStarted(3000);
-      for (let t = 3000; t < 33_000; t += 100) assert.deepEqual(w.plan(t).writes, [], `no claim at ${t}`);
-      // SIGCONT at 33000: our stalled renewal lands, the others' land around it, in any order.
-      w.core.renewalSucceeded('900', 33_002);
-      w.core.heartbeat(first, { holder: first, rv: '900', upLinks: ['eth0'] }, 33_003);
-      assert.deepEqual(w.plan(33_004).writes, [], 'the others get a whole expiry from the moment our view is current again');
-      w.beat(third, 33_010);
-      w.beat(second, 33_011);
-      w.steady(33_500, 40_000);
-      assert.deepEqual(w.plan(40_000).writes, []);
-      assert.equal(w.core.holderOf(SVC), third);
-    },
-  },
-  {
-    name: 'defect 1, clock-only evidence would have claimed: the same pause with our renewals landing claims after the expiry',
-    self: first,
-    run: (w) => {
-      // The contrast that shows what the evidence floor buys: if our own renewals
-      // do land (only the others are cut off), their silence is real evidence.
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      for (let t = 3000; t < 6000; t += 500) w.renew(t);
-      assert.equal(w.plan(5000).writes[0]?.action, 'claim');
-    },
-  },
-  {
-    name: 'defect 2: our Lease watch stalls silently; no claim on its silence, and a restart is asked for at once',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      // From 3000 the watch delivers nothing, while our renewals keep succeeding.
-      for (let t = 3000; t < 4000; t += 500) w.renew(t, 2, null);
-      const p = w.plan(3600);
-      assert.deepEqual(p.writes, []);
-      assert.equal(p.restartLeaseWatch, true, 'stall noticed 500 ms after an unseen renewal');
-      assert.equal(w.plan(3700).restartLeaseWatch, false, 'asked once per renewal');
-      assert.deepEqual(w.plan(10_000).writes, [], 'still no claim while the watch is silent');
-    },
-  },
-  {
-    name: 'defect 2: once the restarted watch delivers again, a truly dead holder is claimed at once: the re-list proves its silence',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      for (let t = 3000; t < 4000; t += 500) w.renew(t, 2, null);
-      assert.deepEqual(w.plan(3900).writes, [], 'nothing while the watch is quiet');
-      // The re-list at 4100 shows our latest renewal and second's; third has not written since 2503.
-      w.core.heartbeat(first, { holder: first, rv: '5000', upLinks: ['eth0'] }, 4100);
-      w.beat(second, 4100);
-      assert.equal(w.plan(4101).writes[0]?.action, 'claim');
-    },
-  },
-  {
-    name: 'a quiet watch never turns a live node dead: its silence is not proven while our renewals do not come back',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      // Our renewal at 3000 comes back at 3003; from then the watch is quiet; third keeps renewing (unseen).
-      for (let t = 3500; t < 6000; t += 500) w.renew(t, 2, null);
-      for (let t = 3000; t < 6000; t += 100) assert.deepEqual(w.plan(t).writes, [], `no claim at ${t}`);
-      assert.equal(w.core.live(5900).has(third), true);
-    },
-  },
-  {
-    name: 'a renewal of a live node changes nothing and does not ask for a plan; a return from the dead does',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      assert.equal(w.beat(second, 2003), 'none');
-      w.steady(2500, 6000, [first, third]);
-      assert.equal(w.core.live(5000).has(second), false);
-      assert.equal(w.beat(second, 5003), 'plan');
-    },
-  },
-  {
-    name: 'a heartbeat with new links, or a new node, changes the selection',
-    self: first,
-    run: (w) => {
-      w.steady(0, 1000);
-      assert.equal(w.core.heartbeat('d', { holder: 'd', rv: '7000', upLinks: ['eth0'] }, 1000), 'selection');
-      assert.equal(w.core.heartbeat(second, { holder: second, rv: '7001', upLinks: ['eth0', 'eth1'] }, 1001), 'selection');
-      assert.deepEqual(w.core.upLinksOf(second), ['eth0', 'eth1']);
-    },
-  },
-  {
-    name: 'stickiness: a live holder keeps the Service even though another node ranks higher',
-    self: first,
-    run: (w) => {
-      w.steady(0, 5000);
-      w.holder(third, 100);
-      assert.deepEqual(w.plan(5000).writes, []);
-      assert.equal(w.answering(5000), false);
-    },
-  },
-  {
-    name: 'the holder answers; a Lease older than our own write is ignored',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      const [claim] = w.plan(2000).writes;
-      assert.ok(claim);
-      w.core.writeFinished(claim, { result: 'ok', lease: { holder: first, rv: '5000' } }, 2005);
-      assert.equal(w.answering(2006), true);
-      w.core.serviceLease(SVC, { holder: '', rv: '4990' }, 2007); // a late watch event from before our write
-      assert.equal(w.core.holderOf(SVC), first);
-      assert.equal(w.answering(2008), true);
-    },
-  },
-  {
-    name: 'a lost race (409) frees the Service for the next plan, which follows the winner',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      const [claim] = w.plan(2000).writes;
-      assert.ok(claim);
-      w.core.writeFinished(claim, { result: 'lost' }, 2005);
-      w.core.serviceLease(SVC, { holder: second, rv: '6000' }, 2006);
-      const p = w.plan(2007);
-      assert.deepEqual(p.writes, []);
-      assert.equal(w.answering(2008), false);
-    },
-  },
-  {
-    name: 'API unreachable: a foreign MAC announcing our address silences it until our heartbeat renews again',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      w.holder(first, 100);
-      w.core.renewalStarted(2000);
-      w.core.renewalFailed(2100);
-      assert.equal(w.answering(2101), true, 'keeps answering without the API');
-      w.core.conflict(VIP, 2200);
-      assert.equal(w.answering(2201), false, 'yields to the successor on the wire');
-      w.renew(3000);
-      assert.equal(w.answering(3010), true, 'the API is back and the Lease still says us');
-    },
-  },
-  {
-    name: 'API reachable: a foreign MAC (a stale holder or a stranger) does not silence the holder',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      w.holder(first, 100);
-      w.core.conflict(VIP, 2100);
-      assert.equal(w.answering(2101), true);
-    },
-  },
-  {
-    name: 'leaving: the holder hands over to the best-ranked other live node and answers until it is written',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      w.holder(first, 100);
-      w.core.leave('shutting down');
-      const p = w.plan(2000);
-      assert.equal(p.writes[0]?.action, 'handover');
-      assert.equal(p.writes[0].holder, second);
-      assert.equal(w.answering(2001), true);
-    },
-  },
-  {
-    name: 'leaving while the view is stale: hands over to a node known before, never to itself',
-    self: first,
-    run: (w) => {
-      w.steady(0, 2000);
-      w.holder(first, 100);
-      w.core.renewalStarted(2000);
-      w.core.renewalFailed(2400);
-      w.core.leave('shutting down');
-      assert.equal(w.plan(5000).writes[0]?.holder, second);
-    },
-  },
-  {
-    name: 'a claim that sat in a paused apiserver and landed after the old holder came back is not answered, and is given back',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      w.steady(3000, 4200, [first, second]); // third silent from 3000
-      const [claim] = w.plan(4010).writes;
-      assert.equal(claim?.action, 'claim');
-      // The apiserver pauses; the claim times out on our side, third comes back meanwhile, and the claim lands at 30 s.
-      w.core.renewalStarted(4500);
-      w.core.writeFinished(claim, { result: 'error', message: 'timeout' }, 9010);
-      w.core.renewalSucceeded('8000', 30_000);
-      w.core.serviceLease(SVC, { holder: first, rv: '8001' }, 30_001);
-      // Our view is current again from 30 000, and third gets a whole expiry from there to show itself.
-      const p = w.plan(30_002);
-      assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, false, 'a late claim is never answered first');
-      assert.equal(p.writes[0]?.action, 'handover');
-      assert.equal(p.writes[0].holder, third);
-    },
-  },
-  {
-    name: 'a claim that lands late while the old holder stays dead is kept and answered',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      w.steady(3000, 4200, [first, second]);
-      const [claim] = w.plan(4010).writes;
-      assert.ok(claim);
-      w.core.writeFinished(claim, { result: 'ok', lease: { holder: first, rv: '8001' } }, 4900);
-      w.steady(5000, 8000, [first, second]);
-      assert.deepEqual(w.plan(8000).writes, []);
-      assert.equal(w.answering(8001), true);
-    },
-  },
-  {
-    name: 'a wake-up that finds every node still live asks for no plan; an expiry does',
-    self: first,
-    run: (w) => {
-      w.steady(0, 3000);
-      w.plan(2600);
-      assert.equal(w.core.wake(2700), 'none');
-      w.steady(3000, 5000, [first, second]);
-      assert.equal(w.core.wake(4100), 'plan', `${third} expired`);
-    },
-  },
-  {
-    name: 'nobody waits for a node that is not ready: a restarted best-ranked agent says so, and the next one claims',
+    name: 'a node Lease with an empty holder is a node that left: its successor claims',
     self: second,
     run: (w) => {
-      w.steady(0, 3000);
-      w.holder(third, 100);
-      // third dies at 3000; first (ranked best) restarts at 3200 and publishes ready: false for a whole expiry.
-      for (let t = 3000; t <= 4000; t += 500) {
-        w.renew(t);
-        w.core.heartbeat(first, { holder: first, rv: String(20_000 + t), upLinks: ['eth0'], ready: false }, t + 3);
-      }
-      const [claim] = w.plan(4010).writes;
-      assert.equal(claim?.action, 'claim', `${second} claims while ${first} is not ready`);
+      const rv = w.holder(first);
+      assert.deepEqual(w.plan().writes, []);
+      assert.equal(w.setNode(first, { holder: '' }).get(second), 'plan');
+      assert.equal(w.core.live().has(first), false);
+      assert.deepEqual(w.core.upLinksOf(first), []);
+      const [claim] = w.plan().writes;
+      assert.equal(claim?.action, 'claim');
       assert.equal(claim.holder, second);
-      // Had first been ready, second would have waited for it.
-      const w2 = new World(second);
-      w2.steady(0, 3000);
-      w2.holder(third, 100);
-      w2.steady(3000, 4001, [first, second]);
-      assert.deepEqual(w2.plan(4010).writes, []);
+      assert.equal(claim.expectedRv, rv);
+      assert.equal(claim.previousHolder, first);
+      assert.deepEqual(w.plan(third).writes, []);
     },
   },
   {
-    name: 'an agent is not ready until its view has been current for a whole expiry',
-    self: first,
+    name: 'a holder cut off the LAN is condemned by its monitors within the failover bound, marked, and its successor claims; the holder goes deaf and hands over',
+    self: second,
     run: (w) => {
-      w.renew(1000);
-      assert.equal(w.core.ready(1010), false);
-      w.renew(1500);
-      w.renew(2000);
-      assert.equal(w.core.ready(2400), false);
-      w.renew(2500);
-      assert.equal(w.core.ready(2503), true);
+      w.run(1000);
+      const rv = w.holder(first);
+      assert.equal(w.answering(first), true);
+      w.cut.add(first);
+      const cutAt = w.now;
+      const took = w.until(() => !w.core.upLinksOf(first).includes(LINK), 5000);
+      assert.ok(took <= failoverBoundMs(S, 0), `condemned after ${took} ms`);
+      assert.ok(w.marks.some((m) => m.node === first && m.action === 'mark' && m.link === LINK), 'a monitor asked for the mark');
+      assert.deepEqual(w.nodeLeases.get(first)?.unreachable, [LINK]);
+      const [claim] = w.plan().writes;
+      assert.equal(claim?.holder, second);
+      assert.equal(claim.expectedRv, rv);
+      // The cut holder hears nobody: deaf after suspect-after + confirm timeout, so it stops answering without the API.
+      w.until(() => w.of(first).lan.deaf(w.now).length > 0, 5000);
+      assert.ok(w.now - cutAt <= S.suspectAfterMs + S.confirmTimeoutMs + S.helloIntervalMs, `deaf ${w.now - cutAt} ms after the cut`);
+      assert.deepEqual(w.of(first).selfUpLinks([LINK], w.now), []);
+      // No longer a candidate in its own view: it hands over, answering what it answered until a new holder is written.
+      const own = w.plan(first);
+      assert.deepEqual(own.writes.map((x) => [x.action, x.holder]), [['handover', second]]);
+      w.holder(second);
+      assert.equal(w.answering(first), false);
+      assert.equal(w.answering(), true);
     },
   },
   {
-    name: 'wakes up at the next expiry without polling',
+    name: 'an apiserver pause changes nothing: 30 s with no API observation (the LAN healthy) plans the same, with no writes or reads',
     self: first,
     run: (w) => {
-      w.steady(0, 2000);
-      const wake = w.plan(1600).wakeAt;
-      assert.ok(wake !== undefined && wake > 1600 && wake <= 1503 + 1500, `wake at ${String(wake)}`);
+      w.run(1000);
+      w.holder(third);
+      const before = w.plan();
+      const others = [w.plan(second), w.plan(third)];
+      assert.deepEqual(before.writes, []);
+      w.apiUp = false;
+      const since = w.now;
+      w.run(30_000);
+      assert.deepEqual(w.marks, [], 'nobody asks for a mark');
+      assert.deepEqual(w.lanChanges.filter((c) => c.at > since), [], 'the LAN view did not change either');
+      // Nothing in v2 expires with time: planning long after the last API observation decides as before.
+      for (const [node, p] of [[first, before], [second, others[0]], [third, others[1]]] as const) {
+        const after = w.plan(node);
+        assert.deepEqual(after.writes, [], `${node} writes nothing`);
+        assert.deepEqual(after.reads, [], `${node} reads nothing`);
+        assert.deepEqual(after.plans.map((x) => x.decision), p?.plans.map((x) => x.decision));
+      }
+      assert.equal(w.answering(third), true);
+    },
+  },
+  {
+    name: 'planning much later, with no new observation at all, writes nothing (no time-based expiry)',
+    self: first,
+    run: (w) => {
+      w.holder(third);
+      const p1 = w.plan();
+      w.now += 3_600_000;
+      const p2 = w.plan();
+      assert.deepEqual(p2.writes, []);
+      assert.deepEqual(p2.plans.map((p) => p.decision), p1.plans.map((p) => p.decision));
+    },
+  },
+  {
+    name: 'stickiness: a healthy holder keeps the Service although another node ranks higher',
+    self: first,
+    run: (w) => {
+      w.run(1000);
+      w.holder(third);
+      assert.deepEqual(w.plan().writes, []);
+      assert.equal(w.answering(), false);
+      assert.equal(w.answering(third), true);
+    },
+  },
+  {
+    name: 'the first claim creates the Lease (no expected version); one write per Service at a time; an error lets the next plan retry',
+    self: first,
+    run: (w) => {
+      const [claim] = w.plan().writes;
+      assert.equal(claim?.action, 'claim');
+      assert.equal(claim.expectedRv, undefined, 'create');
+      assert.equal(claim.previousHolder, '');
+      assert.equal(w.core.inflightWrites, 1);
+      w.setNode(second, { upLinks: [LINK, 'eth1'] }); // any change: a full re-plan
+      assert.deepEqual(w.plan().writes, [], 'one write in flight per Service');
+      assert.equal(w.core.writeFinished(claim, { result: 'error', message: 'timeout' }), 'plan');
+      assert.equal(w.core.apiReachable(), false);
+      const [retry] = w.plan().writes;
+      assert.equal(retry?.action, 'claim');
+      assert.equal(retry.expectedRv, undefined);
+    },
+  },
+  {
+    name: 'a successful write is answered; a Lease version older than one we saw is ignored',
+    self: first,
+    run: (w) => {
+      const [claim] = w.plan().writes;
+      assert.ok(claim);
+      w.core.writeFinished(claim, { result: 'ok', lease: { holder: first, rv: '5000' } });
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.leaseVersion(SVC), '5000');
+      assert.equal(w.core.serviceLease(SVC, { holder: '', rv: '4990' }), 'none', 'a late watch event from before our write');
+      assert.equal(w.core.serviceLease(SVC, { holder: second, rv: '5000' }), 'none', 'the same version again');
+      assert.equal(w.core.holderOf(SVC), first);
+      assert.equal(w.answering(), true);
+      assert.deepEqual(w.plan().writes, []);
+    },
+  },
+  {
+    name: 'a node Lease older than one we saw is ignored',
+    self: first,
+    run: (w) => {
+      w.core.nodeLease(second, nodeFacts(second, 9000, { unreachable: [LINK] }));
+      assert.deepEqual(w.core.upLinksOf(second), []);
+      assert.equal(w.core.nodeLease(second, nodeFacts(second, 8999)), 'none');
+      assert.deepEqual(w.core.upLinksOf(second), []);
+      assert.equal(w.core.nodeLease(second, nodeFacts(second, 9001)), 'selection');
+      assert.deepEqual(w.core.upLinksOf(second), [LINK]);
+    },
+  },
+  {
+    name: 'what a node Lease changes: nothing (same facts), the selection (links, MACs, marks, a new node) or the plan (left or back)',
+    self: first,
+    run: (w) => {
+      assert.equal(w.setNode(second, {}).get(first), 'none');
+      assert.equal(w.setNode(second, { upLinks: [LINK, 'eth1'] }).get(first), 'selection');
+      assert.deepEqual(w.core.upLinksOf(second), [LINK, 'eth1']);
+      assert.equal(w.setNode(second, { macs: { [LINK]: '02:00:00:00:00:99' } }).get(first), 'selection');
+      assert.equal(w.setNode(second, { unreachable: ['eth1'] }).get(first), 'selection');
+      assert.deepEqual(w.core.upLinksOf(second), [LINK]);
+      assert.equal(w.setNode(second, { holder: '' }).get(first), 'plan');
+      assert.equal(w.setNode(second, { holder: second }).get(first), 'plan');
+      assert.equal(w.core.nodeLease('d', nodeFacts('d', 9999)), 'selection');
+      assert.equal(w.core.nodeLease('d', undefined), 'selection');
+      assert.equal(w.core.nodeLease('d', undefined), 'none');
+      assert.deepEqual(w.core.upLinksOf('d'), []);
+    },
+  },
+  {
+    name: 'a wire conflict asks for a Lease read and keeps answering until the read fails, then silences that address',
+    self: first,
+    run: (w) => {
+      w.holder(first);
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.conflict('192.0.2.99', 10), 'none', 'not an address we answer');
+      assert.equal(w.core.conflict(VIP, 10), 'plan');
+      assert.equal(w.core.conflict(VIP, 11), 'none', 'already being settled');
+      const p = w.plan();
+      assert.deepEqual(p.reads, [SVC]);
+      assert.deepEqual(p.writes, []);
+      assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, true, 'answers while the read is out');
+      assert.deepEqual(w.plan().reads, [], 'one read at a time');
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.leaseRead(SVC, { result: 'error', message: 'timeout' }), 'plan');
+      const silenced = w.plan().plans.find((x) => x.service === SVC);
+      assert.equal(silenced?.decision.answer, false, 'the wire is the only sign of a successor');
+      assert.deepEqual(silenced.answer, []);
+      assert.match(silenced.decision.reason, /stopped answering 192\.0\.2\.10/);
+      assert.deepEqual(w.plan().writes, [], 'it still holds the Lease: no write');
+    },
+  },
+  {
+    name: 'a wire conflict settled by a read that shows us still holding: the conflict is cleared and we keep answering',
+    self: first,
+    run: (w) => {
+      const rv = Number(w.holder(first));
+      assert.equal(w.answering(), true);
+      w.core.conflict(VIP, 10);
+      assert.deepEqual(w.plan().reads, [SVC]);
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv: String(rv) } });
+      assert.equal(w.answering(), true);
+      assert.deepEqual(w.core.status(w.now).conflicted, []);
+      // Cleared, so a later failed API request alone silences nothing.
+      w.core.apiState(false);
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.conflict(VIP, 20), 'plan', 'a new conflict asks again');
+      assert.deepEqual(w.plan().reads, [SVC]);
+    },
+  },
+  {
+    name: 'a wire conflict settled by a read that names another holder: we stop answering and write nothing',
+    self: first,
+    run: (w) => {
+      w.holder(first);
+      assert.equal(w.answering(), true);
+      w.core.conflict(VIP, 10);
+      assert.deepEqual(w.plan().reads, [SVC]);
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: second, rv: w.nextRv() } });
+      assert.equal(w.core.holderOf(SVC), second);
+      assert.equal(w.answering(), false);
+      assert.deepEqual(w.plan().writes, []);
+    },
+  },
+  {
+    name: 'after a failed read silenced an address, the API coming back lets us answer it again, and a new wire conflict on it asks for a read again',
+    self: first,
+    run: (w) => {
+      const rv = w.holder(first);
+      assert.equal(w.answering(), true);
+      w.core.conflict(VIP, 10);
+      assert.deepEqual(w.plan().reads, [SVC]);
+      w.core.leaseRead(SVC, { result: 'error', message: 'refused' });
+      assert.equal(w.answering(), false);
+      assert.equal(w.core.apiState(true), 'plan');
+      assert.equal(w.answering(), true, 'with the API back, the Lease (ours) is the truth');
+      // Another MAC announces the address again: the rule is to read the Lease, whatever happened before.
+      assert.equal(w.core.conflict(VIP, 20), 'plan', 'a new conflict on a once-silenced address is not ignored');
+      assert.deepEqual(w.plan().reads, [SVC], 'the Service is read again');
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv } });
+      assert.deepEqual(w.core.status(w.now).conflicted, []);
+      assert.equal(w.answering(), true);
+    },
+  },
+  {
+    name: 'a lost write (409) asks for a read; the read shows the winner, who is followed without another write',
+    self: first,
+    run: (w) => {
+      const [claim] = w.plan().writes;
+      assert.ok(claim);
+      assert.equal(w.core.writeFinished(claim, { result: 'lost' }), 'plan');
+      const p = w.plan();
+      assert.deepEqual(p.reads, [SVC]);
+      assert.deepEqual(w.plan().reads, [], 'asked once');
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: second, rv: w.nextRv() } });
+      assert.equal(w.core.holderOf(SVC), second);
+      assert.deepEqual(w.plan().writes, []);
+      assert.equal(w.answering(), false);
+    },
+  },
+  {
+    name: 'leave(): the holder hands over to the best-ranked other live node, with the observed version, and answers until it is written',
+    self: first,
+    run: (w) => {
+      const rv = w.holder(first);
+      assert.equal(w.core.leave('shutting down'), 'plan');
+      assert.equal(w.core.leaving, 'shutting down');
+      const p = w.plan();
+      assert.deepEqual(p.writes.map((x) => [x.action, x.holder, x.expectedRv, x.previousHolder]), [['handover', second, rv, first]]);
+      assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, true);
+      const handover = p.writes[0] as LeaseWrite;
+      w.core.writeFinished(handover, { result: 'ok', lease: { holder: second, rv: w.nextRv() } });
+      assert.equal(w.answering(), false);
+      assert.deepEqual(w.plan().writes, []);
+    },
+  },
+  {
+    name: 'leave(): a node that left is skipped as a successor; with no other live node the Lease is released',
+    self: first,
+    run: (w) => {
+      w.holder(first);
+      w.setNode(second, { holder: '' });
+      w.core.leave('draining');
+      assert.deepEqual(w.plan().writes.map((x) => [x.action, x.holder]), [['handover', third]]);
+      const w2 = new World(first);
+      w2.holder(first);
+      w2.setNode(second, { holder: '' });
+      w2.setNode(third, { holder: '' });
+      w2.core.leave('draining');
+      assert.deepEqual(w2.plan().writes.map((x) => [x.action, x.holder]), [['release', '']]);
+    },
+  },
+  {
+    name: 'a leaving node does not claim',
+    self: first,
+    run: (w) => {
+      w.core.leave('shutting down');
+      assert.deepEqual(w.plan().writes, []);
+      assert.match(w.plan().plans.find((p) => p.service === SVC)?.decision.reason ?? '', /not claiming while leaving/);
+    },
+  },
+  {
+    name: 'selfUpLinks drops a link we are deaf on (cut off, hearing nobody for suspect-after + confirm timeout) and takes it back once we hear again',
+    self: second,
+    run: (w) => {
+      w.apiUp = false; // keep the others' marks out of the picture: deafness is our own judgement
+      w.run(1000);
+      assert.deepEqual(w.core.selfUpLinks([LINK, 'eth1'], w.now), [LINK, 'eth1']);
+      w.cut.add(second);
+      const cutAt = w.now;
+      const deafAfter = w.until(() => w.core.selfUpLinks([LINK], w.now).length === 0, 2000);
+      assert.ok(deafAfter >= S.suspectAfterMs + S.confirmTimeoutMs - S.helloIntervalMs, `not before the silence is long enough (${deafAfter} ms)`);
+      assert.ok(deafAfter <= S.suspectAfterMs + S.confirmTimeoutMs + S.helloIntervalMs, `deaf after ${deafAfter} ms`);
+      assert.ok(w.lanChanges.some((c) => c.node === second && c.at > cutAt && c.change === 'selection'), 'going deaf asks for a new selection');
+      assert.deepEqual(w.core.selfUpLinks([LINK, 'eth1'], w.now), ['eth1'], 'only the link we are deaf on');
+      assert.equal(w.answering(), false);
+      w.cut.delete(second);
+      w.run(2 * S.helloIntervalMs);
+      assert.deepEqual(w.core.selfUpLinks([LINK], w.now), [LINK]);
+    },
+  },
+  {
+    name: 'selfUpLinks drops a link our own node Lease marks unreachable, though we hear the LAN',
+    self: second,
+    run: (w) => {
+      w.run(500);
+      assert.deepEqual(w.core.selfUpLinks([LINK], w.now), [LINK]);
+      assert.equal(w.setNode(second, { unreachable: [LINK] }).get(second), 'selection');
+      assert.deepEqual(w.core.lan.deaf(w.now), []);
+      assert.deepEqual(w.core.selfUpLinks([LINK, 'eth1'], w.now), ['eth1']);
+      w.holder(second);
+      const p = w.plan();
+      assert.equal(p.writes[0]?.action, 'handover', 'a marked holder hands over');
+    },
+  },
+  {
+    name: 'a ring of two never goes deaf: with one other node, its silence is as likely its fault as ours',
+    self: first,
+    run: (w) => {
+      w.apiUp = false; // the other node condemns us on silence (a ring of two): keep its mark out of our own view
+      w.setNode(third, { holder: '' });
+      w.run(500);
+      w.cut.add(first);
+      w.run(2000);
+      assert.deepEqual(w.core.lan.deaf(w.now), []);
+      assert.deepEqual(w.core.selfUpLinks([LINK], w.now), [LINK]);
+    },
+  },
+  {
+    name: 'a "down" broadcast heard on the LAN counts before the API shows the mark',
+    self: second,
+    run: (w) => {
+      w.apiUp = false;
+      w.run(1000);
+      w.holder(first);
+      w.cut.add(first);
+      w.until(() => !w.core.upLinksOf(first).includes(LINK), 2000);
+      assert.deepEqual(w.nodeLeases.get(first)?.unreachable, [], 'the API did not get the mark');
+      assert.deepEqual(w.core.lan.unreachable(first), [LINK]);
+      assert.equal(w.plan().writes[0]?.action, 'claim');
     },
   },
 ];
@@ -368,47 +548,74 @@ describe('AgentCore stories', () => {
 });
 
 describe('AgentCore incremental planning', () => {
-  it('re-deciding only what changed gives the same decisions as planning everything (random Lease and heartbeat histories)', () => {
-    const services = Array.from({ length: 12 }, (_, i) => ({ namespace: 'default', name: `s${i}`, type: 'LoadBalancer', ingressIPs: [`192.0.2.${20 + i}`] }));
-    const sel = selectL2({
-      policies: [compileL2Policy({ name: 'all', loadBalancerIPs: true })],
-      services, nodes: ['a', 'b', 'c'].map((name) => ({ name, labels: {}, upLinks: ['eth0'] })), endpoints: new Map(), poolRanges: [],
-    });
+  it('re-deciding only what changed gives the same decisions as planning everything (random Lease, mark, write, read and conflict histories)', () => {
+    const services = Array.from({ length: 12 }, (_, i): L2ServiceView => ({ namespace: 'default', name: `s${i}`, type: 'LoadBalancer', ingressIPs: [`192.0.2.${20 + i}`] }));
+    const keys = services.map((v) => `default/${v.name}`);
+    const addressOf = new Map(services.map((v, i) => [v.ingressIPs?.[0] ?? '', keys[i] ?? '']));
+    const select = selectionCache(services);
     let seed = 12345;
     const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-    for (let round = 0; round < 20; round++) {
-      const core = new AgentCore({ self: 'a', settings: DEFAULT_COORDINATION });
-      const holders = new Map<string, string>();
+    let incrementalPlans = 0;
+    for (let round = 0; round < 30; round++) {
+      const core = new AgentCore({ self: 'a', settings: S });
       let rv = 1000;
-      let t = 0;
-      for (let step = 0; step < 60; step++) {
-        t += 50 + rand(400);
-        const op = rand(4);
+      for (const n of NODES) core.nodeLease(n, nodeFacts(n, ++rv));
+      const inflight: LeaseWrite[] = [];
+      /** Our model of the failed conflicts: address → Service. */
+      const conflicts = new Map<string, { service: string; failed: boolean }>();
+      let lastSelection: L2Selection | undefined;
+      for (let step = 0; step < 80; step++) {
+        const op = rand(10);
         if (op === 0) {
-          core.renewalStarted(t);
-          const v = String(++rv);
-          core.renewalSucceeded(v, t + 1);
-          core.heartbeat('a', { holder: 'a', rv: v, upLinks: ['eth0'] }, t + 2);
-        } else if (op === 1) {
-          const node = ['b', 'c'][rand(2)] ?? 'b';
-          core.heartbeat(node, { holder: node, rv: String(++rv), upLinks: ['eth0'] }, t);
-        } else {
-          const key = `default/s${rand(12)}`;
-          const holder = ['a', 'b', 'c', ''][rand(4)] ?? '';
-          core.serviceLease(key, { holder, rv: String(++rv) }, t);
-          holders.set(key, holder);
+          const node = NODES[rand(3)] ?? 'b';
+          core.nodeLease(node, nodeFacts(node, ++rv, { holder: rand(5) === 0 ? '' : node, unreachable: rand(3) === 0 ? [LINK] : [] }));
+        } else if (op <= 3) {
+          core.serviceLease(keys[rand(12)] ?? '', { holder: ['a', 'b', 'c', ''][rand(4)] ?? '', rv: String(++rv) });
+        } else if (op <= 5 && inflight.length > 0) {
+          const w = inflight.splice(rand(inflight.length), 1)[0] as LeaseWrite;
+          const r = rand(3);
+          core.writeFinished(w, r === 0 ? { result: 'ok', lease: { holder: w.holder, rv: String(++rv) } } : r === 1 ? { result: 'lost' } : { result: 'error', message: 'timeout' });
+        } else if (op === 6) {
+          const answered = core.plans.flatMap((p) => p.answer.map((a) => a.address));
+          const address = answered[rand(Math.max(1, answered.length))];
+          if (address !== undefined && core.conflict(address, step) === 'plan') conflicts.set(address, { service: addressOf.get(address) ?? '', failed: false });
+        } else if (op === 7) {
+          const service = keys[rand(12)] ?? '';
+          if (rand(2) === 0) {
+            core.leaseRead(service, { result: 'error', message: 'timeout' });
+            for (const c of conflicts.values()) if (c.service === service) c.failed = true;
+          } else {
+            core.leaseRead(service, { result: 'ok', lease: { holder: ['a', 'b', 'c'][rand(3)] ?? '', rv: String(++rv) } });
+            for (const [addr, c] of conflicts) if (c.service === service) conflicts.delete(addr);
+          }
+        } else if (op === 8) {
+          core.apiState(rand(2) === 0);
+        } else if (step > 60 && core.leaving === undefined) {
+          core.leave('shutting down');
         }
-        const incremental = core.plan(sel, t + 3);
-        for (const w of incremental.writes) core.writeFinished(w, { result: 'lost' }, t + 3);
-        const live = core.live(t + 3);
+        const sel = selectionOf(core, NODES, step, select);
+        if (sel === lastSelection) incrementalPlans++;
+        lastSelection = sel;
+        // What the core answered before this plan is what a full plan is given as `previous`.
+        const previous = new Map(core.plans.filter((p) => p.answer.length > 0).map((p) => [p.service, p.answer]));
+        const holders = new Map(keys.filter((k) => core.leaseVersion(k) !== undefined).map((k) => [k, core.holderOf(k)]));
         const full = planNode({
-          self: 'a', selection: sel, holders, live, claimers: core.claimers(t + 3, live), apiReachable: core.apiReachable(t + 3),
-          conflicted: new Set(), previous: new Map(), ranker: new CandidateRanker(),
+          self: 'a', selection: sel, holders, live: core.live(), apiReachable: core.apiReachable(),
+          ...(core.leaving === undefined ? {} : { leaving: core.leaving }),
+          conflicted: new Set([...conflicts].filter(([, c]) => c.failed).map(([a]) => a)), previous, ranker: new CandidateRanker(),
         });
-        const view = (ps: readonly { service: string; decision: { action: string; answer: boolean } }[]): string[] =>
-          ps.map((p) => `${p.service} ${p.decision.action} ${String(p.decision.answer)}`).sort();
-        assert.deepEqual(view(core.plan(sel, t + 3).plans), view(full), `round ${round} step ${step}`);
+        const out = core.plan(sel);
+        inflight.push(...out.writes);
+        const view = (ps: readonly ServicePlan[]): string[] => ps.map((p) => JSON.stringify([
+          p.service, p.decision.action, p.decision.target ?? '', p.decision.answer, p.decision.answerAddresses, p.answer.map((a) => a.address),
+        ])).sort();
+        assert.deepEqual(view(out.plans), view(full), `round ${round} step ${step}`);
+        // Writes: only where the decision asks for one, at most one per Service in flight.
+        const inflightServices = inflight.map((x) => x.service);
+        assert.equal(new Set(inflightServices).size, inflightServices.length, `round ${round} step ${step}: one write per Service`);
+        for (const w of out.writes) assert.notEqual(full.find((p) => p.service === w.service)?.decision.action ?? 'none', 'none');
       }
     }
+    assert.ok(incrementalPlans > 500, `most plans were incremental (${incrementalPlans})`);
   });
 });

@@ -1,0 +1,523 @@
+/**
+ * Liveness judged on the LAN that clients use, pure (docs/l2-announcements.md,
+ * "Liveness on the LAN"). Per link, the nodes that have it up form a ring in
+ * name order; each node sends a hello every interval to the next MONITORS
+ * nodes of the ring (its monitors) and hears hellos from the nodes it
+ * monitors. So every node sends and hears 2·MONITORS hellos per interval per
+ * link, whatever the number of nodes.
+ *
+ * A monitor that hears nothing from a node for suspectAfterMs suspects it. It
+ * probes the node itself and asks HELPERS other nodes of the ring to probe it
+ * too (SWIM's indirect probe). Only a helper's "no answer" confirms: a monitor
+ * cut off from the LAN hears no helper either, so it never condemns anyone.
+ * A confirmed node is unreachable on that link: the monitor broadcasts that on
+ * the link (so that successors act without waiting for the API) and asks for
+ * it to be written to the node's Lease (so that everyone sees it, and it
+ * survives restarts). A node that has been heard steadily for clearAfterMs by
+ * a monitor of it has that mark cleared by that monitor.
+ *
+ * A node that hears nothing at all on a link (no hello, no answer from any
+ * helper) for suspectAfterMs + confirmTimeoutMs, in a ring of three or more,
+ * is deaf on that link: it stops being a candidate there at once, without
+ * the API, and hands over what it holds there.
+ *
+ * Time is the caller's monotonic clock in ms; tick() is called every
+ * helloIntervalMs, and every deadline is checked there.
+ */
+import type { LanMessage, LanReceived, LanSend } from './lan-messages.js';
+
+export interface LivenessSettings {
+  /** How often each node sends a hello to each of its monitors. */
+  readonly helloIntervalMs: number;
+  /** A node unheard this long by a monitor is suspected. */
+  readonly suspectAfterMs: number;
+  /** How long a helper waits for the suspect's ack. */
+  readonly probeTimeoutMs: number;
+  /** How long a suspecting monitor waits for its helpers' answers. */
+  readonly confirmTimeoutMs: number;
+  /** A marked node heard steadily this long by a monitor is cleared. */
+  readonly clearAfterMs: number;
+  /** A verdict heard on the LAN counts this long unless the API shows it. */
+  readonly lanVerdictMs: number;
+}
+
+export const DEFAULT_LIVENESS: LivenessSettings = {
+  helloIntervalMs: 50,
+  suspectAfterMs: 200,
+  probeTimeoutMs: 50,
+  confirmTimeoutMs: 150,
+  clearAfterMs: 1000,
+  lanVerdictMs: 10_000,
+};
+
+/** Monitors per node, and helpers asked to confirm a suspicion. */
+export const MONITORS = 2;
+export const HELPERS = 2;
+
+export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+
+export interface RingMember {
+  readonly node: string;
+  /** The member's MAC on this link. */
+  readonly mac: string;
+}
+
+/** A change to a node's Lease that this node asks for: mark or clear a link as unreachable. */
+export interface MarkWrite {
+  readonly node: string;
+  readonly link: string;
+  readonly action: 'mark' | 'clear';
+  readonly reason: string;
+}
+
+interface Suspicion {
+  readonly nonce: number;
+  readonly deadline: number;
+  readonly helpers: number;
+  /** When the suspicion began (first round). */
+  readonly since: number;
+  /**
+   * Set once a helper confirmed: the nodes sampled to show that we are on
+   * the majority side of the link, and those that answered.
+   */
+  readonly quorum?: { readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string };
+}
+
+interface HelperProbe {
+  readonly link: string;
+  readonly target: string;
+  readonly requester: string;
+  readonly requesterMac: string;
+  readonly targetMac: string;
+  readonly reqNonce: number;
+  readonly deadline: number;
+  /** The probe was sent a second time (see tick): one lost frame alone never makes a helper answer "dead". */
+  retried: boolean;
+}
+
+interface LinkRing {
+  /** Every node with the link up and a MAC for it, ourselves included, in ring order. */
+  readonly members: readonly string[];
+  readonly macs: ReadonlyMap<string, string>;
+  /** Derived from members and who is unreachable (see derive): rebuilt when either changes. */
+  derivedAt: number;
+  /** Members not unreachable, ourselves always included: the ring hellos and helpers use. */
+  live: readonly string[];
+  /** Whom we send hellos to. */
+  monitors: readonly string[];
+  /** Whose hellos we expect (an unreachable node too: it would send them to us if it came back). */
+  watched: ReadonlySet<string>;
+  /** Last frame of any kind from a node on this link. */
+  readonly lastHeard: Map<string, number>;
+  /** Since when each watched node has been heard without a suspicion. */
+  readonly steadySince: Map<string, number>;
+  readonly suspicions: Map<string, Suspicion>;
+  /** Last valid frame of any kind on this link (or when we joined it). */
+  lastAnyAt: number;
+  seq: number;
+}
+
+interface Verdict { readonly at: number; readonly by: string; readonly why: string }
+
+const key = (link: string, node: string): string => `${link}\u0000${node}`;
+
+/** The next `k` members after `node` in ring order (members sorted, node among them). */
+export function successorsInRing(members: readonly string[], node: string, k: number): string[] {
+  const i = members.indexOf(node);
+  if (i < 0) return [];
+  const out: string[] = [];
+  for (let step = 1; step < members.length && out.length < k; step++) out.push(members[(i + step) % members.length] as string);
+  return out;
+}
+
+export interface LivenessStatus {
+  readonly links: Record<string, { members: number; live: number; monitors: string[]; watched: string[]; suspected: string[]; deaf: boolean; lastAnyAgoMs: number }>;
+  readonly unreachable: Record<string, string[]>;
+}
+
+export class LanLiveness {
+  private readonly rings = new Map<string, LinkRing>();
+  private readonly helperProbes = new Map<number, HelperProbe>();
+  /** By link|node: verdicts we reached or heard on the LAN. */
+  private readonly verdicts = new Map<string, Verdict>();
+  /** Marks as the API shows them, per node. */
+  private readonly apiMarks = new Map<string, ReadonlySet<string>>();
+  private readonly inflight = new Set<string>();
+  private nonce = 1;
+  private changes = 0;
+
+  constructor(readonly self: string, private readonly s: LivenessSettings = DEFAULT_LIVENESS) {}
+
+  // ---- inputs ---------------------------------------------------------------
+
+  /**
+   * The members of each link's ring (nodes with the link up and a MAC for it,
+   * ourselves included), from the node Leases. Links left out are dropped.
+   */
+  setRings(rings: ReadonlyMap<string, readonly RingMember[]>, now: number): void {
+    for (const link of [...this.rings.keys()]) if (!rings.has(link)) this.rings.delete(link);
+    for (const [link, list] of rings) {
+      const members = [...new Set(list.map((m) => m.node))].sort();
+      const before = this.rings.get(link);
+      if (!members.includes(this.self)) { this.rings.delete(link); continue; }
+      const macs = new Map(list.map((m) => [m.node, m.mac]));
+      if (before !== undefined && sameList(before.members, members) && sameMacs(before.macs, macs)) continue;
+      const ring: LinkRing = {
+        members, macs, derivedAt: -1, live: [], monitors: [], watched: new Set(),
+        lastHeard: before?.lastHeard ?? new Map<string, number>(), steadySince: before?.steadySince ?? new Map<string, number>(), suspicions: before?.suspicions ?? new Map<string, Suspicion>(),
+        lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0,
+      };
+      for (const n of [...ring.lastHeard.keys()]) if (!members.includes(n)) ring.lastHeard.delete(n);
+      this.rings.set(link, ring);
+      this.derive(link, ring, now);
+    }
+  }
+
+  /**
+   * Who we send hellos to and whose we expect, from the members minus the
+   * nodes unreachable on the link: a dead node is neither a monitor nor a
+   * helper. A node we start to watch gets a whole grace period from now.
+   */
+  private derive(link: string, ring: LinkRing, now: number): void {
+    if (ring.derivedAt === this.changes) return;
+    ring.derivedAt = this.changes;
+    // The ring as the others see it: without every node unreachable on the link, ourselves
+    // included when we are marked (or said on the LAN to be) unreachable. Computing whom we
+    // watch from any other view makes us expect hellos that nobody sends us, and suspect
+    // healthy nodes (a node back from a restart, a cut or a hang, while its mark stands).
+    const down = (n: string): boolean => this.isUnreachable(link, n);
+    const up = ring.members.filter((n) => !down(n));
+    // When every member is unreachable (a ring of two that split and healed), the whole
+    // membership stands in, or nobody would hear anybody again and no mark would clear.
+    const base = up.length === 0 ? ring.members : up;
+    const monitorsOf = (n: string): string[] => successorsInRing(base.includes(n) ? base : [...base, n].sort(), n, MONITORS);
+    const watched = new Set<string>();
+    for (const n of ring.members) if (n !== this.self && monitorsOf(n).includes(this.self)) watched.add(n);
+    // A node we start to watch gets a whole grace period from now, except when the ring just
+    // lost a node: we then take over the watch of the nodes it watched, and they may be cut off
+    // with it (a run of neighbours cut together is otherwise found one grace period at a time).
+    // They learn of the loss when we do and send us hellos from their next tick, so two hello
+    // intervals of silence are enough to start probing them.
+    const shrunk = ring.live.some((n) => n !== this.self && !up.includes(n));
+    const grace = shrunk ? now - this.s.suspectAfterMs + 2 * this.s.helloIntervalMs : now;
+    for (const n of watched) {
+      if (!ring.watched.has(n)) {
+        ring.lastHeard.set(n, Math.max(ring.lastHeard.get(n) ?? grace, grace));
+      }
+    }
+    for (const n of ring.watched) {
+      if (watched.has(n)) continue;
+      ring.suspicions.delete(n);
+      ring.steadySince.delete(n);
+    }
+    ring.live = up.includes(this.self) ? up : [...up, this.self].sort();
+    ring.monitors = monitorsOf(this.self);
+    ring.watched = watched;
+  }
+
+  private isUnreachable(link: string, node: string): boolean {
+    return (this.apiMarks.get(node)?.has(link) ?? false) || this.verdicts.has(key(link, node));
+  }
+
+  /** The links a node's Lease marks unreachable. */
+  setApiMarks(node: string, links: readonly string[]): void {
+    const before = this.apiMarks.get(node);
+    if (links.length === 0 ? before === undefined : before !== undefined && before.size === links.length && links.every((l) => before.has(l))) return;
+    // A new mark means that some monitor lost the node: hearing it steadily from before the
+    // mark proves nothing, so a monitor clears the mark only after clearAfterMs heard since.
+    for (const l of links) if (!(before?.has(l) ?? false)) this.rings.get(l)?.steadySince.delete(node);
+    if (links.length === 0) this.apiMarks.delete(node);
+    else this.apiMarks.set(node, new Set(links));
+    this.changes++;
+  }
+
+  /** Counts changes to who is unreachable (marks, verdicts): a cheap test for "re-select". */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** A mark write we asked for has finished (either way): it may be asked for again. */
+  markWriteFinished(w: MarkWrite): void {
+    this.inflight.delete(`${w.action}\u0000${key(w.link, w.node)}`);
+  }
+
+  // ---- the protocol ---------------------------------------------------------
+
+  /** Every helloIntervalMs: hellos, suspicions, and the deadlines that passed. */
+  tick(now: number): LanSend[] {
+    const out: LanSend[] = [];
+    for (const [link, ring] of this.rings) {
+      this.derive(link, ring, now);
+      ring.seq = (ring.seq + 1) >>> 0;
+      for (const m of ring.monitors) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
+      for (const n of ring.watched) {
+        // Already condemned: we only wait to hear it again, steadily, to clear it.
+        if (this.isUnreachable(link, n)) {
+          if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) ring.steadySince.delete(n);
+          continue;
+        }
+        const suspicion = ring.suspicions.get(n);
+        if (suspicion !== undefined) {
+          if (now >= suspicion.deadline) this.roundEnded(out, link, ring, n, suspicion, now);
+          // Probe it again ourselves at every tick of a round: one lost probe or ack must not
+          // leave a helper's "dead" as the only word on a node that answers.
+          else this.send(out, link, ring, n, { kind: 'probe', nonce: suspicion.nonce, target: n });
+          continue;
+        }
+        if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) this.suspect(out, link, ring, n, now, now);
+      }
+    }
+    for (const [nonce, p] of this.helperProbes) {
+      // A helper probes twice before it answers "dead": at once, and again at its next tick.
+      if (!p.retried) {
+        p.retried = true;
+        out.push({ link: p.link, to: p.target, toMac: p.targetMac, msg: { kind: 'probe', nonce, target: p.target } });
+        continue;
+      }
+      if (now < p.deadline) continue;
+      this.helperProbes.delete(nonce);
+      out.push({ link: p.link, to: p.requester, toMac: p.requesterMac, msg: { kind: 'probe-res', nonce: p.reqNonce, target: p.target, alive: false } });
+    }
+    for (const [k, v] of this.verdicts) {
+      const [link = '', node = ''] = k.split('\u0000');
+      if (now - v.at >= this.s.lanVerdictMs && !(this.apiMarks.get(node)?.has(link) ?? false)) {
+        this.verdicts.delete(k);
+        this.changes++;
+      }
+    }
+    return out;
+  }
+
+  /** A frame from another node; returns the answers to send at once. */
+  received(r: LanReceived, now: number): LanSend[] {
+    const out: LanSend[] = [];
+    const ring = this.rings.get(r.link);
+    if (ring === undefined || r.from === this.self) return out;
+    this.derive(r.link, ring, now);
+    ring.lastAnyAt = now;
+    this.heard(ring, r.link, r.from, now);
+    const msg = r.msg;
+    switch (msg.kind) {
+      case 'hello':
+        break;
+      case 'probe':
+        out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'ack', nonce: msg.nonce } });
+        break;
+      case 'ack': {
+        this.quorumAck(out, r.link, ring, r.from, msg.nonce, now);
+        const p = this.helperProbes.get(msg.nonce);
+        if (p !== undefined) {
+          this.helperProbes.delete(msg.nonce);
+          out.push({ link: p.link, to: p.requester, toMac: p.requesterMac, msg: { kind: 'probe-res', nonce: p.reqNonce, target: p.target, alive: true } });
+        }
+        break;
+      }
+      case 'probe-req': {
+        if (msg.target === this.self) {
+          out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'probe-res', nonce: msg.nonce, target: msg.target, alive: true } });
+          break;
+        }
+        const nonce = this.nextNonce();
+        this.helperProbes.set(nonce, { link: r.link, target: msg.target, requester: r.from, requesterMac: r.fromMac, targetMac: msg.targetMac, reqNonce: msg.nonce, deadline: now + this.s.probeTimeoutMs, retried: false });
+        out.push({ link: r.link, to: msg.target, toMac: msg.targetMac, msg: { kind: 'probe', nonce, target: msg.target } });
+        break;
+      }
+      case 'probe-res': {
+        const suspicion = ring.suspicions.get(msg.target);
+        if (suspicion === undefined || suspicion.nonce !== msg.nonce) break;
+        if (msg.alive) this.heard(ring, r.link, msg.target, now);
+        else if (suspicion.quorum === undefined) this.seekQuorum(out, r.link, ring, msg.target, suspicion, `${this.self} and ${r.from} heard nothing from it for ${Math.round(now - suspicion.since + this.s.suspectAfterMs)} ms`, now);
+        break;
+      }
+      case 'down':
+        if (msg.target !== this.self && !this.verdicts.has(key(r.link, msg.target))) {
+          this.verdicts.set(key(r.link, msg.target), { at: now, by: r.from, why: `${r.from} said so on the LAN` });
+          this.changes++;
+        }
+        break;
+    }
+    return out;
+  }
+
+  // ---- outputs --------------------------------------------------------------
+
+  /** Links on which `node` is unreachable: marked in its Lease, or condemned on the LAN. */
+  unreachable(node: string): string[] {
+    const out = new Set(this.apiMarks.get(node) ?? []);
+    for (const [k] of this.verdicts) {
+      const [link = '', n = ''] = k.split('\u0000');
+      if (n === node) out.add(link);
+    }
+    return [...out].sort();
+  }
+
+  /** Links on which we hear nobody, in a ring where others should be heard: we are cut off there. */
+  deaf(now: number): string[] {
+    const out: string[] = [];
+    for (const [link, ring] of this.rings) {
+      this.derive(link, ring, now);
+      if (ring.live.length >= 3 && now - ring.lastAnyAt >= this.s.suspectAfterMs + this.s.confirmTimeoutMs) out.push(link);
+    }
+    return out.sort();
+  }
+
+  /** Lease writes to ask for now (each once until markWriteFinished). */
+  markWrites(now: number): MarkWrite[] {
+    const out: MarkWrite[] = [];
+    const want = (w: MarkWrite): void => {
+      const id = `${w.action}\u0000${key(w.link, w.node)}`;
+      if (this.inflight.has(id)) return;
+      this.inflight.add(id);
+      out.push(w);
+    };
+    for (const [k, v] of this.verdicts) {
+      if (v.by !== this.self) continue;
+      const [link = '', node = ''] = k.split('\u0000');
+      if (!(this.apiMarks.get(node)?.has(link) ?? false)) want({ node, link, action: 'mark', reason: v.why });
+    }
+    for (const [node, links] of this.apiMarks) {
+      for (const link of links) {
+        const ring = this.rings.get(link);
+        if (ring === undefined || !ring.watched.has(node) || ring.suspicions.has(node) || this.verdicts.has(key(link, node))) continue;
+        const steady = ring.steadySince.get(node);
+        if (steady !== undefined && now - steady >= this.s.clearAfterMs) {
+          want({ node, link, action: 'clear', reason: `heard on ${link} without a break for ${Math.round(now - steady)} ms` });
+        }
+      }
+    }
+    return out;
+  }
+
+  status(now: number): LivenessStatus {
+    const links: LivenessStatus['links'] = {};
+    const deaf = new Set(this.deaf(now));
+    for (const [link, ring] of [...this.rings].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      links[link] = {
+        members: ring.members.length, live: ring.live.length, monitors: [...ring.monitors], watched: [...ring.watched].sort(),
+        suspected: [...ring.suspicions.keys()].sort(), deaf: deaf.has(link), lastAnyAgoMs: Math.round(now - ring.lastAnyAt),
+      };
+    }
+    const unreachable: Record<string, string[]> = {};
+    const nodes = new Set([...this.apiMarks.keys(), ...[...this.verdicts.keys()].map((k) => k.split('\u0000')[1] ?? '')]);
+    for (const n of [...nodes].sort()) unreachable[n] = this.unreachable(n);
+    return { links, unreachable };
+  }
+
+  // ---- internals ------------------------------------------------------------
+
+  private nextNonce(): number {
+    this.nonce = (this.nonce % 0xffffffff) + 1;
+    return this.nonce;
+  }
+
+  private send(out: LanSend[], link: string, ring: LinkRing, to: string, msg: LanMessage): void {
+    const toMac = ring.macs.get(to);
+    if (toMac !== undefined) out.push({ link, to, toMac, msg });
+  }
+
+  /** Any frame from a node (or a helper's word for it) proves it reachable on the link. */
+  private heard(ring: LinkRing, link: string, node: string, now: number): void {
+    ring.lastHeard.set(node, now);
+    if (ring.suspicions.delete(node)) ring.steadySince.set(node, now);
+    if (!ring.steadySince.has(node) && ring.watched.has(node)) ring.steadySince.set(node, now);
+    const k = key(link, node);
+    // A node we hear is not unreachable, whatever was said of it on the LAN.
+    if (this.verdicts.has(k)) {
+      this.verdicts.delete(k);
+      this.changes++;
+      ring.steadySince.set(node, now);
+    }
+  }
+
+  /**
+   * Helpers for a suspicion of `target`: the ring after it, skipping us and it, those we
+   * heard within suspectAfterMs first. The nodes right after a silent node are often cut
+   * off with it (its neighbours in a run cut together); a helper that cannot answer us
+   * confirms nothing, and asking it again every round only delays the verdict.
+   */
+  private helpersFor(ring: LinkRing, target: string, now: number): string[] {
+    const view = ring.live.includes(target) ? ring.live : [...ring.live, target].sort();
+    const order = successorsInRing(view, target, view.length).filter((n) => n !== this.self && n !== target);
+    const heard = (n: string): boolean => now - (ring.lastHeard.get(n) ?? -Infinity) < this.s.suspectAfterMs;
+    return [...order.filter(heard), ...order.filter((n) => !heard(n))].slice(0, HELPERS);
+  }
+
+  private suspect(out: LanSend[], link: string, ring: LinkRing, target: string, now: number, since: number): void {
+    const nonce = this.nextNonce();
+    const helpers = this.helpersFor(ring, target, now);
+    ring.suspicions.set(target, { nonce, deadline: now + this.s.confirmTimeoutMs, helpers: helpers.length, since });
+    ring.steadySince.delete(target);
+    this.send(out, link, ring, target, { kind: 'probe', nonce, target });
+    const targetMac = ring.macs.get(target) ?? BROADCAST_MAC;
+    for (const h of helpers) this.send(out, link, ring, h, { kind: 'probe-req', nonce, target, targetMac });
+  }
+
+  /**
+   * A round of a suspicion ended with no answer. With helpers asked, that
+   * means we heard none of them either: we may be the one cut off, so we
+   * condemn nobody and ask again. Without helpers (a ring of two), there is
+   * nobody to ask: the silence itself is the verdict.
+   */
+  private roundEnded(out: LanSend[], link: string, ring: LinkRing, target: string, s: Suspicion, now: number): void {
+    // A quorum round that ended without a majority: we are on the smaller side; start over.
+    if (s.helpers === 0) {
+      this.condemn(out, link, ring, target, now, `no answer for ${Math.round(now - s.since + this.s.suspectAfterMs)} ms and no other node to ask`);
+      return;
+    }
+    this.suspect(out, link, ring, target, now, s.since);
+  }
+
+  /**
+   * A helper confirmed the silence. Before condemning, show that we are on
+   * the majority side of the link: probe the whole live ring and condemn only
+   * once more than half of it (ourselves and the suspect included) answered.
+   * A group cut off from the rest, whose members vouch for each other, is
+   * then never the one that condemns, and an even split condemns nobody.
+   * (Not a sample: a side of 12 in a ring of 25 holds most of a random
+   * sample of 16 often enough to condemn the other side.)
+   */
+  private seekQuorum(out: LanSend[], link: string, ring: LinkRing, target: string, s: Suspicion, why: string, now: number): void {
+    const sample = new Set(ring.live.filter((n) => n !== this.self && n !== target));
+    const q = { sample, acked: new Set<string>(), why };
+    ring.suspicions.set(target, { ...s, deadline: now + this.s.probeTimeoutMs + this.s.helloIntervalMs, quorum: q });
+    for (const n of sample) this.send(out, link, ring, n, { kind: 'probe', nonce: s.nonce, target: n });
+    this.quorumReached(out, link, ring, target, now);
+  }
+
+  private quorumAck(out: LanSend[], link: string, ring: LinkRing, from: string, nonce: number, now: number): void {
+    for (const [target, s] of ring.suspicions) {
+      if (s.nonce !== nonce || s.quorum === undefined || !s.quorum.sample.has(from)) continue;
+      s.quorum.acked.add(from);
+      this.quorumReached(out, link, ring, target, now);
+      return;
+    }
+  }
+
+  private quorumReached(out: LanSend[], link: string, ring: LinkRing, target: string, now: number): void {
+    const q = ring.suspicions.get(target)?.quorum;
+    if (q === undefined) return;
+    // Strict majority of sample + us + the suspect, counting us as answered and the suspect as not.
+    if (2 * (q.acked.size + 1) > q.sample.size + 2) this.condemn(out, link, ring, target, now, `${q.why}; ${q.acked.size + 1} of ${q.sample.size + 2} nodes reachable`);
+  }
+
+  private condemn(out: LanSend[], link: string, ring: LinkRing, target: string, now: number, why: string): void {
+    ring.suspicions.delete(target);
+    // Counted as heard now, so that a node still silent is suspected again after a whole period, not at once.
+    ring.lastHeard.set(target, now);
+    const k = key(link, target);
+    const before = this.verdicts.get(k);
+    this.verdicts.set(k, { at: now, by: this.self, why });
+    if (before === undefined) this.changes++;
+    if (before === undefined) out.push({ link, to: '*', toMac: BROADCAST_MAC, msg: { kind: 'down', nonce: this.nextNonce(), target } });
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function sameMacs(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
