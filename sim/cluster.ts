@@ -124,6 +124,8 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const healthySince = new Map<string, number>();
   let pausedUntil = -Infinity;
   const heardAt = new Map<string, number>();
+  /** By node: when a write to its node Lease that a paused apiserver had held last executed. */
+  const heldNodeWriteAt = new Map<string, number>();
 
   const healthy = (n: string): boolean => {
     const a = agents.get(n);
@@ -209,16 +211,22 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       return a !== undefined && a.running && api.link(n) === 'up';
     },
     heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
+    heldNodeWriteAt: (n) => heldNodeWriteAt.get(n) ?? -Infinity,
   }, addresses, boundsFor(s, schedule));
 
   if (check) {
     lan.onHeard = (from, to, address) => { heardAt.set(`${from}|${to}|${address}`, clock.now); };
-    api.onCommit = (lease, previous, writer) => {
-      if (lease.kind !== 'service') return;
+    api.onCommit = (lease, previous, writer, sentAt) => {
+      // Held by a paused apiserver: executed later than any request's latency allows.
+      const held = clock.now - sentAt > schedule.latencyMs[1] + 1;
+      if (lease.kind !== 'service') {
+        if (held) { log(`Lease ${lease.name} written by ${writer}, sent at ${sentAt.toFixed(1)} ms, held by the paused apiserver`); heldNodeWriteAt.set(lease.subject, clock.now); }
+        return;
+      }
       const before = previous?.holder ?? '';
       if (before !== lease.holder) {
-        log(`Lease ${lease.name}: '${before}' → '${lease.holder}' (rv ${lease.rv}, written by ${writer})`);
-        checker.leaseMoved(lease.name, before, lease.holder, writer);
+        log(`Lease ${lease.name}: '${before}' → '${lease.holder}' (rv ${lease.rv}, written by ${writer}${held ? `, sent at ${sentAt.toFixed(1)} ms, held by the paused apiserver` : ''})`);
+        checker.leaseMoved(lease.name, before, lease.holder, writer, held ? sentAt : undefined);
       }
     };
     lan.onChange = (addrs) => {

@@ -12,10 +12,15 @@
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
  *
- * One situation is outside what herald promises, and is counted as a known
- * gap instead of a violation, with its reason:
+ * Two situations are outside what herald promises, and are counted as known
+ * gaps instead of violations, with their reasons:
  * - two nodes answer because the old holder heard none of the successor's
- *   burst frames (all rounds lost): it yields only when it reads the Lease.
+ *   burst frames (all rounds lost): it yields only when it reads the Lease;
+ * - held-write: a Service moves from a healthy holder because a write that a
+ *   paused apiserver held (a claim sent while the holder was condemned, or
+ *   the holder's own node Lease written during a NIC blip) ran when it
+ *   resumed, after the holder had recovered: no client can call back a
+ *   request the apiserver holds.
  * (herald 0.1 had two more: a holder cut off the LAN with its API link up
  * was never replaced, and a claim stalled in a paused apiserver could land
  * after the holder came back. Liveness on the LAN removed both, and they are
@@ -24,7 +29,7 @@
 import type { SimLan } from './sim-lan.js';
 
 export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
-export type GapKind = 'burst-unheard';
+export type GapKind = 'burst-unheard' | 'held-write';
 
 export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
 export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
@@ -55,6 +60,8 @@ export interface World {
   apiLive(node: string): boolean;
   /** Last time `to` heard `from` announce `address`. */
   heard(from: string, to: string, address: string): number;
+  /** Last time a write to `node`'s node Lease executed after a paused apiserver had held it. */
+  heldNodeWriteAt(node: string): number;
 }
 
 export class InvariantChecker {
@@ -151,11 +158,30 @@ export class InvariantChecker {
     }
   }
 
-  /** A Service Lease changed hands; `writer` wrote it (a holder handing over moves its own Service). */
-  leaseMoved(service: string, from: string, to: string, writer: string): void {
+  /**
+   * A Service Lease changed hands; `writer` wrote it (a holder handing over moves its own
+   * Service). heldSince: the write was sent then and a paused apiserver held it until now.
+   */
+  leaseMoved(service: string, from: string, to: string, writer: string, heldSince?: number): void {
     if (from === '' || to === '' || from === to || writer === from) return;
     const since = this.w.healthySince(from);
     if (since !== undefined && this.w.now - since >= this.bounds.movedAfterHealthyMs) {
+      // A request a paused apiserver holds runs when it resumes, whatever happened meanwhile, and
+      // no client can call it back: a claim sent while the holder was rightly condemned (hung,
+      // cut), or a node Lease write from a NIC blip that makes the holder look link-down, lands
+      // after the holder recovered. Counted, not excused, and only for a claim sent before the
+      // holder had been healthy for movedAfterHealthyMs (when a monitor could still rightly
+      // condemn it), or a move within dualMs of the holder's own held node Lease write landing.
+      const detail = `${service} moved from ${from} to ${to} at ${this.w.now.toFixed(0)} ms although ${from} was healthy since ${since.toFixed(0)} ms`;
+      if (heldSince !== undefined && heldSince < since + this.bounds.movedAfterHealthyMs) {
+        this.gap('held-write', `${service}@${this.w.now}`, `${detail}: the claim was sent at ${heldSince.toFixed(0)} ms and held by the paused apiserver`);
+        return;
+      }
+      const nodeWrite = this.w.heldNodeWriteAt(from);
+      if (this.w.now - nodeWrite <= this.bounds.dualMs) {
+        this.gap('held-write', `${service}@${this.w.now}`, `${detail}: ${from}'s node Lease was rewritten at ${nodeWrite.toFixed(0)} ms by a write the paused apiserver had held`);
+        return;
+      }
       this.pendingMoves.set(service, { from, to, at: this.w.now, healthySince: since });
     }
   }

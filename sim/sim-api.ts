@@ -104,8 +104,8 @@ export class SimApi {
   private readonly queued: (() => void)[] = [];
   private readonly links = new Map<string, ApiLink>();
   private readonly watchers = new Map<string, Watcher>();
-  /** Called with every committed change (the invariant checker listens). */
-  onCommit: (lease: SimLease, previous: SimLease | undefined, writer: string) => void = () => undefined;
+  /** Called with every committed change (the invariant checker listens); sentAt: when the writer sent the request. */
+  onCommit: (lease: SimLease, previous: SimLease | undefined, writer: string, sentAt: number) => void = () => undefined;
 
   constructor(private readonly clock: SimClock, private readonly rng: Rng, private readonly opts: SimApiOptions) {}
 
@@ -208,7 +208,8 @@ export class SimApi {
   }
 
   write(node: string, req: WriteRequest, timeoutMs: number, done: (r: WriteResult) => void): void {
-    this.request<WriteResult>(node, timeoutMs, () => this.execute(req, node), done);
+    const sentAt = this.clock.now;
+    this.request<WriteResult>(node, timeoutMs, () => this.execute(req, node, sentAt), done);
   }
 
   /** A read of one Lease (undefined: none). */
@@ -259,7 +260,7 @@ export class SimApi {
     this.watchers.delete(node);
   }
 
-  private execute(req: WriteRequest, writer: string): WriteResult {
+  private execute(req: WriteRequest, writer: string, sentAt: number): WriteResult {
     const current = this.leases.get(req.name);
     if (req.expectRv !== 'any') {
       const ok = req.expectRv === undefined ? current === undefined : current?.rv === req.expectRv;
@@ -287,7 +288,7 @@ export class SimApi {
     };
     this.leases.set(req.name, lease);
     this.counters.writes++;
-    this.onCommit(lease, current, writer);
+    this.onCommit(lease, current, writer, sentAt);
     this.fanOut({ lease, deleted: false });
     return { kind: 'ok', lease };
   }

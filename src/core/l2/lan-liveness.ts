@@ -8,8 +8,13 @@
  *
  * A monitor that hears nothing from a node for suspectAfterMs suspects it. It
  * probes the node itself and asks HELPERS other nodes of the ring to probe it
- * too (SWIM's indirect probe). Only a helper's "no answer" confirms: a monitor
- * cut off from the LAN hears no helper either, so it never condemns anyone.
+ * too (SWIM's indirect probe), and probes it again at each tick of the round.
+ * Only a helper's "no answer" (after probing twice) confirms: a monitor cut
+ * off from the LAN hears no helper either, so it never condemns anyone. Then
+ * the monitor probes the whole live ring and condemns only with a strict
+ * majority of it answering, the suspect silent for a further probe timeout.
+ * A node marked unreachable watches nobody (the others do not count it in
+ * the ring) until a monitor clears its mark.
  * A confirmed node is unreachable on that link: the monitor broadcasts that on
  * the link (so that successors act without waiting for the API) and asks for
  * it to be written to the node's Lease (so that everyone sees it, and it
@@ -55,6 +60,8 @@ export const MONITORS = 2;
 export const HELPERS = 2;
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+/** Times a condemning node repeats its "down" broadcast (at its next ticks) while the API does not show its mark. */
+const DOWN_REPEATS = 2;
 
 export interface RingMember {
   readonly node: string;
@@ -80,7 +87,7 @@ interface Suspicion {
    * Set once a helper confirmed: the nodes sampled to show that we are on
    * the majority side of the link, and those that answered.
    */
-  readonly quorum?: { readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string };
+  readonly quorum?: { readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string; readonly at: number };
 }
 
 interface HelperProbe {
@@ -117,7 +124,7 @@ interface LinkRing {
   seq: number;
 }
 
-interface Verdict { readonly at: number; readonly by: string; readonly why: string }
+interface Verdict { readonly at: number; readonly by: string; readonly why: string; repeats?: number }
 
 const key = (link: string, node: string): string => `${link}\u0000${node}`;
 
@@ -258,7 +265,11 @@ export class LanLiveness {
         }
         const suspicion = ring.suspicions.get(n);
         if (suspicion !== undefined) {
-          if (now >= suspicion.deadline) this.roundEnded(out, link, ring, n, suspicion, now);
+          // The majority answered and the suspect, probed with it, did not in a whole probe timeout.
+          if (suspicion.quorum !== undefined && now - suspicion.quorum.at >= this.s.probeTimeoutMs && this.quorumReached(suspicion.quorum)) {
+            const q = suspicion.quorum;
+            this.condemn(out, link, ring, n, now, `${q.why}; ${q.acked.size + 1} of ${q.sample.size + 2} nodes reachable`);
+          } else if (now >= suspicion.deadline) this.roundEnded(out, link, ring, n, suspicion, now);
           // Probe it again ourselves at every tick of a round: one lost probe or ack must not
           // leave a helper's "dead" as the only word on a node that answers.
           else this.send(out, link, ring, n, { kind: 'probe', nonce: suspicion.nonce, target: n });
@@ -280,6 +291,13 @@ export class LanLiveness {
     }
     for (const [k, v] of this.verdicts) {
       const [link = '', node = ''] = k.split('\u0000');
+      // Our "down" broadcast is the successors' only news while our mark is not in the API (our
+      // API link may be down): say it again at the next ticks, so that one lost frame does not
+      // leave a successor waiting for the verdict to reach it some other way.
+      if (v.by === this.self && (v.repeats ?? 0) < DOWN_REPEATS && !(this.apiMarks.get(node)?.has(link) ?? false)) {
+        v.repeats = (v.repeats ?? 0) + 1;
+        out.push({ link, to: '*', toMac: BROADCAST_MAC, msg: { kind: 'down', nonce: this.nextNonce(), target: node } });
+      }
       if (now - v.at >= this.s.lanVerdictMs && !(this.apiMarks.get(node)?.has(link) ?? false)) {
         this.verdicts.delete(k);
         this.changes++;
@@ -304,7 +322,7 @@ export class LanLiveness {
         out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'ack', nonce: msg.nonce } });
         break;
       case 'ack': {
-        this.quorumAck(out, r.link, ring, r.from, msg.nonce, now);
+        this.quorumAck(ring, r.from, msg.nonce);
         const p = this.helperProbes.get(msg.nonce);
         if (p !== undefined) {
           this.helperProbes.delete(msg.nonce);
@@ -478,26 +496,26 @@ export class LanLiveness {
    */
   private seekQuorum(out: LanSend[], link: string, ring: LinkRing, target: string, s: Suspicion, why: string, now: number): void {
     const sample = new Set(ring.live.filter((n) => n !== this.self && n !== target));
-    const q = { sample, acked: new Set<string>(), why };
+    const q = { sample, acked: new Set<string>(), why, at: now };
     ring.suspicions.set(target, { ...s, deadline: now + this.s.probeTimeoutMs + this.s.helloIntervalMs, quorum: q });
     for (const n of sample) this.send(out, link, ring, n, { kind: 'probe', nonce: s.nonce, target: n });
-    this.quorumReached(out, link, ring, target, now);
+    // The suspect is probed once more with them: a helper's "dead" may be stale (its probes went
+    // out while a cut that has just healed kept them from the suspect), and the verdict waits a
+    // probe timeout (see tick) so that an answer to this probe comes first.
+    this.send(out, link, ring, target, { kind: 'probe', nonce: s.nonce, target });
   }
 
-  private quorumAck(out: LanSend[], link: string, ring: LinkRing, from: string, nonce: number, now: number): void {
-    for (const [target, s] of ring.suspicions) {
+  private quorumAck(ring: LinkRing, from: string, nonce: number): void {
+    for (const s of ring.suspicions.values()) {
       if (s.nonce !== nonce || s.quorum === undefined || !s.quorum.sample.has(from)) continue;
       s.quorum.acked.add(from);
-      this.quorumReached(out, link, ring, target, now);
       return;
     }
   }
 
-  private quorumReached(out: LanSend[], link: string, ring: LinkRing, target: string, now: number): void {
-    const q = ring.suspicions.get(target)?.quorum;
-    if (q === undefined) return;
-    // Strict majority of sample + us + the suspect, counting us as answered and the suspect as not.
-    if (2 * (q.acked.size + 1) > q.sample.size + 2) this.condemn(out, link, ring, target, now, `${q.why}; ${q.acked.size + 1} of ${q.sample.size + 2} nodes reachable`);
+  /** Strict majority of the live ring, counting us as answered and the suspect as not. */
+  private quorumReached(q: NonNullable<Suspicion['quorum']>): boolean {
+    return 2 * (q.acked.size + 1) > q.sample.size + 2;
   }
 
   private condemn(out: LanSend[], link: string, ring: LinkRing, target: string, now: number, why: string): void {
