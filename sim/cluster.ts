@@ -206,6 +206,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       const svc = serviceOfAddress.get(address);
       return svc === undefined ? '' : api.leases.get(serviceLeaseName(svc))?.holder ?? '';
     },
+    lanAlive: (n) => lanHealthy(n),
     apiLive: (n) => {
       const a = agents.get(n);
       return a !== undefined && a.running && api.link(n) === 'up';

@@ -12,7 +12,7 @@
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
  *
- * Two situations are outside what herald promises, and are counted as known
+ * Three situations are outside what herald promises, and are counted as known
  * gaps instead of violations, with their reasons:
  * - two nodes answer because the old holder heard none of the successor's
  *   burst frames (all rounds lost): it yields only when it reads the Lease;
@@ -20,7 +20,11 @@
  *   paused apiserver held (a claim sent while the holder was condemned, or
  *   the holder's own node Lease written during a NIC blip) ran when it
  *   resumed, after the holder had recovered: no client can call back a
- *   request the apiserver holds.
+ *   request the apiserver holds;
+ * - holder-api-cut: the Lease names a node that is healthy on the LAN but cut
+ *   off from the API, so it has not seen that it holds the Service (a
+ *   handover or its own claim landed while its link was down). Nobody takes
+ *   over from a node the LAN shows alive; it answers once it sees the API.
  * (herald 0.1 had two more: a holder cut off the LAN with its API link up
  * was never replaced, and a claim stalled in a paused apiserver could land
  * after the holder came back. Liveness on the LAN removed both, and they are
@@ -29,7 +33,7 @@
 import type { SimLan } from './sim-lan.js';
 
 export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
-export type GapKind = 'burst-unheard' | 'held-write';
+export type GapKind = 'burst-unheard' | 'held-write' | 'holder-api-cut';
 
 export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
 export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
@@ -58,6 +62,8 @@ export interface World {
   holderOf(address: string): string;
   /** The agent runs (not crashed or hung) and its API link is up. */
   apiLive(node: string): boolean;
+  /** The agent runs (not crashed or hung) and reaches the client's side of the LAN. */
+  lanAlive(node: string): boolean;
   /** Last time `to` heard `from` announce `address`. */
   heard(from: string, to: string, address: string): number;
   /** Last time a write to `node`'s node Lease executed after a paused apiserver had held it. */
@@ -125,7 +131,11 @@ export class InvariantChecker {
         const holder = this.w.holderOf(a);
         const since = this.darkSince.get(a) ?? now;
         if (eligible !== undefined && now - Math.max(since, eligible) > this.bounds.darkMs) {
-          this.violate('dark', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms (holder '${holder}') while a node has been eligible since ${eligible.toFixed(0)} ms`);
+          if (holder !== '' && this.w.lanAlive(holder) && !this.w.apiLive(holder)) {
+            this.gap('holder-api-cut', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms: the Lease names ${holder}, alive on the LAN but cut off from the API`);
+          } else {
+            this.violate('dark', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms (holder '${holder}') while a node has been eligible since ${eligible.toFixed(0)} ms`);
+          }
         }
       } else {
         const since = this.darkSince.get(a);

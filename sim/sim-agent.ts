@@ -261,7 +261,7 @@ export class SimAgent {
 
   private plan(): void {
     const now = this.d.clock.now;
-    const out = this.core.plan(this.currentSelection());
+    const out = this.core.plan(this.currentSelection(), now);
     this.applyAnswering();
     for (const w of out.writes) this.write(w);
     for (const k of out.reads) this.read(k);

@@ -231,7 +231,7 @@ export class Agent {
       this.selectionDirty = false;
       this.ranker.retain(new Set(this.selection.services.keys()));
     }
-    const plan = this.core.plan(this.selection);
+    const plan = this.core.plan(this.selection, this.o.clock());
     const pairs = new Map<string, AnnouncePair>();
     for (const p of plan.plans) for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i });
     this.responder.setDesired([...pairs.values()]);

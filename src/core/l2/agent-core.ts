@@ -95,6 +95,13 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 interface Conflict { readonly service: ServiceKey; readonly at: number; failed: boolean }
 
+/**
+ * How long the best-ranked successor has to claim a Service whose holder is
+ * gone before the next one does. It may be cut off with the holder and not yet
+ * condemned; its claim, if it comes, loses the compare-and-swap.
+ */
+export const CLAIM_PATIENCE_MS = 250;
+
 export class AgentCore {
   readonly self: string;
   readonly lan: LanLiveness;
@@ -118,6 +125,9 @@ export class AgentCore {
   private apiOk = true;
   private ringsDirty = true;
   private lanSeen = { version: -1, deaf: '' };
+  /** Services whose holder is gone, waiting for another node to claim: since when. */
+  private readonly orphanSince = new Map<ServiceKey, number>();
+  private readonly passOver = new Map<ServiceKey, number>();
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
@@ -226,7 +236,9 @@ export class AgentCore {
   lanTick(now: number): LanOutput {
     this.syncRings(now);
     const sends = this.lan.tick(now);
-    return { sends, marks: this.lan.markWrites(now), change: this.lanChange(now) };
+    const patience = this.patienceRanOut(now);
+    const change = this.lanChange(now);
+    return { sends, marks: this.lan.markWrites(now), change: change === 'none' && patience ? 'plan' : change };
   }
 
   lanReceived(r: LanReceived, now: number): LanOutput {
@@ -285,7 +297,7 @@ export class AgentCore {
 
   // ---- planning --------------------------------------------------------------
 
-  plan(selection: L2Selection): CorePlan {
+  plan(selection: L2Selection, now: number): CorePlan {
     const conflicted = new Set<string>();
     for (const [addr, c] of this.conflicts) if (c.failed) conflicted.add(addr);
     const live = this.live();
@@ -303,7 +315,7 @@ export class AgentCore {
     const input: NodePlanInput = {
       self: this.self, selection, holders: this.holderNames, live,
       ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
-      apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker,
+      apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker, passOver: this.passOver,
     };
     let keys: Iterable<ServiceKey>;
     if (full) {
@@ -321,6 +333,7 @@ export class AgentCore {
         continue;
       }
       const p = planService(input, mine, key);
+      this.waited(key, p, now);
       this.planByService.set(key, p);
       if (p.answer.length > 0) this.previous.set(key, p.answer);
       else this.previous.delete(key);
@@ -337,6 +350,32 @@ export class AgentCore {
   private forget(key: ServiceKey): void {
     this.planByService.delete(key);
     this.previous.delete(key);
+    this.orphanSince.delete(key);
+    this.passOver.delete(key);
+  }
+
+  /** Tracks how long we have waited for someone else to claim (CLAIM_PATIENCE_MS). */
+  private waited(key: ServiceKey, p: ServicePlan, now: number): void {
+    if (p.decision.waitingFor === undefined) {
+      this.orphanSince.delete(key);
+      this.passOver.delete(key);
+      return;
+    }
+    if (!this.orphanSince.has(key)) this.orphanSince.set(key, now);
+  }
+
+  /** Services whose wait ran past the next patience step: re-plan them, passing over one more claimer. */
+  private patienceRanOut(now: number): boolean {
+    let any = false;
+    for (const [key, since] of this.orphanSince) {
+      const steps = Math.floor((now - since) / CLAIM_PATIENCE_MS);
+      if (steps > (this.passOver.get(key) ?? 0)) {
+        this.passOver.set(key, steps);
+        this.dirty.add(key);
+        any = true;
+      }
+    }
+    return any;
   }
 
   private serviceOfAddress(address: string): ServiceKey | undefined {

@@ -12,6 +12,8 @@ export interface NodePlanInput {
   readonly live: ReadonlySet<string>;
   /** Live nodes ready to claim (see OwnershipInput.claimers); defaults to live. */
   readonly claimers?: ReadonlySet<string>;
+  /** Per Service: best-ranked claimers passed over for not claiming in time (OwnershipInput.passOver). */
+  readonly passOver?: ReadonlyMap<ServiceKey, number>;
   readonly leaving?: string;
   readonly apiReachable: boolean;
   /** Addresses another MAC announced since this agent's heartbeat last renewed. */
@@ -63,6 +65,7 @@ export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, 
     holder: input.holders.get(key),
     live: input.live,
     ...(input.claimers === undefined ? {} : { claimers: input.claimers }),
+    ...(input.passOver?.get(key) === undefined ? {} : { passOver: input.passOver.get(key) }),
     ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
     apiReachable: input.apiReachable,
     addresses: [...new Set(assignments.map((a) => a.address))],

@@ -21,6 +21,12 @@ export interface OwnershipInput {
    * unless no live candidate is ready. Defaults to `live`.
    */
   readonly claimers?: ReadonlySet<string>;
+  /**
+   * How many of the best-ranked claimers to pass over because they have not
+   * claimed in time (a successor cut off with the holder, say, that nobody
+   * has condemned yet). 0 or absent: the best claims.
+   */
+  readonly passOver?: number;
   /** Set while this agent shuts down or its node drains: why it is leaving. */
   readonly leaving?: string;
   /** Whether this agent's own heartbeat renewals currently succeed. */
@@ -51,6 +57,8 @@ export interface OwnershipDecision {
   readonly target?: string;
   /** Why, in words, for `herald status` and logs. */
   readonly reason: string;
+  /** Set while another node is expected to claim: which one. */
+  readonly waitingFor?: string;
 }
 
 function answering(input: OwnershipInput): { answerAddresses: string[]; silenced: string[] } {
@@ -114,12 +122,16 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   // Prefer a node that is ready; when none is (right after an API pause, nobody is), any live one:
   // a node that is not ready still claims only what it judges dead itself.
   const claimers = input.claimers ?? live;
-  const best = ranked.find((n) => claimers.has(n)) ?? ranked.find((n) => live.has(n));
+  const inOrder = ranked.filter((n) => claimers.has(n));
+  const willing = inOrder.length > 0 ? inOrder : ranked.filter((n) => live.has(n));
+  const passed = Math.min(input.passOver ?? 0, Math.max(0, willing.length - 1));
+  const best = willing[passed];
   if (best === self) {
     if (input.leaving !== undefined) return { ...idle, reason: `not claiming while leaving (${input.leaving}): ${problem}` };
     return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}` };
   }
   if (notCandidate !== undefined) return { ...idle, reason: `${notCandidate}; ${problem}` };
   if (best === undefined) return { ...idle, reason: `no live candidate ready to claim: ${problem}` };
-  return { ...idle, reason: `waiting for ${best} (best-ranked live candidate ready to claim) to claim: ${problem}` };
+  const after = passed === 0 ? '' : ` (${willing.slice(0, passed).join(', ')} did not in time)`;
+  return { ...idle, waitingFor: best, reason: `waiting for ${best} (best-ranked live candidate ready to claim${after}) to claim: ${problem}` };
 }

@@ -102,7 +102,7 @@ class World {
 
   plan(node = this.self): CorePlan {
     const core = this.of(node);
-    return core.plan(selectionOf(core, NODES, this.now, this.select));
+    return core.plan(selectionOf(core, NODES, this.now, this.select), this.now);
   }
 
   answering(node = this.self): boolean {
@@ -604,7 +604,7 @@ describe('AgentCore incremental planning', () => {
           ...(core.leaving === undefined ? {} : { leaving: core.leaving }),
           conflicted: new Set([...conflicts].filter(([, c]) => c.failed).map(([a]) => a)), previous, ranker: new CandidateRanker(),
         });
-        const out = core.plan(sel);
+        const out = core.plan(sel, 0);
         inflight.push(...out.writes);
         const view = (ps: readonly ServicePlan[]): string[] => ps.map((p) => JSON.stringify([
           p.service, p.decision.action, p.decision.target ?? '', p.decision.answer, p.decision.answerAddresses, p.answer.map((a) => a.address),
