@@ -185,10 +185,11 @@ interface Row {
   lanFramesPerNodePerS: number;
   heraldFramesPerS: number;
   serviceLeaseWrites: number;
-  renewFailures: number;
-  /** Heartbeat renewals per second, all agents, as the agents count them. */
-  renewalsPerS: number;
-  renewMeanMs: number;
+  /** Node Lease writes (own links, marks) per second, all agents, as the agents count them. */
+  nodeLeaseWritesPerS: number;
+  /** Liveness frames sent plus received per node per second (herald_liveness_frames_*), mean and busiest node. */
+  livenessPerNodePerS: number;
+  livenessBusiestPerS: number;
   writesByKind: string;
   blackoutMs: number[];
   moveMs: number[];
@@ -237,8 +238,9 @@ async function measure(n: number): Promise<Row> {
     const running = (): Set<string> => new Set(names.filter((x) => lab.agent(x) !== undefined));
     const allLive = async (): Promise<true | undefined> => {
       for (const node of names) {
-        const st = JSON.parse((await lab.agentHttp(node, '/status')).body) as { liveNodes?: string[] };
+        const st = JSON.parse((await lab.agentHttp(node, '/status')).body) as { liveNodes?: string[]; liveness?: { unreachable?: Record<string, string[]> } };
         if ((st.liveNodes ?? []).length !== n) return undefined;
+        if (Object.values(st.liveness?.unreachable ?? {}).some((l) => l.length > 0)) return undefined;
       }
       return true;
     };
@@ -275,9 +277,15 @@ async function measure(n: number): Promise<Row> {
     await sleep(SETTLE_MS);
 
     // ---- steady state ----
+    let perAgentLatest = new Map<string, Sample[]>();
     const agentMetrics = async (): Promise<Sample[]> => {
       const all: Sample[] = [];
-      for (const node of names) all.push(...parseMetrics((await lab.agentHttp(node, '/metrics')).body));
+      perAgentLatest = new Map();
+      for (const node of names) {
+        const m = parseMetrics((await lab.agentHttp(node, '/metrics')).body);
+        perAgentLatest.set(node, m);
+        all.push(...m);
+      }
       return all;
     };
     const bridgeFrames = async (): Promise<number> => {
@@ -304,6 +312,7 @@ async function measure(n: number): Promise<Row> {
     };
     const apiMetrics = async (): Promise<string> => (await lab.cp.get('/metrics', 30_000))[1];
     const agentsA = await timed(agentMetrics);
+    const perAgent = perAgentLatest;
     const framesA = await timed(bridgeFrames);
     const apiA = await timed(apiMetrics);
     const cpuA = cpuOf(agentPids);
@@ -318,6 +327,7 @@ async function measure(n: number): Promise<Row> {
     const apiB = await timed(apiMetrics);
     const framesB = await timed(bridgeFrames);
     const agentsB = await timed(agentMetrics);
+    const perAgentAfter = perAgentLatest;
     const load = loadavg()[0] ?? NaN;
 
     const a = parseMetrics(apiA.v);
@@ -340,8 +350,11 @@ async function measure(n: number): Promise<Row> {
     const heraldDelta = (name: string): number => herald(name, bm) - herald(name, am);
     const heraldFrames = ['herald_l2_gratuitous_sent_total', 'herald_l2_replies_sent_total']
       .reduce((x, name) => x + heraldDelta(name), 0);
-    const renewCount = heraldDelta('herald_agent_heartbeat_renew_seconds_count');
-    const renewSum = heraldDelta('herald_agent_heartbeat_renew_seconds_sum');
+    const liveness = ['herald_liveness_frames_sent_total', 'herald_liveness_frames_received_total'].reduce((x, name) => x + heraldDelta(name), 0);
+    const busiest = Math.max(0, ...[...perAgent.entries()].map(([node, m0]) => {
+      const m1 = perAgentAfter.get(node) ?? [];
+      return ['herald_liveness_frames_sent_total', 'herald_liveness_frames_received_total'].reduce((x, name) => x + sum(m1, name) - sum(m0, name), 0);
+    }));
     const pct = (x: number): number => (x / seconds) * 100;
     const row: Row = {
       nodes: n, services: SERVICES,
@@ -355,9 +368,9 @@ async function measure(n: number): Promise<Row> {
       lanFramesPerNodePerS: (framesB.v - framesA.v) / ((framesB.at - framesA.at) / 1000) / n,
       heraldFramesPerS: heraldFrames / agentSeconds,
       serviceLeaseWrites: has(bm, 'herald_agent_ownership_changes_total') ? heraldDelta('herald_agent_ownership_changes_total') : NaN,
-      renewFailures: heraldDelta('herald_agent_heartbeat_renew_failures_total'),
-      renewalsPerS: has(bm, 'herald_agent_heartbeat_renew_seconds_count') ? renewCount / agentSeconds : NaN,
-      renewMeanMs: renewCount > 0 ? (renewSum / renewCount) * 1000 : NaN,
+      nodeLeaseWritesPerS: heraldDelta('herald_agent_node_lease_writes_total') / agentSeconds,
+      livenessPerNodePerS: liveness / agentSeconds / n,
+      livenessBusiestPerS: busiest / agentSeconds,
       writesByKind,
       blackoutMs: [], moveMs: [], neverMoved: 0,
       timings: `lab ${((t.lab - t.start) / 1000).toFixed(0)} s, agents ${((t.agents - t.lab) / 1000).toFixed(0)} s, announce ${((t.announced - t.agents) / 1000).toFixed(0)} s`,
@@ -438,12 +451,12 @@ function printTables(both: readonly { lab: Row; sim: ScaleRow }[]): void {
     console.log(`| ${r.nodes} | ${r.services} | ${f1(r.requestsPerS)} | ${f1(r.writesPerS)} | ${f0(r.leaseWatchEventsPerS)} | ${f1(r.agentCpuPct)} | ` +
       `${f1(r.lanFramesPerNodePerS)} | ${f0(median(r.blackoutMs))} / ${f0(Math.max(...r.blackoutMs))} (n=${r.blackoutMs.length}) | ${moved} | ${f0(r.machineBusyPct)} % |`);
   }
-  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders CPU (%) | herald frames/s (all nodes) | Service Lease writes in window | heartbeat renewals/s (agents\' count) | renewals failed / mean latency (ms) | load avg | setup |');
+  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders CPU (%) | herald ARP/NDP frames/s (all nodes) | Service Lease writes in window | node Lease writes/s (agents\' count) | liveness frames/s per node, mean / busiest | load avg | setup |');
   console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|');
   for (const r of done) {
     console.log(`| ${r.nodes} | ${f1(r.leaseWritesPerS)} | ${f0(r.allWatchEventsPerS)} | ${f1(r.perAgentCpuPct)} | ` +
-      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ${f1(r.renewalsPerS)} | ` +
-      `${f0(r.renewFailures)} / ${f1(r.renewMeanMs)} | ${r.loadAvg.toFixed(1)} | ${r.timings} |`);
+      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ${f1(r.nodeLeaseWritesPerS)} | ` +
+      `${f1(r.livenessPerNodePerS)} / ${f1(r.livenessBusiestPerS)} | ${r.loadAvg.toFixed(1)} | ${r.timings} |`);
   }
   console.log('\n| nodes | API writes/s lab / sim | Lease watch events/s lab / sim | LAN frames/s per node lab (herald\'s) / sim | crash failover (ms) lab blackout p50 / max | lab Services re-held p50 / max | sim dark p50 / max |');
   console.log('|---:|---|---|---|---|---|---|');

@@ -251,6 +251,39 @@ describe('failover', () => {
     await lab.startAgent(holder);
   });
 
+  test('the holder cut off the LAN without a carrier change, its API link up: the others take over within a second, it does not come back, and one MAC answers', async () => {
+    const vip = '192.0.2.240';
+    await everyAgentSeesAll();
+    const holder = await holderOf('app1-service');
+    const others = NODES.filter((n) => n !== holder);
+    const probe = await lab.startProbe({ vip, durationMs: 5000 });
+    await sleep(500);
+    await lab.cutLan(holder);
+    let restored = false;
+    try {
+      const report = await probe.done;
+      const next = await holderOf('app1-service');
+      const blackout = longestBlackoutMs(report.samples);
+      console.log(`LAN-cut failover blackout: ${blackout} ms, ${holder} → ${next}`);
+      assert.ok(others.includes(next), `still held by ${next}`);
+      assert.ok(blackout < 1000, `blackout ${blackout} ms`);
+      assert.ok(report.samples.at(-1)?.error === undefined, 'curl had not recovered at the end of the probe');
+      // The cut node's Lease carries the monitors' mark, visible with kubectl.
+      const marks = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `herald-agent-${holder}`, '-o', 'jsonpath={.metadata.annotations.herald\\.io/unreachable}']);
+      assert.match(marks, /eth/, `no unreachable mark on ${holder}'s Lease`);
+      await lab.restoreLan(holder);
+      restored = true;
+      // Back on the LAN: its mark is cleared once its monitors have heard it steadily; the Service stays where it went.
+      await waitFor('the mark to be cleared', async () => ((await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `herald-agent-${holder}`,
+        '-o', 'jsonpath={.metadata.annotations.herald\\.io/unreachable}'])).trim() === '' ? true : undefined), 15_000, 200);
+      assert.equal(await holderOf('app1-service'), next);
+      const macs = new Set(await arpingMacs(vip, 3));
+      assert.deepEqual([...macs], [lab.macOf(next)]);
+    } finally {
+      if (!restored) await lab.restoreLan(holder);
+    }
+  });
+
   test('defect 2: the survivors\' watches go quiet without a sound, then the holder dies: the LAN verdict moves the address within a second anyway', async () => {
     const vip = '192.0.2.240';
     await everyAgentSeesAll();
