@@ -144,10 +144,17 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     const st = nodeState.get(n);
     return a !== undefined && a.running && st !== undefined && !st.hung && lan.reachesClient(n);
   };
+  /** Runs, not hung, NIC up: on the LAN on some side. */
+  const lanRunning = (n: string): boolean => {
+    const a = agents.get(n);
+    return a !== undefined && a.running && !(nodeState.get(n)?.hung ?? false) && lan.isNicUp(n);
+  };
   const offLanSince = new Map<string, number>();
   /** Nodes off the LAN that the majority could condemn (out of the ring until they are back). */
   const condemnable = new Set<string>();
   let quorateSince: number | undefined;
+  /** By node: the last time another side of the LAN held a strict majority of the ring without it. */
+  const outvotedAt = new Map<string, number>();
   const refresh = (): void => {
     const condemnAfter = boundsFor(s, schedule).darkMs;
     let up = 0;
@@ -171,6 +178,16 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       const a = other === undefined ? undefined : agents.get(other);
       return a === undefined || !a.running || (nodeState.get(other ?? '')?.hung ?? false);
     };
+    // A node that a strict majority of the ring cannot hear is, to that majority, a dead node:
+    // the majority rightly condemns it and takes its Services, wherever the clients are.
+    const live = ring.filter((n) => !condemnable.has(n));
+    const bySide = new Map<number, number>();
+    for (const n of live) if (lanRunning(n)) bySide.set(lan.sideOf(n), (bySide.get(lan.sideOf(n)) ?? 0) + 1);
+    for (const [side, count] of bySide) {
+      // A ring of two condemns on silence (there is nobody else to ask): split, each side is the other's majority.
+      if (2 * count <= live.length && !(live.length === 2 && count === 1 && bySide.size === 2)) continue;
+      for (const n of nodes) if (!lanRunning(n) || lan.sideOf(n) !== side) outvotedAt.set(n, clock.now);
+    }
     for (;;) {
       if (!quorum()) { quorateSince = undefined; break; }
       quorateSince ??= clock.now;
@@ -199,6 +216,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     get now() { return clock.now; },
     lan, nodes, healthy,
     healthySince: (n) => healthySince.get(n),
+    outvotedAt: (n) => outvotedAt.get(n) ?? -Infinity,
     quorateSince: () => quorateSince,
     get apiPaused() { return api.paused; },
     get apiPausedUntil() { return pausedUntil; },
@@ -207,6 +225,10 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       return svc === undefined ? '' : api.leases.get(serviceLeaseName(svc))?.holder ?? '';
     },
     lanAlive: (n) => lanHealthy(n),
+    seesItHolds: (n, address) => {
+      const svc = serviceOfAddress.get(address);
+      return svc !== undefined && agents.get(n)?.core.holderOf(svc) === n;
+    },
     apiLive: (n) => {
       const a = agents.get(n);
       return a !== undefined && a.running && api.link(n) === 'up';

@@ -6,6 +6,11 @@
  *   the failover bound while some eligible node is healthy;
  * - moved: a Service Lease leaves a holder that was healthy the whole time
  *   before (an API pause does not count against it: a pause must move nothing);
+ *   a holder on the clients' side of a split whose other side holds a strict
+ *   majority of the ring does not count as healthy for this: the majority
+ *   cannot tell it from a dead node, and no protocol that lets a majority
+ *   replace a silent node (rather than waiting for it forever) can spare it.
+ *   Nobody knows which side the clients are on;
  * - converged: after the faults heal, every address is answered by exactly
  *   its Lease holder.
  * "Healthy" is the simulator's ground truth, not any agent's opinion: the
@@ -21,10 +26,13 @@
  *   the holder's own node Lease written during a NIC blip) ran when it
  *   resumed, after the holder had recovered: no client can call back a
  *   request the apiserver holds;
- * - holder-api-cut: the Lease names a node that is healthy on the LAN but cut
- *   off from the API, so it has not seen that it holds the Service (a
- *   handover or its own claim landed while its link was down). Nobody takes
- *   over from a node the LAN shows alive; it answers once it sees the API.
+ * - holder-api-cut: the Lease names a node that is healthy on the LAN but has
+ *   not seen that it holds the Service: it is cut off from the API (a handover
+ *   or its own claim landed while its link was down), or its watch has not
+ *   delivered the handover (a watch stalled without a sound until the
+ *   watchdog, a slow watch, a reflector re-listing in backoff after an
+ *   outage). Nobody takes over from a node the LAN shows alive, and nothing
+ *   tells the holder but the API; it answers once it sees the Lease.
  * (herald 0.1 had two more: a holder cut off the LAN with its API link up
  * was never replaced, and a claim stalled in a paused apiserver could land
  * after the holder came back. Liveness on the LAN removed both, and they are
@@ -54,6 +62,8 @@ export interface World {
   healthy(node: string): boolean;
   /** Since when the node has been healthy without a break (undefined if it is not). */
   healthySince(node: string): number | undefined;
+  /** The last time another side of the LAN held a strict majority of the ring without this node (-Infinity: never). */
+  outvotedAt(node: string): number;
   /** Since when the healthy nodes on the client's side have been a majority of the ring (undefined: they are not). */
   quorateSince(): number | undefined;
   /** The apiserver is paused: nobody can coordinate. */
@@ -62,6 +72,8 @@ export interface World {
   holderOf(address: string): string;
   /** The agent runs (not crashed or hung) and its API link is up. */
   apiLive(node: string): boolean;
+  /** The node's agent has seen (watch, read or its own write) the Lease that names it for this address. */
+  seesItHolds(node: string, address: string): boolean;
   /** The agent runs (not crashed or hung) and reaches the client's side of the LAN. */
   lanAlive(node: string): boolean;
   /** Last time `to` heard `from` announce `address`. */
@@ -131,8 +143,9 @@ export class InvariantChecker {
         const holder = this.w.holderOf(a);
         const since = this.darkSince.get(a) ?? now;
         if (eligible !== undefined && now - Math.max(since, eligible) > this.bounds.darkMs) {
-          if (holder !== '' && this.w.lanAlive(holder) && !this.w.apiLive(holder)) {
-            this.gap('holder-api-cut', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms: the Lease names ${holder}, alive on the LAN but cut off from the API`);
+          if (holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a))) {
+            const why = this.w.apiLive(holder) ? 'its watch has not delivered that Lease yet (stalled, slow, or re-listing after an outage)' : 'cut off from the API';
+            this.gap('holder-api-cut', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms: the Lease names ${holder}, alive on the LAN but ${why}`);
           } else {
             this.violate('dark', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms (holder '${holder}') while a node has been eligible since ${eligible.toFixed(0)} ms`);
           }
@@ -174,7 +187,10 @@ export class InvariantChecker {
    */
   leaseMoved(service: string, from: string, to: string, writer: string, heldSince?: number): void {
     if (from === '' || to === '' || from === to || writer === from) return;
-    const since = this.w.healthySince(from);
+    const healthy = this.w.healthySince(from);
+    // Outvoted (a strict majority of the ring on another side of a split) counts as not healthy
+    // here: to that majority the holder is indistinguishable from a dead node (see the header).
+    const since = healthy === undefined ? undefined : Math.max(healthy, this.w.outvotedAt(from));
     if (since !== undefined && this.w.now - since >= this.bounds.movedAfterHealthyMs) {
       // A request a paused apiserver holds runs when it resumes, whatever happened meanwhile, and
       // no client can call it back: a claim sent while the holder was rightly condemned (hung,
@@ -212,6 +228,10 @@ export class InvariantChecker {
       const client = this.w.lan.answerers(a).get(0) ?? [];
       const holder = this.w.holderOf(a);
       if (client.length === 1 && client[0] === holder) continue;
+      if (client.length === 0 && holder !== '' && this.w.lanAlive(holder) && !this.w.seesItHolds(holder, a)) {
+        this.gap('holder-api-cut', `${a}@final`, `${a} dark at the end: the Lease names ${holder}, alive on the LAN but it has not seen that Lease`);
+        continue;
+      }
       this.violate('converged', a, `${a}: answered on the client's side by [${client.join(', ')}], Lease holder '${holder}'`);
     }
   }

@@ -87,7 +87,13 @@ interface Suspicion {
    * Set once a helper confirmed: the nodes sampled to show that we are on
    * the majority side of the link, and those that answered.
    */
-  readonly quorum?: { readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string; readonly at: number };
+  readonly quorum?: {
+    readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string; readonly at: number;
+    /** When the answers first made a majority: the suspect, probed then, has a probe timeout from there to answer. */
+    reachedAt?: number;
+  };
+  /** The helpers were asked a second time (see tick). */
+  reasked?: boolean;
 }
 
 interface HelperProbe {
@@ -233,6 +239,11 @@ export class LanLiveness {
     // A new mark means that some monitor lost the node: hearing it steadily from before the
     // mark proves nothing, so a monitor clears the mark only after clearAfterMs heard since.
     for (const l of links) if (!(before?.has(l) ?? false)) this.rings.get(l)?.steadySince.delete(node);
+    // A mark cleared in the API ends the episode that the verdicts we heard on the LAN belong to:
+    // nobody condemns a node while its mark stands, so every verdict we hold on it is from before
+    // the clear. Kept, it would exclude a node that a monitor has heard steadily (until
+    // lanVerdictMs), and a node that does not watch it would never hear it to drop it.
+    for (const l of before ?? []) if (!links.includes(l)) this.verdicts.delete(key(l, node));
     if (links.length === 0) this.apiMarks.delete(node);
     else this.apiMarks.set(node, new Set(links));
     this.changes++;
@@ -257,7 +268,13 @@ export class LanLiveness {
       this.derive(link, ring, now);
       ring.seq = (ring.seq + 1) >>> 0;
       for (const m of ring.monitors) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
-      for (const n of ring.watched) {
+      // The nodes we watch, and those we suspect without watching them (see adopt).
+      const targets = ring.suspicions.size === 0 ? ring.watched : new Set([...ring.watched, ...ring.suspicions.keys()]);
+      for (const n of targets) {
+        if (!ring.watched.has(n)) {
+          if (this.isUnreachable(link, n) || !ring.members.includes(n)) ring.suspicions.delete(n);
+          if (!ring.suspicions.has(n)) continue;
+        }
         // Already condemned: we only wait to hear it again, steadily, to clear it.
         if (this.isUnreachable(link, n)) {
           if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) ring.steadySince.delete(n);
@@ -266,13 +283,28 @@ export class LanLiveness {
         const suspicion = ring.suspicions.get(n);
         if (suspicion !== undefined) {
           // The majority answered and the suspect, probed with it, did not in a whole probe timeout.
-          if (suspicion.quorum !== undefined && now - suspicion.quorum.at >= this.s.probeTimeoutMs && this.quorumReached(suspicion.quorum)) {
+          if (suspicion.quorum?.reachedAt !== undefined && now - suspicion.quorum.reachedAt >= this.s.probeTimeoutMs) {
             const q = suspicion.quorum;
             this.condemn(out, link, ring, n, now, `${q.why}; ${q.acked.size + 1} of ${q.sample.size + 2} nodes reachable`);
-          } else if (now >= suspicion.deadline) this.roundEnded(out, link, ring, n, suspicion, now);
-          // Probe it again ourselves at every tick of a round: one lost probe or ack must not
-          // leave a helper's "dead" as the only word on a node that answers.
-          else this.send(out, link, ring, n, { kind: 'probe', nonce: suspicion.nonce, target: n });
+            this.adopt(out, link, ring, n, q, now);
+          } else if (now >= suspicion.deadline && suspicion.quorum?.reachedAt === undefined) this.roundEnded(out, link, ring, n, suspicion, now);
+          else {
+            // Probe it again ourselves at every tick of a round: one lost probe or ack must not
+            // leave a helper's "dead" as the only word on a node that answers.
+            this.send(out, link, ring, n, { kind: 'probe', nonce: suspicion.nonce, target: n });
+            const q = suspicion.quorum;
+            // The nodes of the quorum that have not answered yet are asked again: with frames
+            // lost, one probe each finds a majority only about half the time in a small ring.
+            if (q !== undefined) {
+              if (q.reachedAt === undefined) for (const m of q.sample) if (!q.acked.has(m)) this.send(out, link, ring, m, { kind: 'probe', nonce: suspicion.nonce, target: m });
+            }
+            // The helpers are asked once more at the first tick of a round: a lost probe-req or
+            // answer must not cost a whole round.
+            else if (!suspicion.reasked) {
+              suspicion.reasked = true;
+              this.askHelpers(out, link, ring, n, suspicion.nonce, now);
+            }
+          }
           continue;
         }
         if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) this.suspect(out, link, ring, n, now, now);
@@ -314,6 +346,8 @@ export class LanLiveness {
     this.derive(r.link, ring, now);
     ring.lastAnyAt = now;
     this.heard(ring, r.link, r.from, now);
+    // Any frame from a node of a quorum shows that we reach it: it counts as its answer.
+    for (const [target, sus] of ring.suspicions) if (sus.quorum?.sample.has(r.from) === true) this.quorumAnswer(out, r.link, ring, target, sus, r.from, now);
     const msg = r.msg;
     switch (msg.kind) {
       case 'hello':
@@ -322,7 +356,6 @@ export class LanLiveness {
         out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'ack', nonce: msg.nonce } });
         break;
       case 'ack': {
-        this.quorumAck(ring, r.from, msg.nonce);
         const p = this.helperProbes.get(msg.nonce);
         if (p !== undefined) {
           this.helperProbes.delete(msg.nonce);
@@ -398,7 +431,11 @@ export class LanLiveness {
         const ring = this.rings.get(link);
         if (ring === undefined || !ring.watched.has(node) || ring.suspicions.has(node) || this.verdicts.has(key(link, node))) continue;
         const steady = ring.steadySince.get(node);
-        if (steady !== undefined && now - steady >= this.s.clearAfterMs) {
+        // When every member is marked (a ring of two that split: each side condemned the other),
+        // nobody is a candidate until a mark clears: a node heard for a suspicion period is then
+        // cleared at once, as waiting longer only keeps every address dark.
+        const after = ring.members.every((n) => this.apiMarks.get(n)?.has(link) ?? false) ? this.s.suspectAfterMs : this.s.clearAfterMs;
+        if (steady !== undefined && now - steady >= after) {
           want({ node, link, action: 'clear', reason: `heard on ${link} without a break for ${Math.round(now - steady)} ms` });
         }
       }
@@ -436,7 +473,7 @@ export class LanLiveness {
   /** Any frame from a node (or a helper's word for it) proves it reachable on the link. */
   private heard(ring: LinkRing, link: string, node: string, now: number): void {
     ring.lastHeard.set(node, now);
-    if (ring.suspicions.delete(node)) ring.steadySince.set(node, now);
+    if (ring.suspicions.delete(node) && ring.watched.has(node)) ring.steadySince.set(node, now);
     if (!ring.steadySince.has(node) && ring.watched.has(node)) ring.steadySince.set(node, now);
     const k = key(link, node);
     // A node we hear is not unreachable, whatever was said of it on the LAN.
@@ -466,8 +503,12 @@ export class LanLiveness {
     ring.suspicions.set(target, { nonce, deadline: now + this.s.confirmTimeoutMs, helpers: helpers.length, since });
     ring.steadySince.delete(target);
     this.send(out, link, ring, target, { kind: 'probe', nonce, target });
+    this.askHelpers(out, link, ring, target, nonce, now);
+  }
+
+  private askHelpers(out: LanSend[], link: string, ring: LinkRing, target: string, nonce: number, now: number): void {
     const targetMac = ring.macs.get(target) ?? BROADCAST_MAC;
-    for (const h of helpers) this.send(out, link, ring, h, { kind: 'probe-req', nonce, target, targetMac });
+    for (const h of this.helpersFor(ring, target, now)) this.send(out, link, ring, h, { kind: 'probe-req', nonce, target, targetMac });
   }
 
   /**
@@ -497,7 +538,8 @@ export class LanLiveness {
   private seekQuorum(out: LanSend[], link: string, ring: LinkRing, target: string, s: Suspicion, why: string, now: number): void {
     const sample = new Set(ring.live.filter((n) => n !== this.self && n !== target));
     const q = { sample, acked: new Set<string>(), why, at: now };
-    ring.suspicions.set(target, { ...s, deadline: now + this.s.probeTimeoutMs + this.s.helloIntervalMs, quorum: q });
+    // Three ticks to find the majority (the probes are repeated at each, see tick).
+    ring.suspicions.set(target, { ...s, deadline: now + this.s.probeTimeoutMs + 3 * this.s.helloIntervalMs, quorum: q });
     for (const n of sample) this.send(out, link, ring, n, { kind: 'probe', nonce: s.nonce, target: n });
     // The suspect is probed once more with them: a helper's "dead" may be stale (its probes went
     // out while a cut that has just healed kept them from the suspect), and the verdict waits a
@@ -505,17 +547,42 @@ export class LanLiveness {
     this.send(out, link, ring, target, { kind: 'probe', nonce: s.nonce, target });
   }
 
-  private quorumAck(ring: LinkRing, from: string, nonce: number): void {
-    for (const s of ring.suspicions.values()) {
-      if (s.nonce !== nonce || s.quorum === undefined || !s.quorum.sample.has(from)) continue;
-      s.quorum.acked.add(from);
-      return;
-    }
+  /**
+   * A node of the quorum answered. Once the answers make a majority, the suspect is probed
+   * again and condemned only if it stays silent for a probe timeout from then (see tick): a
+   * majority found only as a split heals is not evidence against a suspect that the heal
+   * brought back too.
+   */
+  private quorumAnswer(out: LanSend[], link: string, ring: LinkRing, target: string, s: Suspicion, from: string, now: number): void {
+    const q = s.quorum;
+    if (q === undefined || !q.sample.has(from)) return;
+    q.acked.add(from);
+    if (q.reachedAt !== undefined || !this.quorumReached(q)) return;
+    q.reachedAt = now;
+    this.send(out, link, ring, target, { kind: 'probe', nonce: s.nonce, target });
   }
 
   /** Strict majority of the live ring, counting us as answered and the suspect as not. */
   private quorumReached(q: NonNullable<Suspicion['quorum']>): boolean {
     return 2 * (q.acked.size + 1) > q.sample.size + 2;
+  }
+
+  /**
+   * We just condemned `target` with a majority's answers. A node of the ring that did not
+   * answer either, and whose monitors all are among the silent (the target included), is
+   * likely cut off with them, and nobody that can still hear the LAN watches it: left to the
+   * ring, it would be found one node at a time, each when the ring has shrunk past the one
+   * before it (a run of neighbours cut together). We suspect it now, ourselves: the same
+   * helpers, majority and silence condemn it, so a node that answers is never condemned.
+   */
+  private adopt(out: LanSend[], link: string, ring: LinkRing, target: string, q: NonNullable<Suspicion['quorum']>, now: number): void {
+    const silent = new Set([target, ...[...q.sample].filter((n) => !q.acked.has(n))]);
+    if (silent.size < 2 || !ring.live.includes(target)) return;
+    for (const n of silent) {
+      if (n === target || ring.watched.has(n) || ring.suspicions.has(n) || this.isUnreachable(link, n) || !ring.live.includes(n)) continue;
+      if (!successorsInRing(ring.live, n, MONITORS).every((m) => silent.has(m))) continue;
+      this.suspect(out, link, ring, n, now, now - this.s.suspectAfterMs);
+    }
   }
 
   private condemn(out: LanSend[], link: string, ring: LinkRing, target: string, now: number, why: string): void {
