@@ -92,6 +92,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   }));
   const selectionCache = new Map<string, L2Selection>();
   const selections: SelectionSource = {
+    policies, labels: nodeLabels,
     get(up) {
       const key = up.join(',');
       let sel = selectionCache.get(key);

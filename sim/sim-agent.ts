@@ -13,6 +13,8 @@ import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../src/
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
 import type { MarkWrite } from '../src/core/l2/lan-liveness.js';
 import type { LanReceived } from '../src/core/l2/lan-messages.js';
+import type { Labels } from '../src/core/label-selector.js';
+import type { CompiledL2Policy } from '../src/core/l2/l2-policy.js';
 import type { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import type { L2Selection } from '../src/core/l2/selection.js';
 import type { SimClock, Timer } from './clock.js';
@@ -23,6 +25,9 @@ import { macOf, type SimLan } from './sim-lan.js';
 /** Selections are pure functions of which nodes have the announcing link up; agents that agree share one. */
 export interface SelectionSource {
   get(upNodes: readonly string[]): L2Selection;
+  /** The policies and node labels, which split the liveness rings by segment. */
+  readonly policies: readonly CompiledL2Policy[];
+  readonly labels: ReadonlyMap<string, Labels>;
 }
 
 export interface SimAgentDeps {
@@ -64,6 +69,7 @@ export class SimAgent {
 
   constructor(readonly node: string, private readonly d: SimAgentDeps) {
     this.core = new AgentCore({ self: node, settings: d.settings, ranker: d.ranker });
+    this.core.ringScope(d.selections.policies, d.selections.labels);
     d.lan.attach(node, {
       heard: (address) => { this.run(() => { this.onHeard(address); }); },
       frame: (r) => { this.onFrame(r); },

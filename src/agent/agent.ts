@@ -230,6 +230,9 @@ export class Agent {
       });
       this.selectionDirty = false;
       this.ranker.retain(new Set(this.selection.services.keys()));
+      // Who watches whom follows the policies and node labels (one ring per link and group a policy selects).
+      const nodes = this.nodes.list();
+      this.core.ringScope(this.policies.list().map((p) => this.selections.compile(p)), new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels ?? {}])));
     }
     const plan = this.core.plan(this.selection, this.o.clock());
     const pairs = new Map<string, AnnouncePair>();

@@ -22,7 +22,10 @@
  */
 import type { ServiceKey } from '../ipam/types.js';
 import type { CoordinationSettings } from './coordination-settings.js';
-import { LanLiveness, type LivenessStatus, type MarkWrite, type RingMember } from './lan-liveness.js';
+import type { Labels } from '../label-selector.js';
+import type { CompiledL2Policy } from './l2-policy.js';
+import { LanLiveness, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
+import { ringGroups } from './liveness-rings.js';
 import type { LanReceived, LanSend } from './lan-messages.js';
 import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
 import { compareResourceVersions } from './resource-version.js';
@@ -124,6 +127,8 @@ export class AgentCore {
   private lastPlans: readonly ServicePlan[] = [];
   private apiOk = true;
   private ringsDirty = true;
+  /** Policies and node labels that split rings by segment (ringGroups); undefined: one ring per link. */
+  private scope: { policies: readonly CompiledL2Policy[]; labels: ReadonlyMap<string, Labels> } | undefined;
   private lanSeen = { version: -1, deaf: '' };
   /** Services whose holder is gone, waiting for another node to claim: since when. */
   private readonly orphanSince = new Map<ServiceKey, number>();
@@ -245,6 +250,15 @@ export class AgentCore {
     this.syncRings(now);
     const sends = this.lan.received(r, now);
     return { sends, marks: this.lan.markWrites(now), change: this.lanChange(now) };
+  }
+
+  /**
+   * The policies and node labels that decide who watches whom (one ring per
+   * link and group of nodes a policy selects together): call when either changes.
+   */
+  ringScope(policies: readonly CompiledL2Policy[], labels: ReadonlyMap<string, Labels>): void {
+    this.scope = { policies, labels };
+    this.ringsDirty = true;
   }
 
   /** SIGTERM or drain: hand everything over. */
@@ -395,22 +409,27 @@ export class AgentCore {
     };
   }
 
-  /** Rings follow the node Leases: who has which link up, at which MAC. */
+  /** Rings follow the node Leases (who has which link up, at which MAC) and, when given, the policies. */
   private syncRings(now: number): void {
     if (!this.ringsDirty) return;
     this.ringsDirty = false;
-    const rings = new Map<string, RingMember[]>();
-    for (const [node, f] of this.nodes) {
-      if (f.holder === '') continue;
-      for (const link of f.upLinks) {
-        const mac = f.macs[link];
-        if (mac === undefined) continue;
-        let list = rings.get(link);
-        if (list === undefined) rings.set(link, (list = []));
-        list.push({ node, mac });
+    const withLinks = [...this.nodes].filter(([, f]) => f.holder !== '').map(([name, f]) => ({
+      name, macs: Object.fromEntries(Object.entries(f.macs).filter(([link]) => f.upLinks.includes(link))),
+    }));
+    if (this.scope !== undefined) {
+      const labels = this.scope.labels;
+      this.lan.setRings(ringGroups(this.scope.policies, withLinks.map((n) => ({ ...n, labels: labels.get(n.name) ?? {} }))), now);
+      return;
+    }
+    const byLink = new Map<string, RingMember[]>();
+    for (const n of withLinks) {
+      for (const [link, mac] of Object.entries(n.macs)) {
+        let list = byLink.get(link);
+        if (list === undefined) byLink.set(link, (list = []));
+        list.push({ node: n.name, mac });
       }
     }
-    this.lan.setRings(rings, now);
+    this.lan.setRings(new Map<string, RingSpec>([...byLink].map(([link, members]) => [link, { link, members }])), now);
   }
 
   /** 'selection' when who is unreachable, or where we are deaf, changed. */

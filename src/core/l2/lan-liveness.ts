@@ -69,6 +69,16 @@ export interface RingMember {
   readonly mac: string;
 }
 
+/**
+ * One ring: the nodes that watch each other on one link. Nodes that share a
+ * link name but not an L2 segment (racks, each with its own policy) must be
+ * in different rings; see ringGroups in liveness-rings.ts.
+ */
+export interface RingSpec {
+  readonly link: string;
+  readonly members: readonly RingMember[];
+}
+
 /** A change to a node's Lease that this node asks for: mark or clear a link as unreachable. */
 export interface MarkWrite {
   readonly node: string;
@@ -109,6 +119,8 @@ interface HelperProbe {
 }
 
 interface LinkRing {
+  /** The link (interface name) the ring's frames go out on. */
+  readonly link: string;
   /** Every node with the link up and a MAC for it, ourselves included, in ring order. */
   readonly members: readonly string[];
   readonly macs: ReadonlyMap<string, string>;
@@ -164,26 +176,34 @@ export class LanLiveness {
   // ---- inputs ---------------------------------------------------------------
 
   /**
-   * The members of each link's ring (nodes with the link up and a MAC for it,
-   * ourselves included), from the node Leases. Links left out are dropped.
+   * The rings we are in, by id, from the node Leases and the policies (a bare
+   * member list: a ring whose id is its link). Rings left out are dropped.
    */
-  setRings(rings: ReadonlyMap<string, readonly RingMember[]>, now: number): void {
-    for (const link of [...this.rings.keys()]) if (!rings.has(link)) this.rings.delete(link);
-    for (const [link, list] of rings) {
+  setRings(rings: ReadonlyMap<string, RingSpec | readonly RingMember[]>, now: number): void {
+    for (const id of [...this.rings.keys()]) if (!rings.has(id)) this.rings.delete(id);
+    for (const [id, spec] of rings) {
+      const { link, members: list } = isRingSpec(spec) ? spec : { link: id, members: spec };
       const members = [...new Set(list.map((m) => m.node))].sort();
-      const before = this.rings.get(link);
-      if (!members.includes(this.self)) { this.rings.delete(link); continue; }
+      const before = this.rings.get(id);
+      if (!members.includes(this.self)) { this.rings.delete(id); continue; }
       const macs = new Map(list.map((m) => [m.node, m.mac]));
-      if (before !== undefined && sameList(before.members, members) && sameMacs(before.macs, macs)) continue;
+      if (before !== undefined && before.link === link && sameList(before.members, members) && sameMacs(before.macs, macs)) continue;
       const ring: LinkRing = {
-        members, macs, derivedAt: -1, live: [], monitors: [], watched: new Set(),
+        link, members, macs, derivedAt: -1, live: [], monitors: [], watched: new Set(),
         lastHeard: before?.lastHeard ?? new Map<string, number>(), steadySince: before?.steadySince ?? new Map<string, number>(), suspicions: before?.suspicions ?? new Map<string, Suspicion>(),
         lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0,
       };
       for (const n of [...ring.lastHeard.keys()]) if (!members.includes(n)) ring.lastHeard.delete(n);
-      this.rings.set(link, ring);
+      this.rings.set(id, ring);
       this.derive(link, ring, now);
     }
+  }
+
+  /** The rings on one link. */
+  private ringsOn(link: string): LinkRing[] {
+    const out: LinkRing[] = [];
+    for (const r of this.rings.values()) if (r.link === link) out.push(r);
+    return out;
   }
 
   /**
@@ -238,7 +258,7 @@ export class LanLiveness {
     if (links.length === 0 ? before === undefined : before !== undefined && before.size === links.length && links.every((l) => before.has(l))) return;
     // A new mark means that some monitor lost the node: hearing it steadily from before the
     // mark proves nothing, so a monitor clears the mark only after clearAfterMs heard since.
-    for (const l of links) if (!(before?.has(l) ?? false)) this.rings.get(l)?.steadySince.delete(node);
+    for (const l of links) if (!(before?.has(l) ?? false)) for (const r of this.ringsOn(l)) r.steadySince.delete(node);
     // A mark cleared in the API ends the episode that the verdicts we heard on the LAN belong to:
     // nobody condemns a node while its mark stands, so every verdict we hold on it is from before
     // the clear. Kept, it would exclude a node that a monitor has heard steadily (until
@@ -264,7 +284,8 @@ export class LanLiveness {
   /** Every helloIntervalMs: hellos, suspicions, and the deadlines that passed. */
   tick(now: number): LanSend[] {
     const out: LanSend[] = [];
-    for (const [link, ring] of this.rings) {
+    for (const ring of this.rings.values()) {
+      const link = ring.link;
       this.derive(link, ring, now);
       ring.seq = (ring.seq + 1) >>> 0;
       for (const m of ring.monitors) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
@@ -341,13 +362,15 @@ export class LanLiveness {
   /** A frame from another node; returns the answers to send at once. */
   received(r: LanReceived, now: number): LanSend[] {
     const out: LanSend[] = [];
-    const ring = this.rings.get(r.link);
-    if (ring === undefined || r.from === this.self) return out;
-    this.derive(r.link, ring, now);
-    ring.lastAnyAt = now;
-    this.heard(ring, r.link, r.from, now);
-    // Any frame from a node of a quorum shows that we reach it: it counts as its answer.
-    for (const [target, sus] of ring.suspicions) if (sus.quorum?.sample.has(r.from) === true) this.quorumAnswer(out, r.link, ring, target, sus, r.from, now);
+    const rings = this.ringsOn(r.link);
+    if (rings.length === 0 || r.from === this.self) return out;
+    for (const ring of rings) {
+      this.derive(r.link, ring, now);
+      ring.lastAnyAt = now;
+      this.heard(ring, r.link, r.from, now);
+      // Any frame from a node of a quorum shows that we reach it: it counts as its answer.
+      for (const [target, sus] of ring.suspicions) if (sus.quorum?.sample.has(r.from) === true) this.quorumAnswer(out, r.link, ring, target, sus, r.from, now);
+    }
     const msg = r.msg;
     switch (msg.kind) {
       case 'hello':
@@ -374,10 +397,12 @@ export class LanLiveness {
         break;
       }
       case 'probe-res': {
-        const suspicion = ring.suspicions.get(msg.target);
-        if (suspicion === undefined || suspicion.nonce !== msg.nonce) break;
-        if (msg.alive) this.heard(ring, r.link, msg.target, now);
-        else if (suspicion.quorum === undefined) this.seekQuorum(out, r.link, ring, msg.target, suspicion, `${this.self} and ${r.from} heard nothing from it for ${Math.round(now - suspicion.since + this.s.suspectAfterMs)} ms`, now);
+        for (const ring of rings) {
+          const suspicion = ring.suspicions.get(msg.target);
+          if (suspicion === undefined || suspicion.nonce !== msg.nonce) continue;
+          if (msg.alive) this.heard(ring, r.link, msg.target, now);
+          else if (suspicion.quorum === undefined) this.seekQuorum(out, r.link, ring, msg.target, suspicion, `${this.self} and ${r.from} heard nothing from it for ${Math.round(now - suspicion.since + this.s.suspectAfterMs)} ms`, now);
+        }
         break;
       }
       case 'down':
@@ -404,12 +429,12 @@ export class LanLiveness {
 
   /** Links on which we hear nobody, in a ring where others should be heard: we are cut off there. */
   deaf(now: number): string[] {
-    const out: string[] = [];
-    for (const [link, ring] of this.rings) {
-      this.derive(link, ring, now);
-      if (ring.live.length >= 3 && now - ring.lastAnyAt >= this.s.suspectAfterMs + this.s.confirmTimeoutMs) out.push(link);
+    const out = new Set<string>();
+    for (const ring of this.rings.values()) {
+      this.derive(ring.link, ring, now);
+      if (ring.live.length >= 3 && now - ring.lastAnyAt >= this.s.suspectAfterMs + this.s.confirmTimeoutMs) out.add(ring.link);
     }
-    return out.sort();
+    return [...out].sort();
   }
 
   /** Lease writes to ask for now (each once until markWriteFinished). */
@@ -428,8 +453,8 @@ export class LanLiveness {
     }
     for (const [node, links] of this.apiMarks) {
       for (const link of links) {
-        const ring = this.rings.get(link);
-        if (ring === undefined || !ring.watched.has(node) || ring.suspicions.has(node) || this.verdicts.has(key(link, node))) continue;
+        const ring = this.ringsOn(link).find((r) => r.watched.has(node));
+        if (ring === undefined || ring.suspicions.has(node) || this.verdicts.has(key(link, node))) continue;
         const steady = ring.steadySince.get(node);
         // When every member is marked (a ring of two that split: each side condemned the other),
         // nobody is a candidate until a mark clears: a node heard for a suspicion period is then
@@ -446,10 +471,10 @@ export class LanLiveness {
   status(now: number): LivenessStatus {
     const links: LivenessStatus['links'] = {};
     const deaf = new Set(this.deaf(now));
-    for (const [link, ring] of [...this.rings].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      links[link] = {
+    for (const [id, ring] of [...this.rings].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      links[id] = {
         members: ring.members.length, live: ring.live.length, monitors: [...ring.monitors], watched: [...ring.watched].sort(),
-        suspected: [...ring.suspicions.keys()].sort(), deaf: deaf.has(link), lastAnyAgoMs: Math.round(now - ring.lastAnyAt),
+        suspected: [...ring.suspicions.keys()].sort(), deaf: deaf.has(ring.link), lastAnyAgoMs: Math.round(now - ring.lastAnyAt),
       };
     }
     const unreachable: Record<string, string[]> = {};
@@ -595,6 +620,10 @@ export class LanLiveness {
     if (before === undefined) this.changes++;
     if (before === undefined) out.push({ link, to: '*', toMac: BROADCAST_MAC, msg: { kind: 'down', nonce: this.nextNonce(), target } });
   }
+}
+
+function isRingSpec(x: RingSpec | readonly RingMember[]): x is RingSpec {
+  return !Array.isArray(x);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
