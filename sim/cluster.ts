@@ -6,6 +6,7 @@
  */
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../src/core/l2/coordination-settings.js';
+import { CONFLICT_REREAD_MS } from '../src/core/l2/agent-core.js';
 import { compileL2Policy } from '../src/core/l2/l2-policy.js';
 import { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import { selectL2, type L2Selection, type L2ServiceView } from '../src/core/l2/selection.js';
@@ -46,12 +47,18 @@ export interface RunResult {
 export function boundsFor(s: CoordinationSettings, schedule: Pick<Schedule, 'latencyMs' | 'watchLagMs'>): Bounds {
   const lat = schedule.latencyMs[1];
   const lag = schedule.watchLagMs[1];
+  const darkMs = failoverBoundMs(s, lat) + s.confirmTimeoutMs + 2 * lat + lag + 100;
   return {
     // The successor's burst reaches the stale answerer within (rounds − 1) × interval; it yields on the first frame it hears.
     dualMs: (s.burstRounds - 1) * s.burstIntervalMs + 2 * lat + lag + 100,
     // Crash failover (silence, a helper's probe, the claim), plus a ring of two's longer wait, the verdict
     // reaching the successor through the API when the broadcast is lost, and the plan's own delays.
-    darkMs: failoverBoundMs(s, lat) + s.confirmTimeoutMs + 2 * lat + lag + 100,
+    darkMs,
+    // A node back with its mark: heard (or answered) without a break for clearAfterMs, the clear
+    // written (two tries at a lost frame's cost) and seen by the watches.
+    markClearMs: s.clearAfterMs + 2 * s.helloIntervalMs + 2 * lat + lag,
+    // A holder back on the API after a conflict's read failed: its next read, then a failover's plan delays.
+    holderBackMs: CONFLICT_REREAD_MS + darkMs,
     // A holder is condemned only after a whole suspicion: one healthy for longer cannot be.
     movedAfterHealthyMs: s.suspectAfterMs + s.confirmTimeoutMs + 2 * s.helloIntervalMs + 4 * lat + lag + 100,
   };
@@ -127,6 +134,8 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const heardAt = new Map<string, number>();
   /** By node: when a write to its node Lease that a paused apiserver had held last executed. */
   const heldNodeWriteAt = new Map<string, number>();
+  /** By node: when it last came back on the LAN, after long enough off it to be condemned, with its Lease marked. */
+  const markedBackAt = new Map<string, number>();
 
   const healthy = (n: string): boolean => {
     const a = agents.get(n);
@@ -164,8 +173,15 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       if (!healthy(n)) healthySince.delete(n);
       else if (!healthySince.has(n)) healthySince.set(n, clock.now);
       const a = agents.get(n);
-      if (lanHealthy(n)) { offLanSince.delete(n); condemnable.delete(n); up++; } else if (!offLanSince.has(n)) offLanSince.set(n, clock.now);
-      if (a !== undefined && !exitedNodes.has(n) && !condemnable.has(n)) ring.push(n);
+      if (lanHealthy(n)) {
+        const off = offLanSince.get(n);
+        if (off !== undefined && clock.now - off >= s.suspectAfterMs && (api.leases.get(nodeLeaseName(n))?.unreachable.length ?? 0) > 0) markedBackAt.set(n, clock.now);
+        offLanSince.delete(n); condemnable.delete(n); up++;
+      } else if (!offLanSince.has(n)) offLanSince.set(n, clock.now);
+      // The agents' rings follow the node Leases: a node whose Lease shows its link down (it wrote
+      // that when its NIC went down) has left the ring at once, without anyone condemning it.
+      const linkInLease = api.leases.get(nodeLeaseName(n))?.upLinks.includes(LINK) ?? true;
+      if (a !== undefined && !exitedNodes.has(n) && !condemnable.has(n) && linkInLease) ring.push(n);
     }
     const quorum = (): boolean => {
       const size = ring.filter((n) => !condemnable.has(n)).length;
@@ -236,6 +252,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     },
     heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
     heldNodeWriteAt: (n) => heldNodeWriteAt.get(n) ?? -Infinity,
+    markedBackAt: (n) => markedBackAt.get(n) ?? -Infinity,
   }, addresses, boundsFor(s, schedule));
 
   if (check) {

@@ -10,12 +10,30 @@
  *   majority of the ring does not count as healthy for this: the majority
  *   cannot tell it from a dead node, and no protocol that lets a majority
  *   replace a silent node (rather than waiting for it forever) can spare it.
- *   Nobody knows which side the clients are on;
+ *   Nobody knows which side the clients are on. The ring is what the agents'
+ *   rings are: nodes whose node Lease shows the link up (a node that wrote
+ *   its NIC down has left it, so 13 cut off from a ring of 26 with one NIC
+ *   down are a majority), minus those a majority could have condemned;
  * - converged: after the faults heal, every address is answered by exactly
  *   its Lease holder.
  * "Healthy" is the simulator's ground truth, not any agent's opinion: the
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
+ *
+ * Two waits that the protocol needs are not counted as dark:
+ * - a node back on the LAN after long enough off it to be condemned
+ *   (suspectAfterMs), whose Lease carries a mark when it is back, is eligible
+ *   only once the mark can have cleared (markClearMs after it is back: heard
+ *   or answered without a break for clearAfterMs, the clear written and
+ *   watched). A mark is cleared only on hearing after it, never on a timer;
+ *   whether the mark was right is the 'moved' invariant's business;
+ * - an address dark because its holder was cut off from the API (the
+ *   holder-api-cut gap below) is owed again only holderBackMs after the
+ *   holder's API link is back (and a whole failover after the holder leaves
+ *   the LAN, if it does instead): a holder that stopped answering because
+ *   another MAC announced the address, and whose Lease read failed, learns
+ *   that it may answer again from its next read (CONFLICT_REREAD_MS), and
+ *   nothing else may tell it (its watch can stall without a sound).
  *
  * Three situations are outside what herald promises, and are counted as known
  * gaps instead of violations, with their reasons:
@@ -53,6 +71,10 @@ export interface Bounds {
   readonly darkMs: number;
   /** A holder healthy for this long before its Lease moves was moved wrongly. */
   readonly movedAfterHealthyMs: number;
+  /** A node back on the LAN with its mark is eligible this long after it is back (see the header). */
+  readonly markClearMs: number;
+  /** An address dark while its holder was cut off from the API is owed this long after the holder's API is back. */
+  readonly holderBackMs: number;
 }
 
 export interface World {
@@ -80,6 +102,8 @@ export interface World {
   heard(from: string, to: string, address: string): number;
   /** Last time a write to `node`'s node Lease executed after a paused apiserver had held it. */
   heldNodeWriteAt(node: string): number;
+  /** Last time the node came back on the LAN, after long enough off it to be condemned, with a mark on its Lease (-Infinity: never). */
+  markedBackAt(node: string): number;
 }
 
 export class InvariantChecker {
@@ -89,6 +113,8 @@ export class InvariantChecker {
   readonly darkPeriods: number[] = [];
   readonly dualPeriods: number[] = [];
   private readonly darkSince = new Map<string, number>();
+  /** By dark address: the last time its holder was alive on the LAN but cut off from the API (holder-api-cut). */
+  private readonly holderCutAt = new Map<string, number>();
   private readonly dualSince = new Map<string, { since: number; nodes: string[] }>();
   private readonly reported = new Set<string>();
   /** Moves away from a healthy holder, waiting to see whether the Service comes back at once. */
@@ -112,7 +138,8 @@ export class InvariantChecker {
   private eligibleSince(): number | undefined {
     let since: number | undefined;
     for (const n of this.w.nodes) {
-      const s = this.w.healthySince(n);
+      const h = this.w.healthySince(n);
+      const s = h === undefined ? undefined : Math.max(h, this.w.markedBackAt(n) + this.bounds.markClearMs);
       if (s !== undefined && (since === undefined || s < since)) since = s;
     }
     const quorate = this.w.quorateSince();
@@ -142,7 +169,12 @@ export class InvariantChecker {
         if (!this.darkSince.has(a)) this.darkSince.set(a, now);
         const holder = this.w.holderOf(a);
         const since = this.darkSince.get(a) ?? now;
-        if (eligible !== undefined && now - Math.max(since, eligible) > this.bounds.darkMs) {
+        const cut = holder !== '' && this.w.lanAlive(holder) && !this.w.apiLive(holder);
+        if (cut) this.holderCutAt.set(a, now);
+        // From the end of a holder-api-cut: a whole failover if the holder is gone from the LAN since, a
+        // reread more if it is back on the API (see the header).
+        const owedAfter = (this.holderCutAt.get(a) ?? -Infinity) + (holder !== '' && this.w.lanAlive(holder) ? this.bounds.holderBackMs - this.bounds.darkMs : 0);
+        if (eligible !== undefined && now - Math.max(since, eligible, owedAfter) > this.bounds.darkMs) {
           if (holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a))) {
             const why = this.w.apiLive(holder) ? 'its watch has not delivered that Lease yet (stalled, slow, or re-listing after an outage)' : 'cut off from the API';
             this.gap('holder-api-cut', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms: the Lease names ${holder}, alive on the LAN but ${why}`);
@@ -154,6 +186,7 @@ export class InvariantChecker {
         const since = this.darkSince.get(a);
         if (since !== undefined) this.darkPeriods.push(now - since);
         this.darkSince.delete(a);
+        this.holderCutAt.delete(a);
       }
       // dual, per side
       for (const [side, nodes] of bySide) {

@@ -112,13 +112,14 @@ function replay(args: readonly string[]): number {
 function scale(args: readonly string[]): number {
   const sizes = flag(args, 'nodes', '3,10,30,100,300,1000').split(',').map(Number);
   const services = Number(flag(args, 'services', '10000'));
-  console.log('| nodes | Services | API writes/s | watch events/s | LAN frames/s per node (mean / busiest, liveness) | failover p50 / p99 / max (ms) | n | wall (s) | heap (MiB) |');
-  console.log('|---:|---:|---:|---:|---:|---|---:|---:|---:|');
+  console.log('| nodes | Services | API writes/s | watch events/s | LAN frames/s per node (mean / busiest, liveness) | failover p50 / p99 / max (ms) | n | per failure: API writes / watch events | busiest node, busiest second of the failures (frames) | wall (s) | heap (MiB) |');
+  console.log('|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|');
   for (const n of sizes) {
     const r = measureScale(n, services);
     const f = r.failoverMs;
     console.log(`| ${n} | ${services} | ${r.apiWritesPerS.toFixed(1)} | ${r.watchEventsPerS.toFixed(0)} | ${r.lanFramesPerNodePerS.toFixed(1)} / ${r.maxLivenessPerNodePerS.toFixed(1)} | ` +
       `${quantile(f, 0.5).toFixed(0)} / ${quantile(f, 0.99).toFixed(0)} / ${(f.at(-1) ?? NaN).toFixed(0)}${r.neverRecovered > 0 ? ` (${r.neverRecovered} never)` : ''} | ${f.length} | ` +
+      `${r.perFailure.writes.toFixed(0)} / ${r.perFailure.watchEvents.toFixed(0)} | ${r.perFailure.busiestSecondFrames} | ` +
       `${(r.wallMs / 1000).toFixed(1)} | ${r.heapMiB.toFixed(0)} |`);
   }
   return 0;

@@ -19,6 +19,8 @@ export interface ScaleRow {
   readonly lanFramesPerNodePerS: number;
   /** The busiest node's liveness frames, sent plus received, per second. */
   readonly maxLivenessPerNodePerS: number;
+  /** Per failure (from the first fault to the end): API writes, watch events, and the busiest node's liveness frames in its busiest second. */
+  readonly perFailure: { readonly writes: number; readonly watchEvents: number; readonly busiestSecondFrames: number };
   /** Dark time of each address a failed node answered, ms, sorted. */
   readonly failoverMs: readonly number[];
   /** Addresses that were never answered again before the run ended. */
@@ -50,6 +52,7 @@ export function measureScale(nodes: number, services: number, o: ScaleOptions = 
   const mark = { writes: 0, events: 0, frames: 0 };
   let perNodeAtFrom = new Map<string, number>();
   let maxPerNode = 0;
+  const faultPhase = { writes: 0, events: 0, busiest: 0 };
   const failover: number[] = [];
   const pending = new Map<string, number>();
   let heap = 0;
@@ -68,6 +71,18 @@ export function measureScale(nodes: number, services: number, o: ScaleOptions = 
         heap = process.memoryUsage().heapUsed / 2 ** 20;
         for (const [n, c] of lan.livenessByNode) maxPerNode = Math.max(maxPerNode, c - (perNodeAtFrom.get(n) ?? 0));
       });
+      const firstFault = faults[0]?.at ?? endMs;
+      clock.at(firstFault - 1, () => { faultPhase.writes = api.counters.writes; faultPhase.events = api.counters.watchEvents; });
+      clock.at(endMs - 1, () => { faultPhase.writes = api.counters.writes - faultPhase.writes; faultPhase.events = api.counters.watchEvents - faultPhase.events; });
+      // Every second of the fault phase, the busiest node's liveness frames in that second.
+      let last = new Map<string, number>();
+      for (let t = firstFault - 1; t < endMs; t += 1000) {
+        clock.at(t, () => {
+          const now = new Map(lan.livenessByNode);
+          if (t > firstFault) for (const [n, c] of now) faultPhase.busiest = Math.max(faultPhase.busiest, c - (last.get(n) ?? 0));
+          last = now;
+        });
+      }
       for (const f of faults) {
         // Just before the fault: what the victim answers now goes dark.
         clock.at(f.at - 0.001, () => {
@@ -94,6 +109,7 @@ export function measureScale(nodes: number, services: number, o: ScaleOptions = 
     watchEventsPerS: mark.events / seconds,
     lanFramesPerNodePerS: mark.frames / seconds / nodes,
     maxLivenessPerNodePerS: maxPerNode / seconds,
+    perFailure: { writes: faultPhase.writes / Math.max(1, victims.length), watchEvents: faultPhase.events / Math.max(1, victims.length), busiestSecondFrames: faultPhase.busiest },
     failoverMs: failover.sort((a, b) => a - b),
     neverRecovered: pending.size,
     wallMs: performance.now() - started,

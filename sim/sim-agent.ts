@@ -222,6 +222,8 @@ export class SimAgent {
       WRITE_TIMEOUT_MS, (r) => {
         this.run(() => {
           this.writingOwn = false;
+          // As the agent's NodeLeaseWriter does: every node Lease write tells whether the API answers.
+          this.changed(this.core.apiState(r.kind !== 'error'));
           if (r.kind === 'ok') this.ownLinks = key;
           else this.after(this.backoff(), () => { this.writeOwn(); });
           // Links may have changed again while the write was out.
@@ -233,7 +235,7 @@ export class SimAgent {
   private writeMark(m: MarkWrite): void {
     this.d.trace(`${this.node} ${m.action === 'mark' ? 'marks' : 'clears'} ${m.node} unreachable on ${m.link}: ${m.reason}`);
     this.d.api.write(this.node, { name: nodeLeaseName(m.node), kind: 'node', subject: m.node, holder: '', mark: { link: m.link, on: m.action === 'mark' }, expectRv: 'any' },
-      WRITE_TIMEOUT_MS, () => { this.run(() => { this.core.lan.markWriteFinished(m); }); });
+      WRITE_TIMEOUT_MS, (r) => { this.run(() => { this.core.lan.markWriteFinished(m); this.changed(this.core.apiState(r.kind !== 'error')); }); });
   }
 
   // ---- planning ----------------------------------------------------------------

@@ -96,7 +96,13 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-interface Conflict { readonly service: ServiceKey; readonly at: number; failed: boolean }
+interface Conflict {
+  readonly service: ServiceKey;
+  readonly at: number;
+  failed: boolean;
+  /** Once the read failed: when to read again (CONFLICT_REREAD_MS). */
+  rereadAt?: number | undefined;
+}
 
 /**
  * How long the best-ranked successor has to claim a Service whose holder is
@@ -104,6 +110,15 @@ interface Conflict { readonly service: ServiceKey; readonly at: number; failed: 
  * condemned; its claim, if it comes, loses the compare-and-swap.
  */
 export const CLAIM_PATIENCE_MS = 250;
+
+/**
+ * How often a holder that stopped answering an address (another MAC announced it, and the
+ * Lease read that should settle it failed) reads the Lease again. Nothing else may tell it
+ * that the API is back: its watch can stall without a sound after an outage, and the other
+ * MAC may never announce again (a holder back from a hang that saw the Lease and stopped).
+ * The read shows it still holding (it answers again) or not (it stays silent).
+ */
+export const CONFLICT_REREAD_MS = 1000;
 
 export class AgentCore {
   readonly self: string;
@@ -133,11 +148,15 @@ export class AgentCore {
   /** Services whose holder is gone, waiting for another node to claim: since when. */
   private readonly orphanSince = new Map<ServiceKey, number>();
   private readonly passOver = new Map<ServiceKey, number>();
+  /** The last lanTick, to see that we were stalled (a hang, a paused VM) between two. */
+  private lastTickAt: number | undefined;
+  private readonly stallMs: number;
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
     this.ranker = opts.ranker ?? new CandidateRanker();
     this.lan = new LanLiveness(opts.self, opts.settings);
+    this.stallMs = opts.settings.suspectAfterMs;
   }
 
   // ---- observations: the API -------------------------------------------------
@@ -242,8 +261,9 @@ export class AgentCore {
     this.syncRings(now);
     const sends = this.lan.tick(now);
     const patience = this.patienceRanOut(now);
+    const reread = this.rereadConflicts(now) || this.stalled(now);
     const change = this.lanChange(now);
-    return { sends, marks: this.lan.markWrites(now), change: change === 'none' && patience ? 'plan' : change };
+    return { sends, marks: this.lan.markWrites(now), change: change === 'none' && (patience || reread) ? 'plan' : change };
   }
 
   lanReceived(r: LanReceived, now: number): LanOutput {
@@ -388,6 +408,39 @@ export class AgentCore {
         this.dirty.add(key);
         any = true;
       }
+    }
+    return any;
+  }
+
+  /**
+   * A tick that comes a suspicion period or more after the one before: we were stalled (hung,
+   * paused) long enough to be condemned, and our Services may have moved while we could not
+   * hear the successors' bursts. Our watch may not tell us either (it may be stalled too), so
+   * every Service Lease we hold is read afresh: a read that names another node stops us.
+   */
+  private stalled(now: number): boolean {
+    const last = this.lastTickAt;
+    this.lastTickAt = now;
+    if (last === undefined || now - last < this.stallMs) return false;
+    let any = false;
+    for (const [key, holder] of this.holderNames) {
+      if (holder !== this.self) continue;
+      this.toRead.add(key);
+      any = true;
+    }
+    return any;
+  }
+
+  /** Failed conflict reads due again (CONFLICT_REREAD_MS): asked for in the next plan's reads. */
+  private rereadConflicts(now: number): boolean {
+    let any = false;
+    for (const c of this.conflicts.values()) {
+      if (!c.failed || this.reading.has(c.service)) continue;
+      c.rereadAt ??= now + CONFLICT_REREAD_MS;
+      if (now < c.rereadAt) continue;
+      c.rereadAt = undefined;
+      this.toRead.add(c.service);
+      any = true;
     }
     return any;
   }

@@ -21,6 +21,18 @@
  * survives restarts). A node that has been heard steadily for clearAfterMs by
  * a monitor of it has that mark cleared by that monitor.
  *
+ * A marked node also checks for itself (it may be the only one that can
+ * write: its monitors may be cut off from the API, or down): while the API
+ * shows its mark, it probes every other member of the ring at each tick (a
+ * member that acked since the last tick is spared), and clears its own mark
+ * once a strict majority of the whole ring (itself included, every member
+ * counted, marked or not) has answered it without a break for clearAfterMs.
+ * A majority that answers its probes hears it: it is not unreachable,
+ * whatever its monitors can or cannot write. A node on the minority side of a
+ * split never finds that majority, so it never clears itself early. This
+ * costs frames in proportion to the ring, but only while a mark on ourselves
+ * stands.
+ *
  * A node that hears nothing at all on a link (no hello, no answer from any
  * helper) for suspectAfterMs + confirmTimeoutMs, in a ring of three or more,
  * is deaf on that link: it stops being a candidate there at once, without
@@ -137,9 +149,20 @@ interface LinkRing {
   /** Since when each watched node has been heard without a suspicion. */
   readonly steadySince: Map<string, number>;
   readonly suspicions: Map<string, Suspicion>;
+  /** While the API marks us unreachable on this link: who of the ring answered our own probes, and when (see selfCheck). */
+  selfCheck: SelfCheck | undefined;
   /** Last valid frame of any kind on this link (or when we joined it). */
   lastAnyAt: number;
   seq: number;
+}
+
+interface SelfCheck {
+  /** The nonce of our probes for this mark (acks carry it back). */
+  readonly nonce: number;
+  /** Members' last ack to those probes. */
+  readonly acked: Map<string, number>;
+  /** Since when a strict majority of the ring has answered without a break (checked at each tick). */
+  steadySince: number | undefined;
 }
 
 interface Verdict { readonly at: number; readonly by: string; readonly why: string; repeats?: number }
@@ -191,7 +214,7 @@ export class LanLiveness {
       const ring: LinkRing = {
         link, members, macs, derivedAt: -1, live: [], monitors: [], watched: new Set(),
         lastHeard: before?.lastHeard ?? new Map<string, number>(), steadySince: before?.steadySince ?? new Map<string, number>(), suspicions: before?.suspicions ?? new Map<string, Suspicion>(),
-        lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0,
+        selfCheck: before?.selfCheck, lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0,
       };
       for (const n of [...ring.lastHeard.keys()]) if (!members.includes(n)) ring.lastHeard.delete(n);
       this.rings.set(id, ring);
@@ -258,7 +281,8 @@ export class LanLiveness {
     if (links.length === 0 ? before === undefined : before !== undefined && before.size === links.length && links.every((l) => before.has(l))) return;
     // A new mark means that some monitor lost the node: hearing it steadily from before the
     // mark proves nothing, so a monitor clears the mark only after clearAfterMs heard since.
-    for (const l of links) if (!(before?.has(l) ?? false)) for (const r of this.ringsOn(l)) r.steadySince.delete(node);
+    // The same for a mark on ourselves: answers to probes sent before it prove nothing (selfCheck).
+    for (const l of links) if (!(before?.has(l) ?? false)) for (const r of this.ringsOn(l)) { r.steadySince.delete(node); if (node === this.self) r.selfCheck = undefined; }
     // A mark cleared in the API ends the episode that the verdicts we heard on the LAN belong to:
     // nobody condemns a node while its mark stands, so every verdict we hold on it is from before
     // the clear. Kept, it would exclude a node that a monitor has heard steadily (until
@@ -288,7 +312,8 @@ export class LanLiveness {
       const link = ring.link;
       this.derive(link, ring, now);
       ring.seq = (ring.seq + 1) >>> 0;
-      for (const m of ring.monitors) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
+      for (const m of this.helloTargets(ring, now)) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
+      this.selfCheck(out, ring, now);
       // The nodes we watch, and those we suspect without watching them (see adopt).
       const targets = ring.suspicions.size === 0 ? ring.watched : new Set([...ring.watched, ...ring.suspicions.keys()]);
       for (const n of targets) {
@@ -379,6 +404,7 @@ export class LanLiveness {
         out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'ack', nonce: msg.nonce } });
         break;
       case 'ack': {
+        for (const ring of rings) if (ring.selfCheck?.nonce === msg.nonce && ring.members.includes(r.from)) ring.selfCheck.acked.set(r.from, now);
         const p = this.helperProbes.get(msg.nonce);
         if (p !== undefined) {
           this.helperProbes.delete(msg.nonce);
@@ -451,6 +477,16 @@ export class LanLiveness {
       const [link = '', node = ''] = k.split('\u0000');
       if (!(this.apiMarks.get(node)?.has(link) ?? false)) want({ node, link, action: 'mark', reason: v.why });
     }
+    for (const ring of this.rings.values()) {
+      const c = ring.selfCheck;
+      if (c?.steadySince === undefined || !(this.apiMarks.get(this.self)?.has(ring.link) ?? false) || !this.selfMajority(ring, c, now)) continue;
+      // As for a monitor's clear (below): a ring of two that split has every member marked, and waits only a suspicion period.
+      const after = ring.members.every((n) => this.apiMarks.get(n)?.has(ring.link) ?? false) ? this.s.suspectAfterMs : this.s.clearAfterMs;
+      if (now - c.steadySince >= after) {
+        const answered = ring.members.filter((n) => n !== this.self && this.selfFresh(c, n, now)).length;
+        want({ node: this.self, link: ring.link, action: 'clear', reason: `${answered + 1} of ${ring.members.length} nodes of the ring answered our probes on ${ring.link} without a break for ${Math.round(now - c.steadySince)} ms` });
+      }
+    }
     for (const [node, links] of this.apiMarks) {
       for (const link of links) {
         const ring = this.ringsOn(link).find((r) => r.watched.has(node));
@@ -488,6 +524,55 @@ export class LanLiveness {
   private nextNonce(): number {
     this.nonce = (this.nonce % 0xffffffff) + 1;
     return this.nonce;
+  }
+
+  /**
+   * Our monitors, and also those we would have if the marked nodes that we hear were not
+   * marked. Our view of the marks may be behind theirs (our API watch is cut off or stalled,
+   * and the mark was cleared): such a node counts itself in the ring and expects our hellos,
+   * and in a ring of two, where silence alone condemns, a few lost acks to its probes would
+   * condemn us. Extra hellos cost nothing to a node that does not expect them. Only marked
+   * nodes are looked at (none in the steady state).
+   */
+  private helloTargets(ring: LinkRing, now: number): readonly string[] {
+    let heard: string[] | undefined;
+    for (const [n, links] of this.apiMarks) {
+      if (n === this.self || !links.has(ring.link) || !ring.macs.has(n) || ring.live.includes(n)) continue;
+      if (now - (ring.lastHeard.get(n) ?? -Infinity) < this.s.suspectAfterMs) (heard ??= []).push(n);
+    }
+    if (heard === undefined) return ring.monitors;
+    const wider = successorsInRing([...new Set([...ring.live, ...heard])].sort(), this.self, MONITORS);
+    return [...new Set([...ring.monitors, ...wider])];
+  }
+
+  /**
+   * While the API marks us unreachable on the ring's link: probe the members that have not
+   * answered since the last tick, and track since when a strict majority of the ring has been
+   * answering (see the header). Nothing at all while we are not marked.
+   */
+  private selfCheck(out: LanSend[], ring: LinkRing, now: number): void {
+    if (!(this.apiMarks.get(this.self)?.has(ring.link) ?? false)) {
+      ring.selfCheck = undefined;
+      return;
+    }
+    const c = ring.selfCheck ??= { nonce: this.nextNonce(), acked: new Map<string, number>(), steadySince: undefined };
+    if (this.selfMajority(ring, c, now)) c.steadySince ??= now;
+    else c.steadySince = undefined;
+    for (const m of ring.members) {
+      if (m !== this.self && now - (c.acked.get(m) ?? -Infinity) >= this.s.helloIntervalMs) this.send(out, ring.link, ring, m, { kind: 'probe', nonce: c.nonce, target: m });
+    }
+  }
+
+  /** A member answered our own probes recently enough to count (a few lost frames in a row are not a break). */
+  private selfFresh(c: SelfCheck, node: string, now: number): boolean {
+    return now - (c.acked.get(node) ?? -Infinity) < this.s.suspectAfterMs + this.s.confirmTimeoutMs;
+  }
+
+  /** A strict majority of the whole ring, ourselves included, answers our own probes. */
+  private selfMajority(ring: LinkRing, c: SelfCheck, now: number): boolean {
+    let answered = 1;
+    for (const n of ring.members) if (n !== this.self && this.selfFresh(c, n, now)) answered++;
+    return 2 * answered > ring.members.length;
   }
 
   private send(out: LanSend[], link: string, ring: LinkRing, to: string, msg: LanMessage): void {

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentCore, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
+import { AgentCore, CONFLICT_REREAD_MS, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../../../../src/core/l2/coordination-settings.js';
 import { compileL2Policy } from '../../../../src/core/l2/l2-policy.js';
 import type { MarkWrite } from '../../../../src/core/l2/lan-liveness.js';
@@ -419,6 +419,31 @@ const stories: Story[] = [
       w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv } });
       assert.deepEqual(w.core.status(w.now).conflicted, []);
       assert.equal(w.answering(), true);
+    },
+  },
+  {
+    name: 'after a failed read silenced an address, the Lease is read again every CONFLICT_REREAD_MS, with no other sign that the API is back (a stalled watch, no new conflict)',
+    self: first,
+    run: (w) => {
+      const rv = w.holder(first);
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.conflict(VIP, w.now), 'plan');
+      assert.deepEqual(w.plan().reads, [SVC]);
+      w.core.leaseRead(SVC, { result: 'error', message: 'timeout' });
+      assert.equal(w.answering(), false);
+      assert.deepEqual(w.plan().reads, [], 'not at once');
+      const start = w.now;
+      let asked = -1;
+      while (asked < 0 && w.now - start <= 3 * CONFLICT_REREAD_MS) {
+        w.run(S.helloIntervalMs);
+        if (w.plan().reads.includes(SVC)) asked = w.now - start;
+      }
+      assert.ok(asked >= CONFLICT_REREAD_MS && asked <= CONFLICT_REREAD_MS + S.helloIntervalMs, `read again after ${asked} ms`);
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv } });
+      assert.equal(w.answering(), true, 'the Lease names us: we answer again');
+      assert.deepEqual(w.core.status(w.now).conflicted, []);
+      w.run(3 * CONFLICT_REREAD_MS);
+      assert.deepEqual(w.plan().reads, [], 'settled: no more reads');
     },
   },
   {

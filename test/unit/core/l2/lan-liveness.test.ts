@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_LIVENESS, LanLiveness, successorsInRing } from '../../../../src/core/l2/lan-liveness.js';
+import { DEFAULT_LIVENESS, LanLiveness, successorsInRing, type MarkWrite, type RingSpec } from '../../../../src/core/l2/lan-liveness.js';
 import type { LanSend } from '../../../../src/core/l2/lan-messages.js';
 
 const LINK = 'eth1';
@@ -15,15 +15,33 @@ class Lan {
   readonly sent = new Map<string, number>();
   readonly received = new Map<string, number>();
   now = 0;
+  /** Share of frames lost, drawn from a fixed sequence (the same run every time). */
+  loss = 0;
+  private seed = 12345;
 
-  constructor(names: string[]) {
+  /** `groups`: the rings (by id, all on LINK) and their members; one ring of every node by default. */
+  constructor(names: string[], private readonly groups?: ReadonlyMap<string, readonly string[]>) {
     for (const n of names) this.nodes.set(n, new LanLiveness(n));
     this.rings();
   }
 
   rings(): void {
-    const members = [...this.nodes.keys()].map((node) => ({ node, mac: macOf(node) }));
-    for (const l of this.nodes.values()) l.setRings(new Map([[LINK, members]]), this.now);
+    const groups = this.groups ?? new Map([[LINK, [...this.nodes.keys()]]]);
+    for (const [n, l] of this.nodes) {
+      const mine = new Map<string, RingSpec>();
+      for (const [id, members] of groups) if (members.includes(n)) mine.set(id, { link: LINK, members: members.map((node) => ({ node, mac: macOf(node) })) });
+      l.setRings(mine, this.now);
+    }
+  }
+
+  /** The API shows these marks on `node` to every instance (a watch that delivered them). */
+  apiMarks(node: string, links: string[], at: Iterable<LanLiveness> = this.nodes.values()): void {
+    for (const l of at) l.setApiMarks(node, links);
+  }
+
+  /** Mark writes that the instances ask for now (the test plays the API: none of them lands unless it says so). */
+  writes(): Array<MarkWrite & { by: string }> {
+    return [...this.nodes].filter(([n]) => !this.down.has(n)).flatMap(([by, l]) => l.markWrites(this.now).map((w) => ({ ...w, by })));
   }
 
   /** Cut a node off the LAN entirely (no carrier change). */
@@ -36,15 +54,23 @@ class Lan {
     while (queue.length > 0) {
       const [src, s] = queue.shift()!;
       this.sent.set(src, (this.sent.get(src) ?? 0) + 1);
-      const targets = s.to === '*' ? [...this.nodes.keys()].filter((n) => n !== src) : [s.to];
+      // A broadcast reaches the nodes of the sender's segment (its rings), not other racks.
+      const segment = this.groups === undefined ? [...this.nodes.keys()] : [...this.groups.values()].filter((g) => g.includes(src)).flat();
+      const targets = s.to === '*' ? segment.filter((n) => n !== src) : [s.to];
       for (const to of targets) {
-        if (this.down.has(to) || this.cutPaths.has(`${src}>${to}`)) continue;
+        if (this.down.has(to) || this.cutPaths.has(`${src}>${to}`) || this.lost()) continue;
         const l = this.nodes.get(to);
         if (l === undefined) continue;
         this.received.set(to, (this.received.get(to) ?? 0) + 1);
         for (const r of l.received({ link: LINK, from: src, fromMac: macOf(src), msg: s.msg }, this.now)) queue.push([to, r]);
       }
     }
+  }
+
+  private lost(): boolean {
+    if (this.loss === 0) return false;
+    this.seed = (this.seed * 1103515245 + 12345) % 2147483648;
+    return this.seed / 2147483648 < this.loss;
   }
 
   run(ms: number): void {
@@ -161,5 +187,164 @@ describe('LAN liveness', () => {
     ]);
     const [res] = l.received({ link: LINK, from: 'c', fromMac: macOf('c'), msg: { kind: 'probe-req', nonce: 3, target: 'a', targetMac: macOf('a') } }, 2);
     assert.deepEqual(res?.msg, { kind: 'probe-res', nonce: 3, target: 'a', alive: true });
+  });
+  it('a marked node clears its own mark once a strict majority of the ring answers it, when its only monitor cannot write (seed 230)', () => {
+    // c hung and was marked; a, its monitor, is cut off from the API (the test lands none of its
+    // writes); b is down. Only c can write, and c, marked, watches nobody: it checks for itself.
+    const lan = new Lan(names(3));
+    lan.loss = 0.2;
+    lan.run(1000);
+    lan.down.add('c');
+    assert.ok(lan.until(() => lan.nodes.get('a')!.unreachable('c').includes(LINK), 2000) < Infinity);
+    lan.apiMarks('c', [LINK]);
+    lan.down.add('b');
+    lan.down.delete('c');
+    let own: MarkWrite | undefined;
+    const took = lan.until(() => (own ??= lan.writes().find((w) => w.by === 'c' && w.node === 'c' && w.action === 'clear')) !== undefined, 5000);
+    assert.ok(took >= DEFAULT_LIVENESS.clearAfterMs && took <= DEFAULT_LIVENESS.clearAfterMs + 400, `c cleared itself after ${took} ms`);
+    assert.match(own!.reason, /2 of 3 nodes of the ring answered our probes/);
+    // c's clear lands; a's watch never shows it (a is still cut off from the API). c now watches b,
+    // and condemns it with a's help, while a, which still sees c marked, keeps sending c hellos: c,
+    // for which a and c make a ring of two, must not take a's silence for a verdict.
+    lan.apiMarks('c', [], [lan.nodes.get('c')!]);
+    assert.ok(lan.until(() => lan.nodes.get('c')!.unreachable('b').includes(LINK), 2000) < Infinity, 'c condemns b');
+    lan.run(20_000);
+    assert.deepEqual(lan.nodes.get('c')!.unreachable('a'), [], 'c never condemns a');
+    assert.deepEqual(lan.nodes.get('a')!.unreachable('c'), [LINK], 'a still goes by its stale view of the API');
+  });
+
+  it('a marked node on the minority side never clears itself, and probes nobody once its mark is gone', () => {
+    const lan = new Lan(names(5));
+    lan.run(1000);
+    lan.apiMarks('c', [LINK]);
+    // c reaches only b, which does not watch it (its monitors are d and e): no monitor hears it.
+    for (const n of ['a', 'd', 'e']) { lan.cutPaths.add(`c>${n}`); lan.cutPaths.add(`${n}>c`); }
+    lan.run(5000);
+    assert.deepEqual(lan.writes().filter((w) => w.node === 'c' && w.action === 'clear'), [], 'only b answers c: 2 of 5');
+    lan.cutPaths.clear();
+    assert.ok(lan.until(() => lan.writes().some((w) => w.node === 'c' && w.action === 'clear'), 3000) < Infinity, 'healed: c is cleared');
+    lan.apiMarks('c', []);
+    lan.run(200);
+    const before = lan.sent.get('c') ?? 0;
+    lan.run(1000);
+    assert.equal((lan.sent.get('c') ?? 0) - before, 2 * 1000 / DEFAULT_LIVENESS.helloIntervalMs, 'back to two hellos per interval');
+  });
+
+  it('verdicts heard on the LAN are dropped when the API clears the mark, not kept until lanVerdictMs', () => {
+    const a = new LanLiveness('a');
+    a.setRings(new Map([[LINK, names(4).map((node) => ({ node, mac: macOf(node) }))]]), 0);
+    a.received({ link: LINK, from: 'b', fromMac: macOf('b'), msg: { kind: 'down', nonce: 7, target: 'd' } }, 10);
+    a.setApiMarks('d', [LINK]);
+    assert.deepEqual(a.unreachable('d'), [LINK]);
+    const version = a.version;
+    a.setApiMarks('d', []);
+    assert.deepEqual(a.unreachable('d'), [], 'the clear ends the episode the verdict belongs to');
+    assert.ok(a.version > version, 'a change to re-select on');
+    // Without the clear, a verdict stands: a mark alone going away is what drops it.
+    a.received({ link: LINK, from: 'b', fromMac: macOf('b'), msg: { kind: 'down', nonce: 8, target: 'c' } }, 20);
+    a.setApiMarks('c', []);
+    assert.deepEqual(a.unreachable('c'), [LINK]);
+  });
+
+  describe('quorum reached, then the suspect gets a probe timeout to answer', () => {
+    // a in a ring a..e watches d and e (d's monitors are e and a, e's are a and b). e sends hellos;
+    // d falls silent; e, the first helper, says it is dead; then b and c answer the quorum probes.
+    const story = (dAnswersAt: number | undefined): { reachedAt: number; condemnedAt: number | undefined } => {
+      const a = new LanLiveness('a');
+      a.setRings(new Map([[LINK, names(5).map((node) => ({ node, mac: macOf(node) }))]]), 0);
+      const frame = (from: string, msg: LanSend['msg'], at: number): LanSend[] => a.received({ link: LINK, from, fromMac: macOf(from), msg }, at);
+      let nonce: number | undefined;
+      let reachedAt = -1;
+      let condemnedAt: number | undefined;
+      for (let t = 50; t <= 1500 && condemnedAt === undefined; t += 50) {
+        frame('e', { kind: 'hello', seq: t }, t - 1);
+        const out = a.tick(t);
+        if (out.some((s) => s.msg.kind === 'down' && s.msg.target === 'd')) condemnedAt = t;
+        const req = out.find((s) => s.msg.kind === 'probe-req' && s.to === 'e');
+        if (nonce === undefined && req !== undefined) {
+          nonce = req.msg.kind === 'probe-req' ? req.msg.nonce : undefined;
+          frame('e', { kind: 'probe-res', nonce: nonce!, target: 'd', alive: false }, t + 5);
+          frame('b', { kind: 'ack', nonce: nonce! }, t + 10);
+          assert.deepEqual(a.status(t + 10).links[LINK]?.suspected, ['d'], 'one answer of three is no majority');
+          const probed = frame('c', { kind: 'ack', nonce: nonce! }, t + 20);
+          assert.ok(probed.some((s) => s.to === 'd' && s.msg.kind === 'probe'), 'the suspect is probed again when the majority is reached');
+          reachedAt = t + 20;
+          if (dAnswersAt !== undefined) frame('d', { kind: 'ack', nonce: nonce! }, reachedAt + dAnswersAt);
+        }
+        if (reachedAt >= 0 && condemnedAt === undefined && t > reachedAt) assert.deepEqual(a.unreachable('d'), t - reachedAt >= DEFAULT_LIVENESS.probeTimeoutMs && dAnswersAt === undefined ? [LINK] : []);
+      }
+      return { reachedAt, condemnedAt };
+    };
+
+    it('silent for the whole probe timeout: condemned at the first tick after it, not before', () => {
+      const { reachedAt, condemnedAt } = story(undefined);
+      assert.ok(reachedAt > 0 && condemnedAt !== undefined);
+      assert.ok(condemnedAt - reachedAt >= DEFAULT_LIVENESS.probeTimeoutMs && condemnedAt - reachedAt < DEFAULT_LIVENESS.probeTimeoutMs + DEFAULT_LIVENESS.helloIntervalMs, `${condemnedAt - reachedAt} ms`);
+    });
+
+    it('answering within it (a heal that brought the majority back brought it back too): not condemned', () => {
+      const { reachedAt, condemnedAt } = story(DEFAULT_LIVENESS.probeTimeoutMs - 10);
+      assert.ok(reachedAt > 0);
+      assert.equal(condemnedAt, undefined);
+    });
+  });
+
+  it('neighbours cut off together: those nobody live watches are adopted by the condemning monitor, in the same round', () => {
+    // b..e cut off in a ring of ten. f watches d and e; nobody that hears the LAN watches b (its
+    // monitors are c and d) or c (d and e). Left to the ring, they are found once it has shrunk
+    // past d and e; f, condemning d with b and c silent among the quorum, suspects them at once.
+    const lan = new Lan(names(10));
+    lan.run(1000);
+    const run = ['b', 'c', 'd', 'e'];
+    for (const n of run) lan.cut(n);
+    const start = lan.now;
+    const at = new Map<string, number>();
+    lan.until(() => {
+      for (const n of run) if (!at.has(n) && lan.nodes.get('a')!.unreachable(n).includes(LINK)) at.set(n, lan.now - start);
+      return at.size === run.length;
+    }, 3000);
+    const first = Math.min(...at.values());
+    const last = Math.max(...at.values());
+    assert.ok(first <= 400, `first condemned after ${first} ms`);
+    // Adopted with their silence counted from the condemnation: a helper's answer and the quorum, no new silence.
+    assert.ok(last - first <= 2 * DEFAULT_LIVENESS.helloIntervalMs, `${JSON.stringify([...at])}: the run took ${last - first} ms after the first`);
+    const byF = lan.writes().filter((w) => w.by === 'f' && w.action === 'mark').map((w) => w.node).sort();
+    assert.deepEqual(byF, run, 'f, which watches only d and e, condemns b and c too');
+    for (const n of names(10).filter((x) => !run.includes(x))) for (const l of lan.nodes.values()) assert.deepEqual(l.unreachable(n), [], `${n} condemned`);
+  });
+
+  describe('two racks with the same link name: a ring each', () => {
+    const racks = new Map([['eth1/rack-a', ['a', 'b', 'c']], ['eth1/rack-b', ['d', 'e', 'f']]]);
+
+    it('steady state: nobody sends a frame across racks, and each node pays 2 hellos per interval', () => {
+      const lan = new Lan(names(6), racks);
+      for (const x of ['a', 'b', 'c']) for (const y of ['d', 'e', 'f']) { lan.cutPaths.add(`${x}>${y}`); lan.cutPaths.add(`${y}>${x}`); }
+      lan.run(2000);
+      for (const n of lan.nodes.keys()) assert.equal(lan.received.get(n), 2 * 2000 / DEFAULT_LIVENESS.helloIntervalMs, n);
+    });
+
+    it('a rack cut off whole (its uplink) is condemned by nobody: the other rack never watches it, and it still hears itself', () => {
+      const lan = new Lan(names(6), racks);
+      lan.run(1000);
+      for (const x of ['a', 'b', 'c']) for (const y of ['d', 'e', 'f']) { lan.cutPaths.add(`${x}>${y}`); lan.cutPaths.add(`${y}>${x}`); }
+      lan.run(5000);
+      for (const [n, l] of lan.nodes) {
+        for (const other of lan.nodes.keys()) assert.deepEqual(l.unreachable(other), [], `${n} condemned ${other}`);
+        assert.deepEqual(l.deaf(lan.now), [], `${n} deaf`);
+        assert.deepEqual(l.markWrites(lan.now), []);
+      }
+    });
+
+    it('a rack whose nodes are each cut off: nobody condemns anybody (no majority anywhere in it), each goes deaf; the other rack sees nothing', () => {
+      const lan = new Lan(names(6), racks);
+      lan.run(1000);
+      for (const n of ['d', 'e', 'f']) lan.cut(n);
+      lan.run(5000);
+      for (const [n, l] of lan.nodes) {
+        for (const other of lan.nodes.keys()) assert.deepEqual(l.unreachable(other), [], `${n} condemned ${other}`);
+        assert.deepEqual(l.deaf(lan.now), ['d', 'e', 'f'].includes(n) ? [LINK] : [], n);
+      }
+      assert.deepEqual(lan.writes(), []);
+    });
   });
 });
