@@ -11,7 +11,7 @@
  */
 import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../src/core/l2/agent-core.js';
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
-import type { MarkWrite } from '../src/core/l2/lan-liveness.js';
+import { tickIntervalMs, type MarkWrite } from '../src/core/l2/lan-liveness.js';
 import type { LanReceived } from '../src/core/l2/lan-messages.js';
 import type { Labels } from '../src/core/label-selector.js';
 import type { CompiledL2Policy } from '../src/core/l2/l2-policy.js';
@@ -202,7 +202,7 @@ export class SimAgent {
 
   private tick(): void {
     this.lanOutput(this.core.lanTick(this.d.clock.now));
-    this.after(this.d.settings.helloIntervalMs, () => { this.tick(); });
+    this.after(tickIntervalMs(this.d.settings), () => { this.tick(); });
   }
 
   private lanOutput(out: LanOutput): void {

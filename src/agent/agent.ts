@@ -10,7 +10,7 @@
  * changes, and a node's unreachable mark when its monitors condemn or clear it.
  */
 import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../core/l2/agent-core.js';
-import type { MarkWrite } from '../core/l2/lan-liveness.js';
+import { tickIntervalMs, type MarkWrite } from '../core/l2/lan-liveness.js';
 import { serviceLeaseName } from '../core/l2/lease-names.js';
 import { CandidateRanker } from '../core/l2/rendezvous.js';
 import type { L2Selection } from '../core/l2/selection.js';
@@ -125,7 +125,7 @@ export class Agent {
     this.o.log.info({ node: this.o.settings.nodeName }, 'agent synced; announcing');
     this.syncPolicies();
     this.syncLinks();
-    this.tickTimer = setInterval(() => { this.lanOutput(this.core.lanTick(this.o.clock())); }, this.o.settings.coordination.helloIntervalMs);
+    this.tickTimer = setInterval(() => { this.lanOutput(this.core.lanTick(this.o.clock())); }, tickIntervalMs(this.o.settings.coordination));
     this.changed('plan', 0);
     return port;
   }

@@ -1,5 +1,5 @@
 /** Timings of the agents' coordination: LAN liveness (lan-liveness.ts) and announcement bursts. */
-import { DEFAULT_LIVENESS, type LivenessSettings } from './lan-liveness.js';
+import { DEFAULT_LIVENESS, tickIntervalMs, type LivenessSettings } from './lan-liveness.js';
 
 export interface CoordinationSettings extends LivenessSettings {
   /** Gratuitous ARP / unsolicited NA rounds sent when a node starts answering, the first at once. */
@@ -10,7 +10,7 @@ export interface CoordinationSettings extends LivenessSettings {
 /**
  * Hellos every 50 ms, a node unheard for 200 ms (four hellos) is suspected,
  * and a helper's probe waits 50 ms: a crashed holder is condemned about
- * 300 ms after its last hello, well inside the 500 ms target. The responder's
+ * 330 ms after its last hello, inside the 500 ms target. The responder's
  * default burst (src/l2/burst.ts) is taken from here.
  */
 export const DEFAULT_COORDINATION: CoordinationSettings = {
@@ -62,13 +62,16 @@ export function validateCoordinationSettings(s: CoordinationSettings): string[] 
 /**
  * Longest time from a holder's crash (or cut) until its successor has
  * claimed, with three or more nodes on the link. The last hello may have left
- * just before the crash; the monitor's tick (every hello interval) notices
- * the silence up to one interval after suspectAfter; the helper's probe times
- * out at the helper's next tick after probeTimeout; the "down" broadcast
- * reaches the successor at once, and its claim is one compare-and-swap.
+ * just before the crash; the monitor's tick (every half hello interval)
+ * notices the silence up to one tick after suspectAfter; the helper's probe
+ * times out at the helper's first tick after probeTimeout; the majority
+ * answers within a LAN round trip, and the suspect then has one more probe
+ * timeout, checked at a tick; the "down" broadcast reaches the successor at
+ * once, and its claim is one compare-and-swap.
  */
 export function failoverBoundMs(s: CoordinationSettings, apiLatencyMs: number): number {
-  return s.suspectAfterMs + s.helloIntervalMs + s.probeTimeoutMs + s.helloIntervalMs + 2 * apiLatencyMs;
+  const tick = tickIntervalMs(s);
+  return s.suspectAfterMs + tick + s.probeTimeoutMs + tick + s.probeTimeoutMs + tick + 2 * apiLatencyMs;
 }
 
 /**

@@ -72,6 +72,11 @@ export const MONITORS = 2;
 export const HELPERS = 2;
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
+
+/** How often adapters call tick(): half a hello interval. */
+export function tickIntervalMs(s: LivenessSettings): number {
+  return s.helloIntervalMs / 2;
+}
 /** Times a condemning node repeats its "down" broadcast (at its next ticks) while the API does not show its mark. */
 const DOWN_REPEATS = 2;
 
@@ -154,6 +159,8 @@ interface LinkRing {
   /** Last valid frame of any kind on this link (or when we joined it). */
   lastAnyAt: number;
   seq: number;
+  /** When we last sent hellos on this ring. */
+  lastHelloAt: number;
 }
 
 interface SelfCheck {
@@ -214,7 +221,7 @@ export class LanLiveness {
       const ring: LinkRing = {
         link, members, macs, derivedAt: -1, live: [], monitors: [], watched: new Set(),
         lastHeard: before?.lastHeard ?? new Map<string, number>(), steadySince: before?.steadySince ?? new Map<string, number>(), suspicions: before?.suspicions ?? new Map<string, Suspicion>(),
-        selfCheck: before?.selfCheck, lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0,
+        selfCheck: before?.selfCheck, lastAnyAt: before?.lastAnyAt ?? now, seq: before?.seq ?? 0, lastHelloAt: before?.lastHelloAt ?? -Infinity,
       };
       for (const n of [...ring.lastHeard.keys()]) if (!members.includes(n)) ring.lastHeard.delete(n);
       this.rings.set(id, ring);
@@ -305,14 +312,21 @@ export class LanLiveness {
 
   // ---- the protocol ---------------------------------------------------------
 
-  /** Every helloIntervalMs: hellos, suspicions, and the deadlines that passed. */
+  /**
+   * Every tickIntervalMs (half a hello interval, so that deadlines are met
+   * within 25 ms): hellos when one is due, suspicions, and the deadlines that passed.
+   */
   tick(now: number): LanSend[] {
     const out: LanSend[] = [];
     for (const ring of this.rings.values()) {
       const link = ring.link;
       this.derive(link, ring, now);
-      ring.seq = (ring.seq + 1) >>> 0;
-      for (const m of this.helloTargets(ring, now)) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
+      // A quarter interval of slack: a tick a little early still sends, one at half an interval does not.
+      if (now - ring.lastHelloAt >= this.s.helloIntervalMs * 0.75) {
+        ring.lastHelloAt = now;
+        ring.seq = (ring.seq + 1) >>> 0;
+        for (const m of this.helloTargets(ring, now)) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
+      }
       this.selfCheck(out, ring, now);
       // The nodes we watch, and those we suspect without watching them (see adopt).
       const targets = ring.suspicions.size === 0 ? ring.watched : new Set([...ring.watched, ...ring.suspicions.keys()]);
