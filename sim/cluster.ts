@@ -6,7 +6,8 @@
  */
 import type { CoordinationSettings } from '../src/core/l2/coordination-settings.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../src/core/l2/coordination-settings.js';
-import { CONFLICT_REREAD_MS } from '../src/core/l2/agent-core.js';
+import { CLAIM_PATIENCE_MS, CONFLICT_READ_PATIENCE_MS, CONFLICT_REREAD_MS } from '../src/core/l2/agent-core.js';
+import { tickIntervalMs } from '../src/core/l2/lan-liveness.js';
 import { compileL2Policy } from '../src/core/l2/l2-policy.js';
 import { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import { selectL2, type L2Selection, type L2ServiceView } from '../src/core/l2/selection.js';
@@ -49,8 +50,9 @@ export function boundsFor(s: CoordinationSettings, schedule: Pick<Schedule, 'lat
   const lag = schedule.watchLagMs[1];
   const darkMs = failoverBoundMs(s, lat) + s.confirmTimeoutMs + 2 * lat + lag + 100;
   return {
-    // The successor's burst reaches the stale answerer within (rounds − 1) × interval; it yields on the first frame it hears.
-    dualMs: (s.burstRounds - 1) * s.burstIntervalMs + 2 * lat + lag + 100,
+    // The successor's burst reaches the stale answerer within (rounds − 1) × interval; it yields on the first frame it hears,
+    // once its Lease read answers, or CONFLICT_READ_PATIENCE_MS (checked at a tick) after it asked, if the API does not.
+    dualMs: (s.burstRounds - 1) * s.burstIntervalMs + Math.max(2 * lat, CONFLICT_READ_PATIENCE_MS + tickIntervalMs(s)) + lag + 100,
     // Crash failover (silence, a helper's probe, the claim), plus a ring of two's longer wait, the verdict
     // reaching the successor through the API when the broadcast is lost, and the plan's own delays.
     darkMs,
@@ -59,6 +61,7 @@ export function boundsFor(s: CoordinationSettings, schedule: Pick<Schedule, 'lat
     markClearMs: s.clearAfterMs + 2 * s.helloIntervalMs + 2 * lat + lag,
     // A holder back on the API after a conflict's read failed: its next read, then a failover's plan delays.
     holderBackMs: CONFLICT_REREAD_MS + darkMs,
+    claimPatienceMs: CLAIM_PATIENCE_MS,
     // A holder is condemned only after a whole suspicion: one healthy for longer cannot be.
     movedAfterHealthyMs: s.suspectAfterMs + s.confirmTimeoutMs + 2 * s.helloIntervalMs + 4 * lat + lag + 100,
   };
@@ -205,6 +208,15 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       if (2 * count <= live.length && !(live.length === 2 && count === 1 && bySide.size === 2)) continue;
       for (const n of nodes) if (!lanRunning(n) || lan.sideOf(n) !== side) outvotedAt.set(n, clock.now);
     }
+    // A marked node alone on the LAN, not a strict majority of its ring as the agents count it
+    // (dead and marked members included, exited ones not), waits for another node to clear its
+    // mark: while alone, it counts as just back (invariants.ts).
+    if (up === 1) {
+      const members = nodes.filter((n) => agents.has(n) && !exitedNodes.has(n) && (api.leases.get(nodeLeaseName(n))?.upLinks.includes(LINK) ?? true)).length;
+      for (const n of nodes) {
+        if (members >= 2 && lanHealthy(n) && (api.leases.get(nodeLeaseName(n))?.unreachable.length ?? 0) > 0) markedBackAt.set(n, clock.now);
+      }
+    }
     for (;;) {
       if (!quorum()) { quorateSince = undefined; break; }
       quorateSince ??= clock.now;
@@ -253,6 +265,19 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
     heldNodeWriteAt: (n) => heldNodeWriteAt.get(n) ?? -Infinity,
     markedBackAt: (n) => markedBackAt.get(n) ?? -Infinity,
+    passedOver: (address) => {
+      const svc = serviceOfAddress.get(address);
+      if (svc === undefined) return 0;
+      const segment = services.find((v) => `default/${v.name}` === svc)?.labels?.segment ?? '0';
+      let k = 0;
+      for (const n of ranker.rank(svc, nodes.filter((x) => nodeLabels.get(x)?.segment === segment))) {
+        if (healthy(n)) break;
+        const a = agents.get(n);
+        const st = nodeState.get(n);
+        if (lanHealthy(n) && a !== undefined && (api.link(n) !== 'up' || (st?.leaving ?? false))) k++;
+      }
+      return k;
+    },
   }, addresses, boundsFor(s, schedule));
 
   if (check) {

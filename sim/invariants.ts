@@ -20,17 +20,31 @@
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
  *
- * Two waits that the protocol needs are not counted as dark:
+ * Three waits that the protocol needs are not counted as dark:
  * - a node back on the LAN after long enough off it to be condemned
  *   (suspectAfterMs), whose Lease carries a mark when it is back, is eligible
  *   only once the mark can have cleared (markClearMs after it is back: heard
  *   or answered without a break for clearAfterMs, the clear written and
  *   watched). A mark is cleared only on hearing after it, never on a timer;
- *   whether the mark was right is the 'moved' invariant's business;
+ *   whether the mark was right is the 'moved' invariant's business. A marked
+ *   node that is the only agent on the LAN, in a ring (node Leases with the
+ *   link up, dead and marked members included) of which it alone is not a
+ *   strict majority, cannot be cleared at all: no monitor hears it, and its
+ *   own probes never find a majority. It is indistinguishable, to itself,
+ *   from one side of a ring of two that split (where clearing itself would
+ *   make both sides flap), so it waits for another node: while it is alone it
+ *   counts as just back (cluster.ts);
+ * - a claimer passed over: the best-ranked live candidate, alive on the LAN
+ *   (so nobody condemns it) but unable to claim (its API link is cut, or it
+ *   is leaving), is waited for CLAIM_PATIENCE_MS before the next one claims
+ *   (agent-core.ts): each such node ranked ahead of the first healthy one
+ *   adds claimPatienceMs to the failover owed;
  * - an address dark because its holder was cut off from the API (the
  *   holder-api-cut gap below) is owed again only holderBackMs after the
- *   holder's API link is back (and a whole failover after the holder leaves
- *   the LAN, if it does instead): a holder that stopped answering because
+ *   holder's API link is back, or after it has seen that it holds the
+ *   Service, whichever is later (and a whole failover after the holder
+ *   leaves the LAN, if it does instead): the plan that follows the Lease
+ *   takes its own delays, and a holder that stopped answering because
  *   another MAC announced the address, and whose Lease read failed, learns
  *   that it may answer again from its next read (CONFLICT_REREAD_MS), and
  *   nothing else may tell it (its watch can stall without a sound).
@@ -75,6 +89,8 @@ export interface Bounds {
   readonly markClearMs: number;
   /** An address dark while its holder was cut off from the API is owed this long after the holder's API is back. */
   readonly holderBackMs: number;
+  /** How long the agents wait for a best-ranked claimer before passing it over (see the header). */
+  readonly claimPatienceMs: number;
 }
 
 export interface World {
@@ -104,6 +120,8 @@ export interface World {
   heldNodeWriteAt(node: string): number;
   /** Last time the node came back on the LAN, after long enough off it to be condemned, with a mark on its Lease (-Infinity: never). */
   markedBackAt(node: string): number;
+  /** Live candidates for the address ranked ahead of the first healthy one that are alive on the LAN but cannot claim (see the header). */
+  passedOver(address: string): number;
 }
 
 export class InvariantChecker {
@@ -169,12 +187,14 @@ export class InvariantChecker {
         if (!this.darkSince.has(a)) this.darkSince.set(a, now);
         const holder = this.w.holderOf(a);
         const since = this.darkSince.get(a) ?? now;
-        const cut = holder !== '' && this.w.lanAlive(holder) && !this.w.apiLive(holder);
+        // The holder-api-cut gap (either cause: cut off, or not yet shown its Lease): owed again only holderBackMs after it ends.
+        const cut = holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a));
         if (cut) this.holderCutAt.set(a, now);
         // From the end of a holder-api-cut: a whole failover if the holder is gone from the LAN since, a
         // reread more if it is back on the API (see the header).
         const owedAfter = (this.holderCutAt.get(a) ?? -Infinity) + (holder !== '' && this.w.lanAlive(holder) ? this.bounds.holderBackMs - this.bounds.darkMs : 0);
-        if (eligible !== undefined && now - Math.max(since, eligible, owedAfter) > this.bounds.darkMs) {
+        const over = eligible === undefined ? -Infinity : now - Math.max(since, eligible, owedAfter) - this.bounds.darkMs;
+        if (eligible !== undefined && over > 0 && over > this.w.passedOver(a) * this.bounds.claimPatienceMs) {
           if (holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a))) {
             const why = this.w.apiLive(holder) ? 'its watch has not delivered that Lease yet (stalled, slow, or re-listing after an outage)' : 'cut off from the API';
             this.gap('holder-api-cut', `${a}@${since}`, `${a} dark since ${since.toFixed(0)} ms: the Lease names ${holder}, alive on the LAN but ${why}`);

@@ -49,6 +49,8 @@ export const serviceLeaseName = (svc: string): string => `cilium-l2announce-${sv
 
 const WRITE_TIMEOUT_MS = 5000;
 const HANDOVER_TIMEOUT_MS = 3000;
+/** The agent's Service Lease read timeout (agent.ts). */
+const READ_TIMEOUT_MS = 2000;
 
 export class SimAgent {
   readonly core: AgentCore;
@@ -59,6 +61,8 @@ export class SimAgent {
   private selection: L2Selection | undefined;
   private selectionDirty = true;
   private planTimer: Timer | undefined;
+  private tickTimer: Timer | undefined;
+  private tickDueAt = Infinity;
   private ownLinks = '';
   private writingOwn = false;
   private readonly cache = new Map<string, SimLease>();
@@ -92,7 +96,10 @@ export class SimAgent {
   private onFrame(r: LanReceived): void {
     if (!this.alive) return;
     if (this.hung) this.deferred.push(() => { this.onFrame(r); });
-    else this.lanOutput(this.core.lanReceived(r, this.d.clock.now));
+    else {
+      this.lanOutput(this.core.lanReceived(r, this.d.clock.now));
+      if (this.tickTimer !== undefined && this.core.lan.busy && this.tickDueAt - this.d.clock.now > tickIntervalMs(this.d.settings)) this.scheduleTick();
+    }
   }
 
   /** A watch event: no closure unless hung. */
@@ -202,7 +209,15 @@ export class SimAgent {
 
   private tick(): void {
     this.lanOutput(this.core.lanTick(this.d.clock.now));
-    this.after(tickIntervalMs(this.d.settings), () => { this.tick(); });
+    this.scheduleTick();
+  }
+
+  /** As the adapter: every hello interval, every half interval while a deadline is pending. */
+  private scheduleTick(): void {
+    if (this.tickTimer !== undefined) this.tickTimer.cancelled = true;
+    const ms = this.core.lan.busy ? tickIntervalMs(this.d.settings) : this.d.settings.helloIntervalMs;
+    this.tickDueAt = this.d.clock.now + ms;
+    this.tickTimer = this.after(ms, () => { this.tick(); });
   }
 
   private lanOutput(out: LanOutput): void {
@@ -277,10 +292,10 @@ export class SimAgent {
   }
 
   private read(service: string): void {
-    this.d.api.get(this.node, serviceLeaseName(service), WRITE_TIMEOUT_MS, (r) => {
+    this.d.api.get(this.node, serviceLeaseName(service), READ_TIMEOUT_MS, (r) => {
       this.run(() => {
+        // As the agent's: a read does not touch the reflector's cache (the watch delivers that version too).
         if (r.kind === 'ok') {
-          if (r.lease !== undefined) this.cache.set(r.lease.name, r.lease);
           this.changed(this.core.leaseRead(service, { result: 'ok', lease: r.lease?.facts }));
         } else {
           this.changed(this.core.leaseRead(service, { result: 'error', message: r.why }));
@@ -302,12 +317,11 @@ export class SimAgent {
     this.d.trace(`${this.node} writes ${w.action} ${w.service} → '${w.holder}' (was '${w.previousHolder}'): ${w.reason}`);
     this.d.api.write(this.node, { name, kind: 'service', subject: w.service, holder: w.holder, expectRv }, WRITE_TIMEOUT_MS, (r) => {
       this.run(() => {
-        if (r.kind === 'ok') {
-          this.cache.set(name, r.lease);
-          this.changed(this.core.writeFinished(w, { result: 'ok', lease: r.lease.facts }));
-        } else {
-          this.changed(this.core.writeFinished(w, r.kind === 'conflict' ? { result: 'lost' } : { result: 'error', message: r.why }));
-        }
+        // As the agent's: a write does not touch the reflector's cache, and without the API the
+        // next plan (and its retry) waits 250 ms rather than 2.
+        const c = this.core.writeFinished(w, r.kind === 'ok' ? { result: 'ok', lease: r.lease.facts } : r.kind === 'conflict' ? { result: 'lost' } : { result: 'error', message: r.why });
+        if (c === 'selection') this.selectionDirty = true;
+        if (c !== 'none') this.schedulePlan(this.core.apiReachable() ? 2 : 250);
       });
     });
   }

@@ -51,6 +51,7 @@ export class Agent {
   private readonly nodeLease: NodeLeaseWriter;
   private readonly liveness: LivenessLinks;
   private tickTimer: NodeJS.Timeout | undefined;
+  private tickDueAt = Infinity;
   private readonly leaseWriter: ServiceLeaseWriter;
   private readonly selections: SelectionBuilder;
   private readonly events: EventRecorder;
@@ -93,7 +94,11 @@ export class Agent {
     this.liveness = new LivenessLinks({
       links: o.links, nodeName: settings.nodeName, registry: this.metrics.registry, ...(o.openSocket ? { open: o.openSocket } : {}),
     });
-    this.liveness.on('frame', (r) => { this.lanOutput(this.core.lanReceived(r, this.o.clock())); });
+    this.liveness.on('frame', (r) => {
+      this.lanOutput(this.core.lanReceived(r, this.o.clock()));
+      // A frame may start a deadline (a probe-req, a suspicion's answer): tick sooner.
+      if (this.core.lan.busy && this.tickDueAt - this.o.clock() > tickIntervalMs(this.o.settings.coordination)) this.scheduleTick();
+    });
     this.liveness.on('problem', (e) => { log.warn(e, 'liveness problem'); });
     this.liveness.on('state', (e) => { log.info(e, 'liveness link state'); });
     this.responder = new Responder({
@@ -125,7 +130,7 @@ export class Agent {
     this.o.log.info({ node: this.o.settings.nodeName }, 'agent synced; announcing');
     this.syncPolicies();
     this.syncLinks();
-    this.tickTimer = setInterval(() => { this.lanOutput(this.core.lanTick(this.o.clock())); }, tickIntervalMs(this.o.settings.coordination));
+    this.scheduleTick();
     this.changed('plan', 0);
     return port;
   }
@@ -142,7 +147,7 @@ export class Agent {
     }
     this.stopped = true;
     clearTimeout(this.planTimer);
-    clearInterval(this.tickTimer);
+    clearTimeout(this.tickTimer);
     this.responder.setDesired([]);
     await this.nodeLease.release();
     this.o.links.off('change', this.onLinks);
@@ -195,6 +200,19 @@ export class Agent {
       this.leaseWriter.observed(subject.service, lease);
       this.changed(this.core.serviceLease(subject.service, lease === undefined ? undefined : leaseFacts(lease)));
     }
+  }
+
+  /** The liveness tick: every hello interval, every half interval while a deadline is pending. */
+  private scheduleTick(): void {
+    clearTimeout(this.tickTimer);
+    if (this.stopped) return;
+    const c = this.o.settings.coordination;
+    const ms = this.core.lan.busy ? tickIntervalMs(c) : c.helloIntervalMs;
+    this.tickDueAt = this.o.clock() + ms;
+    this.tickTimer = setTimeout(() => {
+      this.lanOutput(this.core.lanTick(this.o.clock()));
+      this.scheduleTick();
+    }, ms);
   }
 
   /** Frames to send and marks to write, from a tick or a received frame. */

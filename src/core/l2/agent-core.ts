@@ -17,8 +17,19 @@
  * - a Service Lease never goes back to a version older than one we saw;
  * - one write per Service at a time;
  * - another MAC announcing an address we answer makes us read the Lease: we
- *   stop if it names someone else, or if the read fails (the wire is then the
- *   only sign of a successor).
+ *   stop if it names someone else, or if the read fails or goes unanswered
+ *   for CONFLICT_READ_PATIENCE_MS (the wire is then the only sign of a
+ *   successor);
+ * - a claim is never made from a Service Lease version that a read showed
+ *   and the watch has not delivered yet, unless the LAN condemned its holder
+ *   or it has none: a read is fresh, but our view of the node Leases (who is
+ *   up, who left, who is marked) is only as fresh as the watch, and the two
+ *   together can condemn a healthy holder that claimed after our watch broke
+ *   (a reflector re-listing in backoff, a stalled watch);
+ * - after we were off the LAN (deaf, or on the minority side of a split)
+ *   long enough to be condemned, every Service Lease we hold is read afresh,
+ *   as after a stall: our successors' bursts went out while we could not
+ *   hear them.
  */
 import type { ServiceKey } from '../ipam/types.js';
 import type { CoordinationSettings } from './coordination-settings.js';
@@ -102,6 +113,8 @@ interface Conflict {
   failed: boolean;
   /** Once the read failed: when to read again (CONFLICT_REREAD_MS). */
   rereadAt?: number | undefined;
+  /** When the read that should settle it was last asked for (CONFLICT_READ_PATIENCE_MS). */
+  askedAt: number;
 }
 
 /**
@@ -119,6 +132,14 @@ export const CLAIM_PATIENCE_MS = 250;
  * The read shows it still holding (it answers again) or not (it stays silent).
  */
 export const CONFLICT_REREAD_MS = 1000;
+
+/**
+ * How long a holder that heard another MAC announce one of its addresses waits for the Lease
+ * read that settles it before it stops answering that address, as if the read had failed. A
+ * blackholed API answers nothing until the request times out (seconds), and meanwhile two
+ * nodes answer the address; a read that the API does answer in time settles it as before.
+ */
+export const CONFLICT_READ_PATIENCE_MS = 250;
 
 export class AgentCore {
   readonly self: string;
@@ -151,6 +172,16 @@ export class AgentCore {
   /** The last lanTick, to see that we were stalled (a hang, a paused VM) between two. */
   private lastTickAt: number | undefined;
   private readonly stallMs: number;
+  /**
+   * By Service: a version that a read (not the watch) showed us, newer than any we had; cleared
+   * once the watch delivers it or a later one. We do not claim the Service meanwhile (see the header).
+   */
+  private readonly unwatched = new Map<ServiceKey, string>();
+  /**
+   * Services we hold whose Lease we read afresh after a stall or a rejoin, until a read
+   * answers: a failed one is asked again at most every CONFLICT_REREAD_MS (value: when).
+   */
+  private readonly recheck = new Map<ServiceKey, number | undefined>();
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
@@ -180,8 +211,20 @@ export class AgentCore {
     return before.holder !== facts.holder ? 'plan' : 'none';
   }
 
-  /** A Service's cilium-l2announce-* Lease as the watch (or a read) delivered it; undefined when deleted. */
+  /** A Service's cilium-l2announce-* Lease as the watch delivered it; undefined when deleted. */
   serviceLease(service: ServiceKey, facts: LeaseFacts | undefined): Change {
+    const unwatched = this.unwatched.get(service);
+    const caughtUp = unwatched !== undefined && (facts === undefined || compareResourceVersions(facts.rv, unwatched) >= 0);
+    if (caughtUp) this.unwatched.delete(service);
+    const change = this.applyServiceLease(service, facts);
+    if (!caughtUp || change !== 'none') return change;
+    // The watch has caught up with what a read showed: a claim held back may be made now.
+    this.dirty.add(service);
+    return 'plan';
+  }
+
+  /** A Service Lease as the watch, a read or our own write showed it. */
+  private applyServiceLease(service: ServiceKey, facts: LeaseFacts | undefined): Change {
     if (facts === undefined) {
       if (!this.holders.delete(service)) return 'none';
       this.holderNames.delete(service);
@@ -202,7 +245,7 @@ export class AgentCore {
     this.dirty.add(write.service);
     if (outcome.result === 'ok') {
       this.apiOk = true;
-      this.serviceLease(write.service, outcome.lease);
+      this.applyServiceLease(write.service, outcome.lease);
     } else if (outcome.result === 'lost') {
       // Somebody wrote first; our watch may be behind, so read it rather than wait.
       this.apiOk = true;
@@ -219,12 +262,15 @@ export class AgentCore {
     this.dirty.add(service);
     if (outcome.result === 'error') {
       this.apiOk = false;
+      if (this.recheck.has(service)) this.recheck.set(service, undefined);
       for (const c of this.conflicts.values()) if (c.service === service) c.failed = true;
       return 'plan';
     }
     this.apiOk = true;
-    if (outcome.lease === undefined) this.serviceLease(service, undefined);
-    else this.serviceLease(service, outcome.lease);
+    this.recheck.delete(service);
+    const known = this.holders.get(service)?.rv;
+    if (outcome.lease !== undefined && (known === undefined || compareResourceVersions(outcome.lease.rv, known) > 0)) this.unwatched.set(service, outcome.lease.rv);
+    this.applyServiceLease(service, outcome.lease);
     // The Lease as it is now settles every conflict on this Service's addresses.
     for (const [addr, c] of this.conflicts) if (c.service === service) this.conflicts.delete(addr);
     return 'plan';
@@ -246,12 +292,13 @@ export class AgentCore {
       // Once a read failed, a new conflict is a new question: read again (the API may answer now).
       if (!known.failed || this.reading.has(known.service)) return 'none';
       known.failed = false;
+      known.askedAt = now;
       this.toRead.add(known.service);
       return 'plan';
     }
     const service = this.serviceOfAddress(address);
     if (service === undefined) return 'none';
-    this.conflicts.set(address, { service, at: now, failed: false });
+    this.conflicts.set(address, { service, at: now, failed: false, askedAt: now });
     this.toRead.add(service);
     return 'plan';
   }
@@ -261,9 +308,13 @@ export class AgentCore {
     this.syncRings(now);
     const sends = this.lan.tick(now);
     const patience = this.patienceRanOut(now);
-    const reread = this.rereadConflicts(now) || this.stalled(now);
+    // Each of these must run at every tick (stalled() keeps the time of the last one).
+    const reread = this.rereadConflicts(now) || this.rereadRechecks(now);
+    const overdue = this.overdueConflicts(now);
+    const stalled = this.stalled(now);
+    const rejoined = this.rejoined();
     const change = this.lanChange(now);
-    return { sends, marks: this.lan.markWrites(now), change: change === 'none' && (patience || reread) ? 'plan' : change };
+    return { sends, marks: this.lan.markWrites(now), change: change === 'none' && (patience || reread || overdue || stalled || rejoined) ? 'plan' : change };
   }
 
   lanReceived(r: LanReceived, now: number): LanOutput {
@@ -366,7 +417,7 @@ export class AgentCore {
         this.forget(key);
         continue;
       }
-      const p = planService(input, mine, key);
+      const p = this.holdBackClaim(planService(input, mine, key));
       this.waited(key, p, now);
       this.planByService.set(key, p);
       if (p.answer.length > 0) this.previous.set(key, p.answer);
@@ -379,6 +430,25 @@ export class AgentCore {
     this.toRead.clear();
     for (const k of reads) this.reading.add(k);
     return { plans: this.lastPlans, writes, reads };
+  }
+
+  /**
+   * A claim on a Service whose Lease we know from a read the watch has not caught up with waits
+   * (see the header), unless the LAN itself condemned the holder (a verdict is as fresh as the
+   * read) or nobody holds it (a free Lease moves from no one).
+   */
+  private holdBackClaim(p: ServicePlan): ServicePlan {
+    const rv = this.unwatched.get(p.service);
+    if (p.decision.action !== 'claim' || rv === undefined) return p;
+    const holder = this.holderNames.get(p.service) ?? '';
+    if (holder === '' || holder === this.self || this.lan.condemnedOnLan(holder)) return p;
+    return {
+      ...p,
+      decision: {
+        answer: false, answerAddresses: [], action: 'none',
+        reason: `not claiming until the watch delivers the Lease version a read showed (${rv}): our view of the node Leases may be as far behind (${p.decision.reason})`,
+      },
+    };
   }
 
   private forget(key: ServiceKey): void {
@@ -422,10 +492,56 @@ export class AgentCore {
     const last = this.lastTickAt;
     this.lastTickAt = now;
     if (last === undefined || now - last < this.stallMs) return false;
+    return this.rereadHeld();
+  }
+
+  /**
+   * Back on the LAN after long enough off it to be condemned (LanLiveness.takeRejoined: deaf,
+   * or on the minority side of a split): our Services may have moved while the successors'
+   * bursts could not reach us, and our watch may not tell us (stalled), so every Service Lease
+   * we hold is read afresh, as after a stall.
+   */
+  private rejoined(): boolean {
+    return this.lan.takeRejoined() && this.rereadHeld();
+  }
+
+  private rereadHeld(): boolean {
     let any = false;
     for (const [key, holder] of this.holderNames) {
       if (holder !== this.self) continue;
       this.toRead.add(key);
+      this.recheck.set(key, undefined);
+      any = true;
+    }
+    return any;
+  }
+
+  /** Rechecks (after a stall or a rejoin) whose read failed, due again (CONFLICT_REREAD_MS), while we still hold the Service. */
+  private rereadRechecks(now: number): boolean {
+    let any = false;
+    for (const [key, at] of this.recheck) {
+      if (this.holderNames.get(key) !== this.self) { this.recheck.delete(key); continue; }
+      if (this.reading.has(key) || this.toRead.has(key)) continue;
+      if (at === undefined) { this.recheck.set(key, now + CONFLICT_REREAD_MS); continue; }
+      if (now < at) continue;
+      this.recheck.set(key, undefined);
+      this.toRead.add(key);
+      any = true;
+    }
+    return any;
+  }
+
+  /**
+   * Conflict reads the API has not answered within CONFLICT_READ_PATIENCE_MS count as failed
+   * (the address goes silent, the API as unreachable) until their answer comes: an answer that
+   * names us makes us answer again.
+   */
+  private overdueConflicts(now: number): boolean {
+    let any = false;
+    for (const c of this.conflicts.values()) {
+      if (c.failed || !this.reading.has(c.service) || now - c.askedAt < CONFLICT_READ_PATIENCE_MS) continue;
+      c.failed = true;
+      this.apiOk = false;
       any = true;
     }
     return any;
@@ -439,6 +555,7 @@ export class AgentCore {
       c.rereadAt ??= now + CONFLICT_REREAD_MS;
       if (now < c.rereadAt) continue;
       c.rereadAt = undefined;
+      c.askedAt = now;
       this.toRead.add(c.service);
       any = true;
     }

@@ -8,7 +8,7 @@ export interface CoordinationSettings extends LivenessSettings {
 }
 
 /**
- * Hellos every 50 ms, a node unheard for 200 ms (four hellos) is suspected,
+ * Hellos every 50 ms, a node unheard for 150 ms (three hellos) is suspected,
  * and a helper's probe waits 50 ms: a crashed holder is condemned about
  * 330 ms after its last hello, inside the 500 ms target. The responder's
  * default burst (src/l2/burst.ts) is taken from here.

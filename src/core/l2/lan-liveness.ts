@@ -38,6 +38,13 @@
  * is deaf on that link: it stops being a candidate there at once, without
  * the API, and hands over what it holds there.
  *
+ * A node that hears a link again after a silence long enough to be
+ * condemned (nothing at all on it for suspectAfterMs + confirmTimeoutMs, or
+ * a node it suspected, that it could not condemn, heard again after a
+ * further confirmTimeoutMs: it was on the minority side of a split) has
+ * rejoined (takeRejoined): the agent then reads afresh the Service Leases it
+ * holds, since successors may have claimed them meanwhile.
+ *
  * Time is the caller's monotonic clock in ms; tick() is called every
  * helloIntervalMs, and every deadline is checked there.
  */
@@ -60,7 +67,7 @@ export interface LivenessSettings {
 
 export const DEFAULT_LIVENESS: LivenessSettings = {
   helloIntervalMs: 50,
-  suspectAfterMs: 200,
+  suspectAfterMs: 150,
   probeTimeoutMs: 50,
   confirmTimeoutMs: 150,
   clearAfterMs: 1000,
@@ -73,7 +80,11 @@ export const HELPERS = 2;
 
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 
-/** How often adapters call tick(): half a hello interval. */
+/**
+ * How often adapters call tick() while a deadline is pending (a suspicion, a
+ * helper's probe, our own mark): half a hello interval, so that deadlines are
+ * met within 25 ms. Otherwise once a hello interval (see LanLiveness.busy).
+ */
 export function tickIntervalMs(s: LivenessSettings): number {
   return s.helloIntervalMs / 2;
 }
@@ -200,6 +211,8 @@ export class LanLiveness {
   private readonly inflight = new Set<string>();
   private nonce = 1;
   private changes = 0;
+  /** Set when we rejoined a link (see the header); read and reset by takeRejoined. */
+  private rejoinedFlag = false;
 
   constructor(readonly self: string, private readonly s: LivenessSettings = DEFAULT_LIVENESS) {}
 
@@ -298,6 +311,13 @@ export class LanLiveness {
     if (links.length === 0) this.apiMarks.delete(node);
     else this.apiMarks.set(node, new Set(links));
     this.changes++;
+  }
+
+  /** A deadline is pending: tick every tickIntervalMs instead of every hello interval. */
+  get busy(): boolean {
+    if (this.helperProbes.size > 0 || this.apiMarks.has(this.self)) return true;
+    for (const r of this.rings.values()) if (r.suspicions.size > 0) return true;
+    return false;
   }
 
   /** Counts changes to who is unreachable (marks, verdicts): a cheap test for "re-select". */
@@ -405,6 +425,7 @@ export class LanLiveness {
     if (rings.length === 0 || r.from === this.self) return out;
     for (const ring of rings) {
       this.derive(r.link, ring, now);
+      if (now - ring.lastAnyAt >= this.s.suspectAfterMs + this.s.confirmTimeoutMs) this.rejoinedFlag = true;
       ring.lastAnyAt = now;
       this.heard(ring, r.link, r.from, now);
       // Any frame from a node of a quorum shows that we reach it: it counts as its answer.
@@ -465,6 +486,19 @@ export class LanLiveness {
       if (n === node) out.add(link);
     }
     return [...out].sort();
+  }
+
+  /** Whether a verdict reached or heard on the LAN (not only a mark in the API) says `node` is unreachable on some link. */
+  condemnedOnLan(node: string): boolean {
+    for (const k of this.verdicts.keys()) if (k.endsWith(`\u0000${node}`)) return true;
+    return false;
+  }
+
+  /** Whether we rejoined a link since the last call (see the header). */
+  takeRejoined(): boolean {
+    const r = this.rejoinedFlag;
+    this.rejoinedFlag = false;
+    return r;
   }
 
   /** Links on which we hear nobody, in a ring where others should be heard: we are cut off there. */
@@ -596,6 +630,10 @@ export class LanLiveness {
 
   /** Any frame from a node (or a helper's word for it) proves it reachable on the link. */
   private heard(ring: LinkRing, link: string, node: string, now: number): void {
+    const suspicion = ring.suspicions.get(node);
+    // Suspected for a whole confirmation and more without a verdict: we could not find a majority
+    // (or any helper), so we were the ones cut off, long enough to be condemned.
+    if (suspicion !== undefined && now - suspicion.since >= this.s.confirmTimeoutMs) this.rejoinedFlag = true;
     ring.lastHeard.set(node, now);
     if (ring.suspicions.delete(node) && ring.watched.has(node)) ring.steadySince.set(node, now);
     if (!ring.steadySince.has(node) && ring.watched.has(node)) ring.steadySince.set(node, now);
