@@ -9,8 +9,8 @@ export interface CoordinationSettings extends LivenessSettings {
 
 /**
  * Hellos every 50 ms, a node unheard for 150 ms (three hellos) is suspected,
- * and a helper's probe waits 50 ms: a crashed holder is condemned about
- * 330 ms after its last hello, inside the 500 ms target. The responder's
+ * and a helper's probe waits 50 ms: a crashed holder is condemned at most
+ * 350 ms after its last hello (failoverBoundMs), inside the 500 ms target. The responder's
  * default burst (src/l2/burst.ts) is taken from here.
  */
 export const DEFAULT_COORDINATION: CoordinationSettings = {
@@ -62,8 +62,9 @@ export function validateCoordinationSettings(s: CoordinationSettings): string[] 
 /**
  * Longest time from a holder's crash (or cut) until its successor has
  * claimed, with three or more nodes on the link. The last hello may have left
- * just before the crash; the monitor's tick (every half hello interval)
- * notices the silence up to one tick after suspectAfter; the helper's probe
+ * just before the crash; the monitor's tick (every hello interval while
+ * nothing is pending) notices the silence up to one interval after
+ * suspectAfter; from then on ticks come every half interval; the helper's probe
  * times out at the helper's first tick after probeTimeout; the majority
  * answers within a LAN round trip, and the suspect then has one more probe
  * timeout, checked at a tick; the "down" broadcast reaches the successor at
@@ -71,7 +72,7 @@ export function validateCoordinationSettings(s: CoordinationSettings): string[] 
  */
 export function failoverBoundMs(s: CoordinationSettings, apiLatencyMs: number): number {
   const tick = tickIntervalMs(s);
-  return s.suspectAfterMs + tick + s.probeTimeoutMs + tick + s.probeTimeoutMs + tick + 2 * apiLatencyMs;
+  return s.suspectAfterMs + s.helloIntervalMs + s.probeTimeoutMs + tick + s.probeTimeoutMs + tick + 2 * apiLatencyMs;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentCore, CONFLICT_REREAD_MS, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
+import { AgentCore, CONFLICT_READ_PATIENCE_MS, CONFLICT_REREAD_MS, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../../../../src/core/l2/coordination-settings.js';
 import { compileL2Policy } from '../../../../src/core/l2/l2-policy.js';
 import type { MarkWrite } from '../../../../src/core/l2/lan-liveness.js';
@@ -562,6 +562,79 @@ const stories: Story[] = [
       assert.deepEqual(w.nodeLeases.get(first)?.unreachable, [], 'the API did not get the mark');
       assert.deepEqual(w.core.lan.unreachable(first), [LINK]);
       assert.equal(w.plan().writes[0]?.action, 'claim');
+    },
+  },
+  {
+    name: 'a wire conflict whose read the API does not answer (blackholed) silences the address after CONFLICT_READ_PATIENCE_MS; the late answer naming us brings it back',
+    self: first,
+    run: (w) => {
+      const rv = w.holder(first);
+      w.run(500);
+      assert.equal(w.answering(), true);
+      assert.equal(w.core.conflict(VIP, w.now), 'plan');
+      assert.deepEqual(w.plan().reads, [SVC]);
+      const start = w.now;
+      const silentAfter = w.until(() => !w.answering(), 3 * CONFLICT_READ_PATIENCE_MS);
+      assert.ok(silentAfter >= CONFLICT_READ_PATIENCE_MS && silentAfter <= CONFLICT_READ_PATIENCE_MS + S.helloIntervalMs, `silent after ${silentAfter} ms`);
+      assert.equal(w.core.apiReachable(), false, 'an unanswered read counts as a failed one');
+      assert.deepEqual(w.plan().reads, [], 'the read is still out: not asked twice');
+      assert.ok(w.now - start < 2000);
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv } });
+      assert.equal(w.answering(), true, 'the Lease names us');
+      assert.deepEqual(w.core.status(w.now).conflicted, []);
+    },
+  },
+  {
+    name: 'no claim from a Lease version that a read showed and the watch has not delivered: our node Lease view may be as old (seed 2111: a holder that came back while our watch was re-listing)',
+    self: second,
+    run: (w) => {
+      w.holder(third);
+      // Our watch broke while first's link was down; first came back and claimed since, which the watch has not shown us.
+      w.core.nodeLease(first, nodeFacts(first, 150, { upLinks: [] }));
+      assert.deepEqual(w.plan().writes, [], `${third} holds and is a candidate`);
+      const rv = w.nextRv();
+      assert.equal(w.core.leaseRead(SVC, { result: 'ok', lease: { holder: first, rv } }), 'plan');
+      assert.equal(w.core.holderOf(SVC), first);
+      const held = w.plan();
+      assert.deepEqual(held.writes, [], 'no claim on the strength of a stale node Lease');
+      assert.match(held.plans.find((x) => x.service === SVC)?.decision.reason ?? '', /not claiming until the watch delivers/);
+      // A watch that delivers an older version has not caught up yet.
+      assert.equal(w.core.serviceLease(SVC, { holder: third, rv: String(Number(rv) - 1) }), 'none');
+      assert.deepEqual(w.plan().writes, []);
+      // Once the watch delivers it (and first's node Lease still shows its link down), the claim is made.
+      assert.equal(w.core.serviceLease(SVC, { holder: first, rv }), 'plan');
+      const [claim] = w.plan().writes;
+      assert.equal(claim?.action, 'claim');
+      assert.equal(claim.expectedRv, rv);
+    },
+  },
+  {
+    name: 'a holder back on the LAN after long enough off it to be condemned reads the Leases it holds, again every CONFLICT_REREAD_MS while the read fails, and stops if another node holds them (seed 2280)',
+    self: first,
+    run: (w) => {
+      w.holder(first);
+      w.run(1000);
+      assert.equal(w.answering(), true);
+      assert.deepEqual(w.plan().reads, []);
+      w.cut.add(first);
+      w.run(S.suspectAfterMs + S.confirmTimeoutMs + 500);
+      assert.deepEqual(w.plan().reads, [], 'nothing to read while still off the LAN');
+      w.cut.delete(first);
+      w.run(2 * S.helloIntervalMs);
+      assert.deepEqual(w.plan().reads, [SVC], 'back: the Lease we hold is read afresh');
+      w.core.leaseRead(SVC, { result: 'error', message: 'timeout' });
+      const start = w.now;
+      let asked = -1;
+      while (asked < 0 && w.now - start <= 3 * CONFLICT_REREAD_MS) {
+        w.run(S.helloIntervalMs);
+        if (w.plan().reads.includes(SVC)) asked = w.now - start;
+      }
+      assert.ok(asked >= CONFLICT_REREAD_MS && asked <= CONFLICT_REREAD_MS + 2 * S.helloIntervalMs, `read again after ${asked} ms`);
+      w.core.leaseRead(SVC, { result: 'ok', lease: { holder: second, rv: w.nextRv() } });
+      assert.equal(w.core.holderOf(SVC), second);
+      assert.equal(w.answering(), false);
+      w.run(3 * CONFLICT_REREAD_MS);
+      assert.deepEqual(w.plan().reads, [], 'settled: no more reads');
     },
   },
 ];

@@ -21,12 +21,13 @@ describe('coordination settings', () => {
     assert.deepEqual(validateCoordinationSettings(D), []);
   });
 
-  it('failover bound: the formula (silence, a tick, the helper probe, a tick, the suspect\'s last probe, a tick, two API latencies), within 500 ms at 10 ms API latency', () => {
+  it('failover bound: the formula (silence, an idle tick, the helper probe, a busy tick, the suspect\'s last probe, a busy tick, two API latencies), within 500 ms at 10 ms API latency', () => {
     const latency = 10;
-    // Last hello just before the crash; the monitor's tick (half a hello interval) notices the silence; the helper's probe
-    // times out at its next tick; once the majority answers the suspect has one more probe timeout; the claim is one compare-and-swap.
+    // Last hello just before the crash; the monitor's idle tick (a hello interval) notices the silence; from then on ticks
+    // come every half interval: the helper's probe times out at its next tick; once the majority answers the suspect has
+    // one more probe timeout; the claim is one compare-and-swap.
     const tick = D.helloIntervalMs / 2;
-    const expected = D.suspectAfterMs + tick + D.probeTimeoutMs + tick + D.probeTimeoutMs + tick + 2 * latency;
+    const expected = D.suspectAfterMs + D.helloIntervalMs + D.probeTimeoutMs + tick + D.probeTimeoutMs + tick + 2 * latency;
     assert.equal(failoverBoundMs(D, latency), expected);
     assert.ok(expected <= 500, `bound ${expected} ms`);
     // Each term counts: a longer suspect-after or API latency lengthens the bound by as much.
