@@ -67,7 +67,7 @@ export interface LivenessSettings {
 
 export const DEFAULT_LIVENESS: LivenessSettings = {
   helloIntervalMs: 50,
-  suspectAfterMs: 150,
+  suspectAfterMs: 200,
   probeTimeoutMs: 50,
   confirmTimeoutMs: 150,
   clearAfterMs: 1000,
