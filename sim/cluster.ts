@@ -25,7 +25,7 @@ export interface RunOptions {
   readonly trace?: boolean;
   /** Check the invariants (off for the scale runs, which measure costs). */
   readonly check?: boolean;
-  /** Start from agreement: heartbeats and Service Leases exist, each Service held by its best-ranked node. */
+  /** Start from agreement: node and Service Leases exist, each Service held by its best-ranked node. */
   readonly seeded?: boolean;
   /** Called once everything is built, before time starts: a measurement attaches its listeners here. */
   readonly onStart?: (world: { clock: SimClock; api: SimApi; lan: SimLan; agents: ReadonlyMap<string, SimAgent> }) => void;

@@ -8,7 +8,7 @@ import type { OpenFrameSocket } from '../packet/packet-socket.js';
 
 export interface AgentSettings {
   nodeName: string;
-  /** Namespace of the heartbeat and per-Service Leases. */
+  /** Namespace of the node and per-Service Leases. */
   namespace: string;
   coordination: CoordinationSettings;
   loadBalancerClasses: string[];
@@ -19,7 +19,7 @@ export interface AgentSettings {
   handoverTimeoutMs: number;
 }
 
-/** The node's links: what the responder follows, and the list the heartbeat publishes. */
+/** The node's links: what the responder follows, and the list the node Lease publishes. */
 export interface AgentLinks extends LinkSource {
   list(): readonly Link[];
 }

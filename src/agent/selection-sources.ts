@@ -16,7 +16,7 @@ export interface SelectionSources {
   readonly pools: readonly PoolObject[];
   /** Labels of each Gateway, by namespace/name (seed 004). */
   readonly gatewayLabels: ReadonlyMap<string, Record<string, string>>;
-  /** A node's up links: our own from the link inventory, the others' from their heartbeats. */
+  /** A node's up links: our own from the link inventory, the others' from their node Leases (minus links they are unreachable on). */
   readonly upLinksOf: (node: string) => readonly string[];
 }
 

@@ -112,8 +112,8 @@ export class Reflector<T extends KubeObject> {
   /**
    * Abandons the current list or watch (or backoff) and starts over at once
    * from the last resourceVersion. For a consumer that can tell, sooner than
-   * the watchdog, that the watch has gone quiet: the agent expects its own
-   * heartbeat renewal back on the Lease watch within half a second.
+   * the watchdog, that the watch has gone quiet (a write of its own that
+   * does not come back on it, say).
    */
   restart(reason: string): void {
     if (this.stopped || !this.loop) return;

@@ -16,7 +16,7 @@ export interface NodePlanInput {
   readonly passOver?: ReadonlyMap<ServiceKey, number>;
   readonly leaving?: string;
   readonly apiReachable: boolean;
-  /** Addresses another MAC announced since this agent's heartbeat last renewed. */
+  /** Addresses another MAC announced whose Lease read then failed (AgentCore.conflict). */
   readonly conflicted: ReadonlySet<string>;
   /**
    * What this agent answered in its previous plan, per Service. A holder that

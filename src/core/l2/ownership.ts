@@ -12,7 +12,7 @@ export interface OwnershipInput {
   readonly ranked: readonly string[];
   /** Holder of the cilium-l2announce-<ns>-<svc> Lease as last observed; '' or undefined = none. */
   readonly holder: string | undefined;
-  /** Nodes whose heartbeat this agent has seen change recently (liveNodes), itself included when its own renewals land. */
+  /** Nodes with an agent (a node Lease with a holder), itself included. */
   readonly live: ReadonlySet<string>;
   /**
    * The live nodes that can claim now (ready: they have had a whole expiry of
@@ -29,7 +29,7 @@ export interface OwnershipInput {
   readonly passOver?: number;
   /** Set while this agent shuts down or its node drains: why it is leaving. */
   readonly leaving?: string;
-  /** Whether this agent's own heartbeat renewals currently succeed. */
+  /** Whether the API answered this agent's last request (AgentCore.apiReachable). */
   readonly apiReachable: boolean;
   /**
    * The addresses this agent answers for the Service while it holds it: its
@@ -37,7 +37,7 @@ export interface OwnershipInput {
    * answered so far (it keeps answering until the handover is written).
    */
   readonly addresses: readonly string[];
-  /** Addresses another MAC announced on the wire since this agent's heartbeat last renewed. */
+  /** Addresses another MAC announced on the wire whose Lease read then failed. */
   readonly conflicted: ReadonlySet<string>;
   /** ServiceCandidacy.whyNot(self), used in the reason when self is not a candidate. */
   readonly notCandidateReason?: string;
@@ -74,7 +74,7 @@ function answering(input: OwnershipInput): { answerAddresses: string[]; silenced
 
 function holderProblem(holder: string, live: ReadonlySet<string>, candidates: ReadonlySet<string>): string | undefined {
   if (holder === '') return 'no node holds it';
-  if (!live.has(holder)) return `previous holder ${holder}'s heartbeat expired or its agent stopped`;
+  if (!live.has(holder)) return `previous holder ${holder}'s agent stopped`;
   if (!candidates.has(holder)) return `previous holder ${holder} is no longer a candidate`;
   return undefined;
 }

@@ -28,7 +28,7 @@ export function rankCandidates(service: string, nodes: Iterable<string>): string
 
 /**
  * rankCandidates with memory: a Service's order is recomputed only when its
- * candidate list changes, so re-planning every heartbeat costs no hashing.
+ * candidate list changes, so re-planning after every observation costs no hashing.
  * Deterministic, so caching changes no answer.
  */
 export class CandidateRanker {

@@ -77,7 +77,7 @@ describe('ownership properties (shared observations)', () => {
       const best = ranked.find((n) => dead.live.has(n));
       const d = decideAll(dead);
       if (best === undefined) assert.deepEqual(claimers(d), []);
-      else if (dead.leaving.has(best)) assert.deepEqual(claimers(d), []); // it clears its heartbeat next, then the next one claims
+      else if (dead.leaving.has(best)) assert.deepEqual(claimers(d), []); // it clears its node Lease next, then the next one claims
       else assert.deepEqual(claimers(d), [best]);
     }), { numRuns: 2000 });
   });

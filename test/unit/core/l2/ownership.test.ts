@@ -30,7 +30,7 @@ describe('decideOwnership', () => {
   it('claims when the holder is dead, naming why', () => {
     const d = decide({ self: 'c', ranked: ['b', 'c', 'a'], holder: 'b', live: new Set(['a', 'c']) });
     assert.equal(d.action, 'claim');
-    assert.equal(d.reason, "claimed: previous holder b's heartbeat expired or its agent stopped");
+    assert.equal(d.reason, "claimed: previous holder b's agent stopped");
     assert.equal(d.answer, false, 'answers only once the lease names it');
   });
 
@@ -40,7 +40,7 @@ describe('decideOwnership', () => {
     assert.match(d.reason, /no longer a candidate/);
   });
 
-  it('does not claim when self is not live (own heartbeat failing) or leaving', () => {
+  it('does not claim when self is not live or leaving', () => {
     assert.equal(decide({ holder: '', live: new Set(['b']) }).action, 'none');
     const leaving = decide({ holder: '', leaving: 'shutting down' });
     assert.equal(leaving.action, 'none');
