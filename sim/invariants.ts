@@ -15,7 +15,9 @@
  *   its NIC down has left it, so 13 cut off from a ring of 26 with one NIC
  *   down are a majority), minus those a majority could have condemned;
  * - converged: after the faults heal, every address is answered by exactly
- *   its Lease holder.
+ *   its Lease holder, if some node is eligible by then (by the rules below: a
+ *   marked node alone on the LAN, which waits for another node, is not; seed
+ *   117979: the end of a run is not owed more than a dark period is).
  * "Healthy" is the simulator's ground truth, not any agent's opinion: the
  * agent runs (not crashed, hung or leaving), its NIC is up, it is on the
  * client's side of the LAN and its API link is up.
@@ -276,7 +278,10 @@ export class InvariantChecker {
   /** After the faults healed and the cluster settled. */
   final(): void {
     this.settleMoves();
-    if (this.eligibleSince() === undefined) return;
+    // Not owed yet either when the first eligible node is eligible only later: a marked node alone
+    // on the LAN counts as just back at every sample (cluster.ts), so it is never owed convergence.
+    const eligible = this.eligibleSince();
+    if (eligible === undefined || eligible > this.w.now) return;
     for (const a of this.addresses) {
       const client = this.w.lan.answerers(a).get(0) ?? [];
       const holder = this.w.holderOf(a);

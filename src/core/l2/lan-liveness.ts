@@ -355,8 +355,13 @@ export class LanLiveness {
           if (this.isUnreachable(link, n) || !ring.members.includes(n)) ring.suspicions.delete(n);
           if (!ring.suspicions.has(n)) continue;
         }
-        // Already condemned: we only wait to hear it again, steadily, to clear it.
+        // Already condemned: we only wait to hear it again, steadily, to clear it. Our own
+        // suspicion of it ends here: the quorum it gathered answered on the LAN as it was then,
+        // and kept until the mark clears it would condemn at once, on those old answers, from
+        // whatever side we are on by then (seeds 105080, 106554): a suspicion after the clear
+        // starts afresh, with its own helpers and majority.
         if (this.isUnreachable(link, n)) {
+          ring.suspicions.delete(n);
           if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) ring.steadySince.delete(n);
           continue;
         }

@@ -289,6 +289,41 @@ describe('LAN liveness', () => {
     });
   });
 
+  it('a suspicion whose quorum was reached ends when another monitor condemns the suspect: the clear does not revive it (seeds 105080, 106554)', () => {
+    // a in a ring a..e watches d. d falls silent; e says it is dead; b and c answer the quorum
+    // probes; then, before a's probe timeout runs out, the API shows d marked (another monitor
+    // condemned it). Much later the mark is cleared, with a cut off from b, c and e: the answers
+    // a gathered then must not condemn d now, from the minority side.
+    const a = new LanLiveness('a');
+    a.setRings(new Map([[LINK, names(5).map((node) => ({ node, mac: macOf(node) }))]]), 0);
+    const frame = (from: string, msg: LanSend['msg'], at: number): LanSend[] => a.received({ link: LINK, from, fromMac: macOf(from), msg }, at);
+    let t = 0;
+    let reached = false;
+    while (!reached && t < 1500) {
+      t += 50;
+      frame('e', { kind: 'hello', seq: t }, t - 1);
+      const req = a.tick(t).find((s) => s.msg.kind === 'probe-req' && s.to === 'e');
+      if (req?.msg.kind !== 'probe-req') continue;
+      const nonce = req.msg.nonce;
+      frame('e', { kind: 'probe-res', nonce, target: 'd', alive: false }, t + 5);
+      frame('b', { kind: 'ack', nonce }, t + 10);
+      frame('c', { kind: 'ack', nonce }, t + 20);
+      reached = true;
+    }
+    assert.ok(reached, 'the quorum was reached');
+    a.setApiMarks('d', [LINK]);
+    for (let i = 0; i < 20; i++) { t += 50; for (const n of ['b', 'c', 'e']) frame(n, { kind: 'hello', seq: t }, t - 1); a.tick(t); }
+    assert.deepEqual(a.status(t).links[LINK]?.suspected, [], 'no suspicion of a node the API shows condemned');
+    // Cut off: nothing from anyone from here on.
+    a.setApiMarks('d', []);
+    for (let i = 0; i < 20; i++) {
+      t += 50;
+      const out = a.tick(t);
+      assert.ok(!out.some((s) => s.msg.kind === 'down'), `no verdict from the old quorum at ${t} ms`);
+    }
+    assert.deepEqual(a.unreachable('d'), []);
+  });
+
   it('neighbours cut off together: those nobody live watches are adopted by the condemning monitor, in the same round', () => {
     // b..e cut off in a ring of ten. f watches d and e; nobody that hears the LAN watches b (its
     // monitors are c and d) or c (d and e). Left to the ring, they are found once it has shrunk
