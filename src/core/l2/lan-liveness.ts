@@ -129,6 +129,12 @@ interface Suspicion {
     readonly sample: ReadonlySet<string>; readonly acked: Set<string>; readonly why: string; readonly at: number;
     /** When the answers first made a majority: the suspect, probed then, has a probe timeout from there to answer. */
     reachedAt?: number;
+    /**
+     * Members heard since reachedAt, when the whole sample was probed again: a majority must
+     * answer this second round too, so that answers from before a new cut (collected over a
+     * round of up to 200 ms) never make a majority with answers from after it.
+     */
+    confirmed?: Set<string>;
   };
   /** The helpers were asked a second time (see tick). */
   reasked?: boolean;
@@ -370,8 +376,17 @@ export class LanLiveness {
           // The majority answered and the suspect, probed with it, did not in a whole probe timeout.
           if (suspicion.quorum?.reachedAt !== undefined && now - suspicion.quorum.reachedAt >= this.s.probeTimeoutMs) {
             const q = suspicion.quorum;
-            this.condemn(out, link, ring, n, now, `${q.why}; ${q.acked.size + 1} of ${q.sample.size + 2} nodes reachable`);
-            this.adopt(out, link, ring, n, q, now);
+            const confirmed = q.confirmed ?? new Set<string>();
+            if (2 * (confirmed.size + 1) > q.sample.size + 2) {
+              this.condemn(out, link, ring, n, now, `${q.why}; ${confirmed.size + 1} of ${q.sample.size + 2} nodes reachable`);
+              this.adopt(out, link, ring, n, q, now);
+            } else {
+              // The majority did not answer again: the LAN changed under the round. Start over from what answered since.
+              q.acked.clear();
+              for (const m of confirmed) q.acked.add(m);
+              q.reachedAt = undefined;
+              q.confirmed = undefined;
+            }
           } else if (now >= suspicion.deadline && suspicion.quorum?.reachedAt === undefined) this.roundEnded(out, link, ring, n, suspicion, now);
           else {
             // Probe it again ourselves at every tick of a round: one lost probe or ack must not
@@ -724,9 +739,15 @@ export class LanLiveness {
     const q = s.quorum;
     if (q === undefined || !q.sample.has(from)) return;
     q.acked.add(from);
-    if (q.reachedAt !== undefined || !this.quorumReached(q)) return;
+    if (q.reachedAt !== undefined) {
+      if (now >= q.reachedAt) q.confirmed?.add(from);
+      return;
+    }
+    if (!this.quorumReached(q)) return;
     q.reachedAt = now;
+    q.confirmed = new Set();
     this.send(out, link, ring, target, { kind: 'probe', nonce: s.nonce, target });
+    for (const m of q.sample) this.send(out, link, ring, m, { kind: 'probe', nonce: s.nonce, target: m });
   }
 
   /** Strict majority of the live ring, counting us as answered and the suspect as not. */

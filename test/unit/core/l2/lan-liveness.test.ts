@@ -249,7 +249,7 @@ describe('LAN liveness', () => {
   describe('quorum reached, then the suspect gets a probe timeout to answer', () => {
     // a in a ring a..e watches d and e (d's monitors are e and a, e's are a and b). e sends hellos;
     // d falls silent; e, the first helper, says it is dead; then b and c answer the quorum probes.
-    const story = (dAnswersAt: number | undefined): { reachedAt: number; condemnedAt: number | undefined } => {
+    const story = (dAnswersAt: number | undefined, confirm = true): { reachedAt: number; condemnedAt: number | undefined } => {
       const a = new LanLiveness('a');
       a.setRings(new Map([[LINK, names(5).map((node) => ({ node, mac: macOf(node) }))]]), 0);
       const frame = (from: string, msg: LanSend['msg'], at: number): LanSend[] => a.received({ link: LINK, from, fromMac: macOf(from), msg }, at);
@@ -268,10 +268,13 @@ describe('LAN liveness', () => {
           assert.deepEqual(a.status(t + 10).links[LINK]?.suspected, ['d'], 'one answer of three is no majority');
           const probed = frame('c', { kind: 'ack', nonce: nonce! }, t + 20);
           assert.ok(probed.some((s) => s.to === 'd' && s.msg.kind === 'probe'), 'the suspect is probed again when the majority is reached');
+          assert.ok(['b', 'c', 'e'].every((m) => probed.some((s) => s.to === m && s.msg.kind === 'probe')), 'and so is the whole sample, to confirm the majority');
           reachedAt = t + 20;
+          // The confirming round: b and c answer again (e's hellos keep coming).
+          if (confirm) { frame('b', { kind: 'ack', nonce: nonce! }, reachedAt + 3); frame('c', { kind: 'ack', nonce: nonce! }, reachedAt + 4); }
           if (dAnswersAt !== undefined) frame('d', { kind: 'ack', nonce: nonce! }, reachedAt + dAnswersAt);
         }
-        if (reachedAt >= 0 && condemnedAt === undefined && t > reachedAt) assert.deepEqual(a.unreachable('d'), t - reachedAt >= DEFAULT_LIVENESS.probeTimeoutMs && dAnswersAt === undefined ? [LINK] : []);
+        if (reachedAt >= 0 && condemnedAt === undefined && t > reachedAt) assert.deepEqual(a.unreachable('d'), t - reachedAt >= DEFAULT_LIVENESS.probeTimeoutMs && dAnswersAt === undefined && confirm ? [LINK] : []);
       }
       return { reachedAt, condemnedAt };
     };
@@ -280,6 +283,12 @@ describe('LAN liveness', () => {
       const { reachedAt, condemnedAt } = story(undefined);
       assert.ok(reachedAt > 0 && condemnedAt !== undefined);
       assert.ok(condemnedAt - reachedAt >= DEFAULT_LIVENESS.probeTimeoutMs && condemnedAt - reachedAt < DEFAULT_LIVENESS.probeTimeoutMs + DEFAULT_LIVENESS.helloIntervalMs, `${condemnedAt - reachedAt} ms`);
+    });
+
+    it('a majority that does not answer the confirming round (a new cut during the round) condemns nobody: answers from before it never count with answers after it', () => {
+      const { reachedAt, condemnedAt } = story(undefined, false);
+      assert.ok(reachedAt > 0);
+      assert.equal(condemnedAt, undefined);
     });
 
     it('answering within it (a heal that brought the majority back brought it back too): not condemned', () => {
