@@ -186,21 +186,27 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       const linkInLease = api.leases.get(nodeLeaseName(n))?.upLinks.includes(LINK) ?? true;
       if (a !== undefined && !exitedNodes.has(n) && !condemnable.has(n) && linkInLease) ring.push(n);
     }
+    // The agents count their majority over the ring minus the nodes marked unreachable in the API
+    // (lan-liveness.ts derive): a node marked and back on the LAN is out of it until cleared, and a
+    // node cleared on the far side of a cut is back in it (seeds 102845, 101325, 100050).
+    const marked = (n: string): boolean => api.leases.get(nodeLeaseName(n))?.unreachable.includes(LINK) ?? false;
     const quorum = (): boolean => {
-      const size = ring.filter((n) => !condemnable.has(n)).length;
-      if (2 * up > size) return true;
-      if (size !== 2 || up !== 1) return size === 1 && up === 1;
+      const members = ring.filter((n) => !condemnable.has(n) && !marked(n));
+      const size = members.length;
+      const reachable = members.filter(lanHealthy).length;
+      if (2 * reachable > size) return true;
+      if (size !== 2 || reachable !== 1) return size === 1 && reachable === 1;
       // A ring of two condemns on silence, each side the other: when the silent node still
       // runs (cut off the LAN, NIC down, not crashed or hung), it condemns the client's side
       // too, and both withdraw. Nobody can tell which side the clients are on, so failover is
       // owed only when the other node is down, not when the ring split.
-      const other = ring.find((n) => !condemnable.has(n) && !lanHealthy(n));
+      const other = members.find((n) => !lanHealthy(n));
       const a = other === undefined ? undefined : agents.get(other);
       return a === undefined || !a.running || (nodeState.get(other ?? '')?.hung ?? false);
     };
     // A node that a strict majority of the ring cannot hear is, to that majority, a dead node:
     // the majority rightly condemns it and takes its Services, wherever the clients are.
-    const live = ring.filter((n) => !condemnable.has(n));
+    const live = ring.filter((n) => !condemnable.has(n) && !marked(n));
     const bySide = new Map<number, number>();
     for (const n of live) if (lanRunning(n)) bySide.set(lan.sideOf(n), (bySide.get(lan.sideOf(n)) ?? 0) + 1);
     for (const [side, count] of bySide) {
