@@ -148,7 +148,7 @@ export class AgentCore {
   private readonly ranker: CandidateRanker;
   private readonly nodes = new Map<string, NodeLeaseFacts>();
   private readonly holders = new Map<ServiceKey, LeaseFacts>();
-  private readonly inflight = new Map<ServiceKey, number>();
+  private readonly inflight = new Set<ServiceKey>();
   private readonly reading = new Set<ServiceKey>();
   private readonly toRead = new Set<ServiceKey>();
   /** By address: another MAC announced it; `failed` once the Lease read that should settle it failed. */
@@ -572,7 +572,7 @@ export class AgentCore {
   private writeFor(p: ServicePlan): LeaseWrite | undefined {
     const { action, target = '' } = p.decision;
     if (action === 'none' || this.inflight.has(p.service)) return undefined;
-    this.inflight.set(p.service, 1);
+    this.inflight.add(p.service);
     const observed = this.holders.get(p.service);
     return {
       service: p.service, action, holder: action === 'release' ? '' : target, expectedRv: observed?.rv,

@@ -10,9 +10,7 @@ export interface NodePlanInput {
   /** Per-Service Lease holders ('' = none); Services without a Lease may be left out. */
   readonly holders: ReadonlyMap<ServiceKey, string>;
   readonly live: ReadonlySet<string>;
-  /** Live nodes ready to claim (see OwnershipInput.claimers); defaults to live. */
-  readonly claimers?: ReadonlySet<string>;
-  /** Per Service: best-ranked claimers passed over for not claiming in time (OwnershipInput.passOver). */
+  /** Per Service: best-ranked live candidates passed over for not claiming in time (OwnershipInput.passOver). */
   readonly passOver?: ReadonlyMap<ServiceKey, number>;
   readonly leaving?: string;
   readonly apiReachable: boolean;
@@ -64,7 +62,6 @@ export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, 
     ranked,
     holder: input.holders.get(key),
     live: input.live,
-    ...(input.claimers === undefined ? {} : { claimers: input.claimers }),
     ...(input.passOver?.get(key) === undefined ? {} : { passOver: input.passOver.get(key) }),
     ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
     apiReachable: input.apiReachable,

@@ -15,14 +15,7 @@ export interface OwnershipInput {
   /** Nodes with an agent (a node Lease with a holder), itself included. */
   readonly live: ReadonlySet<string>;
   /**
-   * The live nodes that can claim now (ready: they have had a whole expiry of
-   * current evidence, so they can judge a holder dead). Nobody waits for a
-   * node that is not ready, such as an agent that has just (re)started,
-   * unless no live candidate is ready. Defaults to `live`.
-   */
-  readonly claimers?: ReadonlySet<string>;
-  /**
-   * How many of the best-ranked claimers to pass over because they have not
+   * How many of the best-ranked live candidates to pass over because they have not
    * claimed in time (a successor cut off with the holder, say, that nobody
    * has condemned yet). 0 or absent: the best claims.
    */
@@ -119,11 +112,7 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return { ...idle, reason: notCandidate === undefined ? `holder ${holder} is live` : `${notCandidate}; holder ${holder} is live` };
   }
   // Every agent that shares these observations picks the same node, so at most one claims.
-  // Prefer a node that is ready; when none is (right after an API pause, nobody is), any live one:
-  // a node that is not ready still claims only what it judges dead itself.
-  const claimers = input.claimers ?? live;
-  const inOrder = ranked.filter((n) => claimers.has(n));
-  const willing = inOrder.length > 0 ? inOrder : ranked.filter((n) => live.has(n));
+  const willing = ranked.filter((n) => live.has(n));
   const passed = Math.min(input.passOver ?? 0, Math.max(0, willing.length - 1));
   const best = willing[passed];
   if (best === self) {
@@ -131,7 +120,7 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}` };
   }
   if (notCandidate !== undefined) return { ...idle, reason: `${notCandidate}; ${problem}` };
-  if (best === undefined) return { ...idle, reason: `no live candidate ready to claim: ${problem}` };
+  if (best === undefined) return { ...idle, reason: `no live candidate to claim: ${problem}` };
   const after = passed === 0 ? '' : ` (${willing.slice(0, passed).join(', ')} did not in time)`;
-  return { ...idle, waitingFor: best, reason: `waiting for ${best} (best-ranked live candidate ready to claim${after}) to claim: ${problem}` };
+  return { ...idle, waitingFor: best, reason: `waiting for ${best} (best-ranked live candidate${after}) to claim: ${problem}` };
 }
