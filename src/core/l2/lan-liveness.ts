@@ -88,6 +88,8 @@ export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 export function tickIntervalMs(s: LivenessSettings): number {
   return s.helloIntervalMs / 2;
 }
+/** The same mark (or clear) is asked for at most this often, whatever the watch shows. */
+const MARK_RETRY_MS = 1000;
 /** Times a condemning node repeats its "down" broadcast (at its next ticks) while the API does not show its mark. */
 const DOWN_REPEATS = 2;
 
@@ -215,6 +217,8 @@ export class LanLiveness {
   /** Marks as the API shows them, per node. */
   private readonly apiMarks = new Map<string, ReadonlySet<string>>();
   private readonly inflight = new Set<string>();
+  /** When each mark write was last asked for: a watch that does not show it (stalled) must not make us write it every tick. */
+  private readonly askedAt = new Map<string, number>();
   private nonce = 1;
   private changes = 0;
   /** Set when we rejoined a link (see the header); read and reset by takeRejoined. */
@@ -373,30 +377,32 @@ export class LanLiveness {
         }
         const suspicion = ring.suspicions.get(n);
         if (suspicion !== undefined) {
-          // The majority answered and the suspect, probed with it, did not in a whole probe timeout.
-          if (suspicion.quorum?.reachedAt !== undefined && now - suspicion.quorum.reachedAt >= this.s.probeTimeoutMs) {
-            const q = suspicion.quorum;
-            const confirmed = q.confirmed ?? new Set<string>();
-            if (2 * (confirmed.size + 1) > q.sample.size + 2) {
-              this.condemn(out, link, ring, n, now, `${q.why}; ${confirmed.size + 1} of ${q.sample.size + 2} nodes reachable`);
-              this.adopt(out, link, ring, n, q, now);
-            } else {
-              // The majority did not answer again: the LAN changed under the round. Start over from what answered since.
-              q.acked.clear();
-              for (const m of confirmed) q.acked.add(m);
-              q.reachedAt = undefined;
-              q.confirmed = undefined;
-            }
+          // The majority answered, answered again (the confirming round), and the suspect, probed
+          // with it, did not in a whole probe timeout. The confirming round may take until the
+          // confirm timeout (members are probed again at each tick, as frames are lost); a
+          // majority that does not answer it by then means the LAN changed under the round:
+          // start over from what answered since.
+          const q = suspicion.quorum;
+          const since = q?.reachedAt === undefined ? undefined : now - q.reachedAt;
+          const confirmed = q?.confirmed ?? new Set<string>();
+          if (q !== undefined && since !== undefined && since >= this.s.probeTimeoutMs && 2 * (confirmed.size + 1) > q.sample.size + 2) {
+            this.condemn(out, link, ring, n, now, `${q.why}; ${confirmed.size + 1} of ${q.sample.size + 2} nodes reachable`);
+            this.adopt(out, link, ring, n, q, now);
+          } else if (q !== undefined && since !== undefined && since >= this.s.confirmTimeoutMs) {
+            q.acked.clear();
+            for (const m of confirmed) q.acked.add(m);
+            q.reachedAt = undefined;
+            q.confirmed = undefined;
           } else if (now >= suspicion.deadline && suspicion.quorum?.reachedAt === undefined) this.roundEnded(out, link, ring, n, suspicion, now);
           else {
             // Probe it again ourselves at every tick of a round: one lost probe or ack must not
             // leave a helper's "dead" as the only word on a node that answers.
             this.send(out, link, ring, n, { kind: 'probe', nonce: suspicion.nonce, target: n });
-            const q = suspicion.quorum;
             // The nodes of the quorum that have not answered yet are asked again: with frames
             // lost, one probe each finds a majority only about half the time in a small ring.
             if (q !== undefined) {
-              if (q.reachedAt === undefined) for (const m of q.sample) if (!q.acked.has(m)) this.send(out, link, ring, m, { kind: 'probe', nonce: suspicion.nonce, target: m });
+              const answered = q.reachedAt === undefined ? q.acked : q.confirmed ?? q.acked;
+              for (const m of q.sample) if (!answered.has(m)) this.send(out, link, ring, m, { kind: 'probe', nonce: suspicion.nonce, target: m });
             }
             // The helpers are asked once more at the first tick of a round: a lost probe-req or
             // answer must not cost a whole round.
@@ -536,8 +542,9 @@ export class LanLiveness {
     const out: MarkWrite[] = [];
     const want = (w: MarkWrite): void => {
       const id = `${w.action}\u0000${key(w.link, w.node)}`;
-      if (this.inflight.has(id)) return;
+      if (this.inflight.has(id) || now - (this.askedAt.get(id) ?? -Infinity) < MARK_RETRY_MS) return;
       this.inflight.add(id);
+      this.askedAt.set(id, now);
       out.push(w);
     };
     for (const [k, v] of this.verdicts) {
