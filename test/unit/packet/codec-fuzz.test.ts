@@ -9,6 +9,7 @@ import { decide } from '../../../src/l2/decide.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { parseIp } from '../../../src/packet/ip.js';
 import { ARPING_REQUEST, NDISC6_SOLICITATION, OUR_MAC } from '../../support/frames.js';
+import { mutatedFrames } from '../../support/frame-mutations.js';
 
 const view = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '2001:db8::10']) };
 const seeds = [ARPING_REQUEST, NDISC6_SOLICITATION, ...gratuitousFrames(parseIp('2001:db8::10')!, Buffer.from('02000000000c', 'hex'))];
@@ -23,17 +24,7 @@ function decodeAll(frame: Buffer): void {
 }
 
 /** A real frame with bytes flipped, truncated or extended. */
-const mutated = fc.record({
-  seed: fc.constantFrom(...seeds),
-  flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
-  cut: fc.option(fc.nat(), { nil: undefined }),
-  tail: fc.uint8Array({ maxLength: 40 }),
-}).map(({ seed, flips, cut, tail }) => {
-  const f = Buffer.from(seed);
-  for (const [at, v] of flips) f[at % f.length] = v;
-  const cutAt = cut === undefined ? f.length : cut % (f.length + 1);
-  return Buffer.concat([f.subarray(0, cutAt), tail]);
-});
+const mutated = mutatedFrames(seeds);
 
 describe('codec fuzzing', () => {
   it('random bytes never make a decoder or the decision throw', () => {
