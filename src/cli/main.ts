@@ -8,6 +8,7 @@ const commands: readonly { name: string; load: () => Promise<Command> }[] = [
   { name: 'operator', load: async () => (await import('./operator.js')).operatorCommand },
   { name: 'agent', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'announce', load: async () => (await import('./announce.js')).announceCommand },
+  { name: 'convert', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'version', load: async () => (await import('./version.js')).versionCommand },
 ];
 
