@@ -2,23 +2,27 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { readObjects, type Finding, type SourceObject } from '../convert/input.js';
 import { convertMetallb } from '../convert/metallb.js';
-import { formatFinding, PARTS, renderYaml, type Part } from '../convert/render.js';
+import { DEFAULT_PARTS, FIELD_MANAGER, formatFinding, PARTS, renderYaml, type Part } from '../convert/render.js';
 import { UsageError, type Command } from './command.js';
 
 const HELP = `usage: herald convert metallb [-f FILE|-]... [--only PARTS]
 
 Reads MetalLB's configuration (metallb.io/v1beta1 IPAddressPool and
 L2Advertisement), Services and Namespaces from YAML, and prints herald's
-equivalent (Cilium's API) on stdout: CiliumLoadBalancerIPPools,
-CiliumL2AnnouncementPolicies, and Service changes that pin the addresses
-Services hold now (lbipam.cilium.io/ips). Errors, warnings and notes go to
-stderr. Nothing is sent to a cluster.
+equivalent (Cilium's API) on stdout: CiliumLoadBalancerIPPools and
+CiliumL2AnnouncementPolicies, or, with --only services, the Service changes
+that pin the addresses Services hold now (lbipam.cilium.io/ips). Errors,
+warnings and notes go to stderr. Nothing is sent to a cluster.
 
   -f, --filename FILE   YAML to read: several documents, or a kind: List as
                         kubectl get -o yaml prints; - (the default) is stdin
-      --only PARTS      print only some of ${PARTS.join(',')} (comma list)
+      --only PARTS      what to print, a comma list of ${PARTS.join(', ')}
+                        (default ${DEFAULT_PARTS.join(',')}); the Service changes are
+                        partial Services, for kubectl apply --server-side only
 
-  kubectl get namespaces,ipaddresspools,l2advertisements,services -A -o yaml | herald convert metallb -f - > herald.yaml
+  kubectl get namespaces,ipaddresspools,l2advertisements,services -A -o yaml > metallb.yaml
+  herald convert metallb -f metallb.yaml --only services | kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f -
+  herald convert metallb -f metallb.yaml > herald.yaml
 
 Exit code 0: everything was converted (read the warnings). 2: something was
 not; stderr names each object and field, those objects are missing from the
@@ -31,7 +35,7 @@ async function readStdin(): Promise<string> {
 }
 
 function parseParts(values: readonly string[]): Set<Part> {
-  if (values.length === 0) return new Set(PARTS);
+  if (values.length === 0) return new Set(DEFAULT_PARTS);
   const out = new Set<Part>();
   for (const v of values.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '')) {
     const part = PARTS.find((p) => p === v);
@@ -84,7 +88,8 @@ async function metallb(argv: readonly string[]): Promise<number> {
   process.stdout.write(renderYaml({ ...conversion, findings: all }, parts, files.map((f) => (f === '-' ? 'stdin' : f)).join(', ')));
   for (const x of all) console.error(formatFinding(x));
   const count = (level: string): number => all.filter((x) => x.level === level).length;
-  console.error(`converted ${conversion.pools.length} pool(s), ${conversion.policies.length} policy(ies), ${conversion.services.length} Service change(s); `
+  const hidden = parts.has('services') || conversion.services.length === 0 ? '' : ' (print them with --only services)';
+  console.error(`converted ${conversion.pools.length} pool(s), ${conversion.policies.length} policy(ies), ${conversion.services.length} Service change(s)${hidden}; `
     + `${count('error')} error(s), ${count('warning')} warning(s), ${count('note')} note(s)`);
   return count('error') > 0 ? 2 : 0;
 }

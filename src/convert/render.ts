@@ -12,6 +12,12 @@ import { CILIUM_API, type Conversion } from './metallb.js';
 
 export type Part = 'pools' | 'policies' | 'services';
 export const PARTS: readonly Part[] = ['pools', 'policies', 'services'];
+/**
+ * Printed unless asked otherwise: what a plain kubectl apply may take. The
+ * Service changes are partial Services, which only a server-side apply
+ * merges safely (a client-side apply would patch away what they leave out).
+ */
+export const DEFAULT_PARTS: readonly Part[] = ['pools', 'policies'];
 export const FIELD_MANAGER = 'herald-convert';
 
 /** One line per finding: "error: stdin, document 2: IPAddressPool metallb-system/lan: spec.addresses[0]: ..." */
@@ -58,7 +64,8 @@ export function renderYaml(c: Conversion, parts: ReadonlySet<Part>, from: string
       const intro = i === 0
         ? [
           'Service changes: each pins the addresses the Service holds now (lbipam.cilium.io/ips), so herald keeps them,',
-          'and carries its MetalLB sharing key and pool choice. Only these fields are set; apply them while MetalLB still runs:',
+          'and carries its MetalLB sharing key and pool choice. These are partial Services: apply them ONLY server-side,',
+          'which sets these fields and nothing else (a client-side apply would patch away the rest, or be refused):',
           `  kubectl apply --server-side --field-manager=${FIELD_MANAGER} -f FILE`,
           '',
         ]

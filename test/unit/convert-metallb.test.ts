@@ -489,11 +489,13 @@ describe('herald convert metallb (the command)', () => {
   }
   const good = pool('a', '{addresses: [192.0.2.0/28]}') + allPools + svc('web', { ips: ['192.0.2.3'] });
 
-  test('reads stdin, prints YAML on stdout and the summary on stderr, exit code 0', async () => {
+  test('reads stdin, prints pools and policies on stdout and the summary on stderr, exit code 0', async () => {
     const r = await herald(['convert', 'metallb', '-f', '-'], good);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /kind: CiliumLoadBalancerIPPool/);
-    assert.match(r.stderr, /converted 1 pool\(s\), 1 policy\(ies\), 1 Service change\(s\); 0 error\(s\)/);
+    assert.match(r.stdout, /kind: CiliumL2AnnouncementPolicy/);
+    assert.doesNotMatch(r.stdout, /kind: Service\n/, 'partial Services only when asked for: a plain kubectl apply must not get them');
+    assert.match(r.stderr, /converted 1 pool\(s\), 1 policy\(ies\), 1 Service change\(s\) \(print them with --only services\); 0 error\(s\)/);
   });
 
   test('several files; errors give exit code 2 and the rest is still printed', async () => {
@@ -542,6 +544,7 @@ describe('herald convert metallb (the command)', () => {
     assert.match((await herald(['help'])).stdout, /convert +print herald's pools/);
     const h = await herald(['convert', 'metallb', '--help']);
     assert.equal(h.code, 0);
-    assert.match(h.stdout, /kubectl get namespaces,ipaddresspools,l2advertisements,services -A -o yaml \| herald convert metallb -f -/);
+    assert.match(h.stdout, /kubectl get namespaces,ipaddresspools,l2advertisements,services -A -o yaml > metallb\.yaml/);
+    assert.match(h.stdout, /--only services \| kubectl apply --server-side --field-manager=herald-convert -f -/);
   });
 });
