@@ -29,7 +29,12 @@ import { andSelectors, matches, orAsOneSelector, readSelector, selectorKey, sele
 
 /** The label a converted pool requires when its MetalLB rule has no selector form. */
 export const OPT_IN_LABEL = 'herald.io/pool';
-export const CILIUM_API = 'cilium.io/v2alpha1';
+/**
+ * Pools as cilium.io/v2, the version herald reads and Cilium serves from 1.18
+ * on (v2alpha1 is deprecated there); policies exist only as v2alpha1.
+ */
+export const POOL_API = 'cilium.io/v2';
+export const POLICY_API = 'cilium.io/v2alpha1';
 /** More /24s than this in one block and the .0/.255 addresses are not cut out of it (a warning says so). */
 export const MAX_BUGGY_SPLIT = 256;
 

@@ -8,7 +8,7 @@
  */
 import { Document } from 'yaml';
 import type { Finding } from './input.js';
-import { CILIUM_API, type Conversion } from './metallb.js';
+import { POLICY_API, POOL_API, type Conversion } from './metallb.js';
 
 export type Part = 'pools' | 'policies' | 'services';
 export const PARTS: readonly Part[] = ['pools', 'policies', 'services'];
@@ -51,12 +51,12 @@ export function renderYaml(c: Conversion, parts: ReadonlySet<Part>, from: string
   };
   if (parts.has('pools')) {
     for (const p of c.pools) {
-      push({ apiVersion: CILIUM_API, kind: 'CiliumLoadBalancerIPPool', metadata: { name: p.name }, spec: p.spec }, [`From ${p.from}.`, ...p.notes]);
+      push({ apiVersion: POOL_API, kind: 'CiliumLoadBalancerIPPool', metadata: { name: p.name }, spec: p.spec }, [`From ${p.from}.`, ...p.notes]);
     }
   }
   if (parts.has('policies')) {
     for (const p of c.policies) {
-      push({ apiVersion: CILIUM_API, kind: 'CiliumL2AnnouncementPolicy', metadata: { name: p.name }, spec: p.spec }, [`From ${p.from}.`, ...p.notes]);
+      push({ apiVersion: POLICY_API, kind: 'CiliumL2AnnouncementPolicy', metadata: { name: p.name }, spec: p.spec }, [`From ${p.from}.`, ...p.notes]);
     }
   }
   if (parts.has('services')) {
