@@ -464,7 +464,7 @@ export function convertMetallb(objects: readonly SourceObject[]): Conversion {
     } else if (group === METALLB_GROUP && STATUS_KINDS.has(kind)) {
       f.note(here, 'is status written by MetalLB; nothing to convert');
     } else if (group === METALLB_GROUP && kind === 'AddressPool') {
-      f.error(here, 'AddressPool was removed in MetalLB v0.14 and is not converted: move it to IPAddressPool and L2Advertisement first (MetalLB v0.13 does that on upgrade)');
+      f.error(here, 'AddressPool, which MetalLB stopped reading in v0.14.2, is not converted: write it as an IPAddressPool and an L2Advertisement first, then convert those');
     } else if (apiVersion === 'v1' && kind === 'Service') {
       const s = readService(o, ns, name, subject, f);
       if (s) services.push(s);
@@ -473,7 +473,7 @@ export function convertMetallb(objects: readonly SourceObject[]): Conversion {
       const labels = stringMap(meta?.labels);
       namespaces.set(name, typeof labels === 'string' ? {} : labels);
     } else if (apiVersion === 'v1' && kind === 'ConfigMap' && isRecord(o.value.data) && typeof o.value.data.config === 'string' && o.value.data.config.includes('address-pools')) {
-      f.error(here, 'looks like MetalLB\'s configuration before v0.13 (a ConfigMap); it is not converted: upgrade MetalLB, which moves it to IPAddressPool and L2Advertisement objects, then convert those');
+      f.error(here, 'looks like MetalLB\'s configuration from before v0.13 (a ConfigMap), which is not converted: turn it into IPAddressPool and L2Advertisement objects with MetalLB\'s configmaptocrs tool, then convert those');
     } else if (group === 'cilium.io' && (kind === 'CiliumLoadBalancerIPPool' || kind === 'CiliumL2AnnouncementPolicy')) {
       f.note(here, 'is already herald\'s API; left as it is and not printed (its overlap with converted pools is not checked)');
     } else {
@@ -810,7 +810,7 @@ function convertServices(
         const why = skipped ? `its pool ${skipped.name} was not converted`
           : inBuggy ? `it is a .0 or .255 address left out of pool ${inBuggy.ciliumName} (avoidBuggyIPs)`
             : 'no converted pool contains it';
-        f.warn(at, `${ip} will not be kept by herald: ${why}; herald would give the Service another address`);
+        f.warn(at, `${ip} will not be kept by herald: ${why}, so herald's operator would take the address off the Service (no_pool)`);
       } else if (!matches(p.selector, seen)) {
         f.warn(at, `${ip} is in pool ${p.ciliumName}, whose serviceSelector does not select this Service; herald will not keep it (pool_selector_mismatch) unless the Service's labels change`);
       }

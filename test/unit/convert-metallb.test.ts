@@ -412,8 +412,8 @@ describe('errors: named, and the rest still converted', () => {
     assert.match(w, /BGPAdvertisement metallb-system\/b: not converted/);
     assert.match(of(c, 'note').join('\n'), /ServiceL2Status metallb-system\/l2-abc: is status written by MetalLB/);
     const e = of(c, 'error').join('\n');
-    assert.match(e, /AddressPool metallb-system\/old: AddressPool was removed in MetalLB v0\.14/);
-    assert.match(e, /ConfigMap metallb-system\/config: looks like MetalLB's configuration before v0\.13/);
+    assert.match(e, /AddressPool metallb-system\/old: AddressPool, which MetalLB stopped reading in v0\.14\.2, is not converted/);
+    assert.match(e, /ConfigMap metallb-system\/config: looks like MetalLB's configuration from before v0\.13 .*configmaptocrs/);
     assert.match(e, /IPAddressPool metallb-system\/alpha: apiVersion: metallb\.io\/v1alpha1 is not supported/);
     assert.equal(c.pools.length, 1);
   });
