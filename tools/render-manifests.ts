@@ -33,16 +33,16 @@ const header = (template: string): string => [
   '',
 ].join('\n');
 
-/** Splits `helm template` output into its documents, each with the template it came from. */
-export function splitRendered(out: string): { template: string; text: string }[] {
-  const docs: { template: string; text: string }[] = [];
+/** Splits `helm template` output into its documents, each with the chart file it came from (templates/x.yaml, crds/y.yaml). */
+export function splitRendered(out: string): { source: string; text: string }[] {
+  const docs: { source: string; text: string }[] = [];
   for (const chunk of out.split(/^---\n/m)) {
-    const source = /^# Source: [^/]+\/templates\/(.+)\n/m.exec(chunk);
+    const source = /^# Source: [^/]+\/(.+)\n/m.exec(chunk);
     if (!source?.[1]) {
       if (chunk.trim() !== '') throw new Error(`a rendered document without a "# Source:" line: ${chunk.slice(0, 200)}`);
       continue;
     }
-    docs.push({ template: source[1], text: chunk.replace(source[0], '') });
+    docs.push({ source: source[1], text: chunk.replace(source[0], '') });
   }
   return docs;
 }
@@ -52,10 +52,11 @@ export async function renderManifests(helm = helmBinary()): Promise<Map<string, 
   const { stdout } = await run(helm, ['template', 'herald', chartDir, '--namespace', 'kube-system'], { maxBuffer: 16 << 20 });
   const byTemplate = new Map<string, string[]>();
   for (const doc of splitRendered(stdout)) {
-    if (!(manifestTemplates as readonly string[]).includes(doc.template)) {
-      throw new Error(`templates/${doc.template} renders objects with the default values; add it to manifestTemplates`);
+    const template = doc.source.replace(/^templates\//, '');
+    if (!(manifestTemplates as readonly string[]).includes(template)) {
+      throw new Error(`${doc.source} renders objects with the default values; add it to manifestTemplates`);
     }
-    byTemplate.set(doc.template, [...(byTemplate.get(doc.template) ?? []), doc.text]);
+    byTemplate.set(template, [...(byTemplate.get(template) ?? []), doc.text]);
   }
   const files = new Map<string, string>();
   for (const template of manifestTemplates) {

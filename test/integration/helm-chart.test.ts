@@ -202,8 +202,9 @@ describe('on a real kube-apiserver', () => {
     // Leases elsewhere: the Roles follow them there.
     await cp.kubectl(['create', 'namespace', 'herald-leases']);
     for (const values of [[], ['-f', allOn], ['-f', podMonitors], ['--set', 'agent.config.namespace=herald-leases']]) {
-      const rendered = await helmOk(['template', 'herald', chartDir, '--namespace', 'kube-system', ...values]);
+      const rendered = await helmOk(['template', 'herald', chartDir, '--namespace', 'kube-system', '--include-crds', ...values]);
       const all = objects(rendered);
+      assert.deepEqual(all.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort(), [...heraldCrds].sort());
       const out = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered);
       for (const o of all) assert.match(out, new RegExp(`${o.metadata.name} created \\(server dry run\\)`), `${ref(o)} (${values.join(' ')})`);
       const kinds = new Set(all.map((o) => o.kind));
@@ -212,6 +213,7 @@ describe('on a real kube-apiserver', () => {
     }
     // Nothing was created.
     assert.equal((await cp.kubectl(['get', 'daemonsets,deployments,servicemonitors,podmonitors', '-A', '-o', 'name'])).trim(), '');
+    for (const crd of heraldCrds) assert.equal((await cp.kubectl(['get', 'crd', crd, '--ignore-not-found', '-o', 'name'])).trim(), '');
   });
 
   test('helm install creates every object and leaves a CRD that already exists alone', async () => {
@@ -220,6 +222,8 @@ describe('on a real kube-apiserver', () => {
     const pool = parse(readFileSync(`${crdDirectory}/ciliumloadbalancerippools.yaml`, 'utf8')) as { metadata: { labels: Record<string, string> } };
     pool.metadata.labels = { 'io.cilium.k8s.crd.schema.version': '1.32.0' };
     await apply(cp, stringify(pool));
+    // Established is written after creation: read the CRD once it settled.
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${heraldCrds[0]}`]);
     const before = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[0], '-o', 'json'])) as { metadata: { resourceVersion: string } };
 
     const out = await helmOk(['install', 'herald', chartDir, ...kubeconfigArgs()]);
