@@ -36,6 +36,9 @@ const chartNotes: Readonly<Record<string, string>> = {
 };
 
 const durationPattern = '^[0-9]+(\\.[0-9]+)?(ms|s|m)?$';
+// Numbers and booleans may also come as strings (helm --set-string), as herald reads them.
+const positivePattern = '^[1-9][0-9]*$';
+const booleanPattern = '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|1|0)$';
 
 /** The schema of a flag's value, by the parser herald reads it with. */
 function valueSchema(parser: (raw: string) => unknown, flag: string): Schema {
@@ -44,9 +47,9 @@ function valueSchema(parser: (raw: string) => unknown, flag: string): Schema {
     case parse.list: return { type: 'array', items: { type: 'string', minLength: 1, pattern: '^[^,]+$' } };
     case parse.duration: return { type: ['string', 'integer'], pattern: durationPattern, minimum: 1 };
     // 0 (any free port) suits tests, not a pod whose probes need the port.
-    case parse.port: return { type: 'integer', minimum: 1, maximum: 65535 };
-    case parse.positiveInt: return { type: 'integer', minimum: 1 };
-    case parse.boolean: return { type: 'boolean' };
+    case parse.port: return { type: ['integer', 'string'], pattern: positivePattern, minimum: 1, maximum: 65535 };
+    case parse.positiveInt: return { type: ['integer', 'string'], pattern: positivePattern, minimum: 1 };
+    case parse.boolean: return { type: ['boolean', 'string'], pattern: booleanPattern };
     case parse.logLevel: return { type: 'string', enum: [...LOG_LEVELS] };
     default: throw new Error(`--${flag}: no schema for its parser; add one to tools/gen-chart-schema.ts`);
   }

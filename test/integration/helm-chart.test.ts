@@ -97,6 +97,23 @@ describe('the chart', () => {
     });
   }
 
+  test('flags given as strings (helm --set-string) are taken as herald reads them', async () => {
+    const set = ['agent.config.external-ips-must-be-in-pool=false', 'agent.config.burst-rounds=4', 'agent.config.hello-interval=100',
+      'operator.config.write-concurrency=8', 'operator.config.health-port=9000'];
+    const all = objects(await helmOk(['template', 'herald', chartDir, ...set.flatMap((s) => ['--set-string', s])]));
+    const argsOf = (kind: string): string[] =>
+      (all.find((o) => o.kind === kind) as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    const agent = parseSettings(agentSettings, argsOf('DaemonSet').slice(1), {});
+    assert.deepEqual([agent['external-ips-must-be-in-pool'], agent['burst-rounds'], agent['hello-interval']], [false, 4, 100]);
+    const operator = parseSettings(operatorSettings, argsOf('Deployment').slice(1), {});
+    assert.deepEqual([operator['write-concurrency'], operator['health-port']], [8, 9000]);
+    for (const bad of ['agent.config.burst-rounds=0', 'agent.config.external-ips-must-be-in-pool=maybe']) {
+      const r = await runHelm(['template', 'herald', chartDir, '--set-string', bad]);
+      assert.notEqual(r.code, 0, `${bad} was accepted`);
+      assert.match(r.stderr, /does not match pattern/);
+    }
+  });
+
   test(`deploy/manifests is what the chart renders (else: ${renderCommand})`, async () => {
     for (const [file, text] of await renderManifests(helm)) {
       assert.equal(readFileSync(manifestsDir + file, 'utf8'), text, `deploy/manifests/${file} is stale: run ${renderCommand}`);

@@ -63,8 +63,11 @@ for (const [command, defs] of Object.entries(commands) as [keyof typeof commands
   });
 
   test(`herald ${command} accepts each schema type as the chart renders it`, () => {
+    // What each type admits, strings as helm --set-string gives them.
     const samples: Record<string, unknown[]> = {
-      string: ['example'], boolean: [true, false], integer: [1, 2], array: [['a'], ['a', 'b']],
+      string: ['example'], array: [['a'], ['a', 'b']],
+      'boolean|string': [true, false, 'true', 'False', 'yes', 'NO', '1', '0'],
+      'integer|string': [1, 2, '3', '40'],
       'string|integer': ['250ms', '2s', '1.5s', '1m', '40', 40],
     };
     for (const [flag, entry] of Object.entries(configOf(command).properties)) {
