@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl and etcd from their Go modules (hack/controlplane)
-# and caches them by version under $HERALD_CACHE (default ~/.cache/herald).
+# Builds kube-apiserver, kubectl and etcd from their Go modules (hack/controlplane),
+# and helm from its Go module (hack/helm, for the chart's tests), and caches them
+# by version under $HERALD_CACHE (default ~/.cache/herald).
 # Idempotent: a second run with the same versions does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,15 +10,18 @@ k8s_dir=$here/hack/controlplane/kubernetes
 etcd_dir=$here/hack/controlplane/etcd
 k8s_ver=$(awk '/^require k8s.io\/kubernetes/{print $3}' "$k8s_dir/go.mod")
 etcd_ver=$(awk '/^require go.etcd.io\/etcd\/server\/v3/{print $3}' "$etcd_dir/go.mod")
+helm_dir=$here/hack/helm
+helm_ver=$(awk '/^require helm.sh\/helm\/v3/{print $3}' "$helm_dir/go.mod")
 k8s_out=$cache/bin/kubernetes-$k8s_ver
 etcd_out=$cache/bin/etcd-$etcd_ver
+helm_out=$cache/bin/helm-$helm_ver
 
 say() { printf '[herald] %s\n' "$*" >&2; }
 
-build() { # dir out-dir pkg...
+build() { # dir out-dir pkg... ($ldflags adds linker flags)
   local dir=$1 out=$2; shift 2
   local tmp; tmp=$(mktemp -d "$cache/bin/.build.XXXXXX")
-  ( cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags='-s -w' -o "$tmp/" "$@" )
+  ( cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice -n 10 go build -trimpath -ldflags="-s -w ${ldflags:-}" -o "$tmp/" "$@" )
   rm -rf "$out"; mv "$tmp" "$out"   # the version folder appears only when complete
 }
 
@@ -35,7 +39,20 @@ if [ ! -x "$etcd_out/etcd" ]; then
   build "$etcd_dir" "$etcd_out" .
   say "built etcd $etcd_ver in $(( $(date +%s) - start ))s"
 fi
+if [ ! -x "$helm_out/helm" ]; then
+  start=$(date +%s)
+  say "building helm $helm_ver from the Go module proxy..."
+  # As helm's Makefile does: its version, and the Kubernetes version of its
+  # client-go as the default for `helm template` and `helm lint` (else 1.20).
+  k8s_minor=$(awk '$1 == "k8s.io/client-go" {split($2, v, "."); print v[2]}' "$helm_dir/go.mod")
+  ldflags="-X helm.sh/helm/v3/internal/version.version=$helm_ver \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor" \
+    build "$helm_dir" "$helm_out" helm.sh/helm/v3/cmd/helm
+  say "built helm $helm_ver in $(( $(date +%s) - start ))s"
+fi
 # A stable place for the test helper and the lab to find the current versions.
 ln -sfn "$k8s_out" "$cache/bin/kubernetes"
 ln -sfn "$etcd_out" "$cache/bin/etcd-current"
-say "control plane binaries: $k8s_out, $etcd_out"
+ln -sfn "$helm_out" "$cache/bin/helm-current"
+say "control plane binaries: $k8s_out, $etcd_out, $helm_out"

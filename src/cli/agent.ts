@@ -8,7 +8,8 @@ import { UsageError, type Command } from './command.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { commonSettings, parse, parseSettings, settingsHelp } from './settings.js';
 
-const defs = {
+/** Every flag of this command; the Helm chart's values.schema.json has one entry per flag (tools/gen-chart-schema.ts). */
+export const agentSettings = {
   ...commonSettings(9964),
   'node-name': { description: 'this node\'s Node name ($NODE_NAME in a DaemonSet)', default: process.env.NODE_NAME ?? '', parse: parse.string },
   namespace: { description: 'namespace of the node and cilium-l2announce-* Leases', default: 'kube-system', parse: parse.string },
@@ -27,10 +28,10 @@ export const agentCommand: Command = {
   summary: 'answer ARP/NDP for the Services this node announces (one node per address)',
   async run(argv) {
     if (argv.includes('--help') || argv.includes('-h')) {
-      console.log(`usage: herald agent --node-name NODE [flags]\n\n${settingsHelp(defs)}`);
+      console.log(`usage: herald agent --node-name NODE [flags]\n\n${settingsHelp(agentSettings)}`);
       return 0;
     }
-    const s = parseSettings(defs, argv, process.env);
+    const s = parseSettings(agentSettings, argv, process.env);
     if (!s['node-name']) throw new UsageError('--node-name (or $NODE_NAME) is required');
     const coordination = {
       ...DEFAULT_COORDINATION,

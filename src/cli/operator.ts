@@ -6,7 +6,8 @@ import { UsageError, type Command } from './command.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { commonSettings, parse, parseSettings, settingsHelp } from './settings.js';
 
-const defs = {
+/** Every flag of this command; the Helm chart's values.schema.json has one entry per flag (tools/gen-chart-schema.ts). */
+export const operatorSettings = {
   ...commonSettings(9963),
   namespace: { description: 'namespace of the leader-election Lease', default: 'kube-system', parse: parse.string },
   identity: { description: 'this replica\'s name in the Lease; $POD_NAME when set, else the host name', default: process.env.POD_NAME ?? hostname(), parse: parse.string },
@@ -23,10 +24,10 @@ export const operatorCommand: Command = {
   summary: 'give LoadBalancer Services addresses from CiliumLoadBalancerIPPools (LB-IPAM)',
   async run(argv) {
     if (argv.includes('--help') || argv.includes('-h')) {
-      console.log(`usage: herald operator [flags]\n\n${settingsHelp(defs)}`);
+      console.log(`usage: herald operator [flags]\n\n${settingsHelp(operatorSettings)}`);
       return 0;
     }
-    const s = parseSettings(defs, argv, process.env);
+    const s = parseSettings(operatorSettings, argv, process.env);
     const timings = { leaseDurationMs: s['lease-duration'], renewDeadlineMs: s['renew-deadline'], retryPeriodMs: s['retry-period'] };
     const problem = validateElectionTimings(timings);
     if (problem) throw new UsageError(problem);

@@ -51,6 +51,9 @@ export function settingsHelp(defs: SettingDefs): string {
     .join('\n');
 }
 
+/** What --log-level accepts. */
+export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 /** Parsers shared by commands. */
 export const parse = {
   string: (raw: string): string => {
@@ -83,8 +86,7 @@ export const parse = {
     throw new Error('must be true or false');
   },
   logLevel: (raw: string): string => {
-    const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-    if (!levels.includes(raw)) throw new Error(`must be one of ${levels.join(', ')}`);
+    if (!LOG_LEVELS.includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
     return raw;
   },
 };

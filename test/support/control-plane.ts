@@ -19,9 +19,13 @@ const run = promisify(execFile);
 
 export interface Binaries { etcd: string; kubeApiserver: string; kubectl: string }
 
+function cacheBin(): string {
+  return join(process.env.HERALD_CACHE ?? join(homedir(), '.cache', 'herald'), 'bin');
+}
+
 /** Where scripts/ensure-controlplane.sh caches the binaries. */
 export function controlPlaneBinaries(): Binaries {
-  const bin = join(process.env.HERALD_CACHE ?? join(homedir(), '.cache', 'herald'), 'bin');
+  const bin = cacheBin();
   const found = {
     etcd: join(bin, 'etcd-current', 'etcd'),
     kubeApiserver: join(bin, 'kubernetes', 'kube-apiserver'),
@@ -31,6 +35,13 @@ export function controlPlaneBinaries(): Binaries {
     if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/ensure-controlplane.sh first`);
   }
   return found;
+}
+
+/** The helm that scripts/ensure-controlplane.sh builds from its Go module (hack/helm), for the chart's tests. */
+export function helmBinary(): string {
+  const path = join(cacheBin(), 'helm-current', 'helm');
+  if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/ensure-controlplane.sh first`);
+  return path;
 }
 
 export async function freePort(): Promise<number> {

@@ -38,9 +38,14 @@ export async function startHerald(command: string, args: readonly string[], logD
     }
     return undefined;
   };
-  await waitFor(`${name} to serve /readyz`, async () => {
-    if (!proc.running) throw new Error(`${name} exited; see ${logFile}`);
-    return (await http('/readyz')).status === 200 ? true : undefined;
-  }, 60_000, 200);
+  try {
+    await waitFor(`${name} to serve /readyz`, async () => {
+      if (!proc.running) throw new Error(`${name} exited; see ${logFile}`);
+      return (await http('/readyz')).status === 200 ? true : undefined;
+    }, 60_000, 200);
+  } catch (err) {
+    await proc.stop(); // else it outlives the test
+    throw err;
+  }
   return { proc, healthPort, logFile, http, metric };
 }

@@ -1,0 +1,324 @@
+/**
+ * The Helm chart (deploy/helm/herald) with a helm built from its Go module:
+ * it lints, its schema refuses bad values with a message naming them,
+ * deploy/manifests is what it renders, a real kube-apiserver accepts every
+ * object it renders, `helm install` creates them all without touching CRDs
+ * that already exist (as Cilium's would), and `helm uninstall` removes them
+ * while the pools and the Services' addresses stay; a reinstall keeps them.
+ * (No kube-controller-manager or kubelet: the pods never run. The operator
+ * runs from dist/ as the chart's ServiceAccount instead.)
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { agentSettings } from '../../src/cli/agent.js';
+import { operatorSettings } from '../../src/cli/operator.js';
+import { parseSettings, type SettingDefs } from '../../src/cli/settings.js';
+import { chartOwnedFlags } from '../../tools/gen-chart-schema.js';
+import { chartDir, manifestsDir, renderCommand, renderManifests, splitRendered } from '../../tools/render-manifests.js';
+import { ControlPlane, helmBinary } from '../support/control-plane.js';
+import { crdDirectory } from '../support/paths.js';
+import { heraldCrds } from '../support/crds.js';
+import type { HeraldProcess } from '../support/herald-process.js';
+import { apply, getService, poolManifest, serviceManifest } from '../support/kube-objects.js';
+import { startOperator } from '../support/operator-setup.js';
+import { waitFor } from '../support/wait.js';
+
+const helm = helmBinary();
+// helm keeps its caches and settings here, not in the user's home.
+const helmHome = mkdtempSync(join(tmpdir(), 'herald-helm-'));
+const helmEnv = {
+  ...process.env,
+  HELM_CACHE_HOME: join(helmHome, 'cache'), HELM_CONFIG_HOME: join(helmHome, 'config'), HELM_DATA_HOME: join(helmHome, 'data'),
+};
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function runHelm(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(helm, args, { env: helmEnv, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function helmOk(args: readonly string[]): Promise<string> {
+  const r = await runHelm(args);
+  assert.equal(r.code, 0, `helm ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const allOn = `${chartDir}ci/all-on-values.yaml`;
+const podMonitors = `${chartDir}ci/podmonitor-values.yaml`;
+
+interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: unknown }
+
+function objects(rendered: string): K8sObject[] {
+  return splitRendered(rendered)
+    .flatMap((d) => parseAllDocuments(d.text).map((doc) => doc.toJS() as K8sObject | null))
+    .filter((o): o is K8sObject => o !== null);
+}
+
+const ref = (o: K8sObject): string => `${o.kind}/${o.metadata.name}`;
+
+after(() => { rmSync(helmHome, { recursive: true, force: true }); });
+
+describe('the chart', () => {
+  test('helm lint --strict passes with the default values and with every option on', async () => {
+    for (const values of [[], ['-f', allOn], ['-f', podMonitors]]) {
+      const out = await helmOk(['lint', '--strict', chartDir, ...values]);
+      assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    }
+  });
+
+  const refused: { name: string; set: string[]; says: RegExp }[] = [
+    { name: 'a flag of the wrong type', set: ['agent.config.hello-interval=true'], says: /\/agent\/config\/hello-interval': got boolean, want integer or string/ },
+    { name: 'a misspelt flag', set: ['agent.config.helo-interval=1s'], says: /\/agent\/config': additional properties 'helo-interval' not allowed/ },
+    { name: 'a flag the chart sets itself', set: ['agent.config.node-name=node-a'], says: /additional properties 'node-name' not allowed/ },
+    { name: 'a duration that is no duration', set: ['operator.config.lease-duration=soon'], says: /\/operator\/config\/lease-duration'.*does not match pattern/s },
+    { name: 'an unknown log level', set: ['operator.config.log-level=loud'], says: /\/operator\/config\/log-level': value must be one of 'trace'/ },
+    { name: 'replicas as a word', set: ['operator.replicas=two'], says: /\/operator\/replicas': got string, want integer/ },
+    { name: 'a misspelt top-level key', set: ['agnet.enabled=true'], says: /additional properties 'agnet' not allowed/ },
+    { name: 'an image digest that is a tag', set: ['image.digest=latest'], says: /\/image\/digest'.*does not match pattern/s },
+    { name: 'a grace period shorter than the handover', set: ['agent.terminationGracePeriodSeconds=4'], says: /terminationGracePeriodSeconds \(4 s\) must exceed --handover-timeout \(3000 ms\) by at least 2 s/ },
+    { name: 'a handover longer than the grace period', set: ['agent.config.handover-timeout=9s'], says: /must exceed --handover-timeout \(9000 ms\)/ },
+    { name: 'a surge of agents', set: ['agent.updateStrategy.rollingUpdate.maxSurge=1'], says: /maxSurge must be 0/ },
+    { name: 'both kinds of monitor', set: ['monitoring.serviceMonitor.enabled=true', 'monitoring.podMonitor.enabled=true'], says: /serviceMonitor or podMonitor, not both/ },
+  ];
+  for (const c of refused) {
+    test(`the values are refused with a message naming the problem: ${c.name}`, async () => {
+      const r = await runHelm(['template', 'herald', chartDir, ...c.set.flatMap((s) => ['--set', s])]);
+      assert.notEqual(r.code, 0, `${c.set.join(' ')} was accepted`);
+      assert.match(r.stderr, c.says);
+    });
+  }
+
+  test('flags given as strings (helm --set-string) are taken as herald reads them', async () => {
+    const set = ['agent.config.external-ips-must-be-in-pool=false', 'agent.config.burst-rounds=4', 'agent.config.hello-interval=100',
+      'operator.config.write-concurrency=8', 'operator.config.health-port=9000'];
+    const all = objects(await helmOk(['template', 'herald', chartDir, ...set.flatMap((s) => ['--set-string', s])]));
+    const argsOf = (kind: string): string[] =>
+      (all.find((o) => o.kind === kind) as { spec: { template: { spec: { containers: { args: string[] }[] } } } }).spec.template.spec.containers[0]!.args;
+    const agent = parseSettings(agentSettings, argsOf('DaemonSet').slice(1), {});
+    assert.deepEqual([agent['external-ips-must-be-in-pool'], agent['burst-rounds'], agent['hello-interval']], [false, 4, 100]);
+    const operator = parseSettings(operatorSettings, argsOf('Deployment').slice(1), {});
+    assert.deepEqual([operator['write-concurrency'], operator['health-port']], [8, 9000]);
+    for (const bad of ['agent.config.burst-rounds=0', 'agent.config.external-ips-must-be-in-pool=maybe']) {
+      const r = await runHelm(['template', 'herald', chartDir, '--set-string', bad]);
+      assert.notEqual(r.code, 0, `${bad} was accepted`);
+      assert.match(r.stderr, /does not match pattern/);
+    }
+  });
+
+  test(`deploy/manifests is what the chart renders (else: ${renderCommand})`, async () => {
+    for (const [file, text] of await renderManifests(helm)) {
+      assert.equal(readFileSync(manifestsDir + file, 'utf8'), text, `deploy/manifests/${file} is stale: run ${renderCommand}`);
+    }
+  });
+
+  test('herald takes the arguments the chart renders for every flag it may set', async () => {
+    const all = objects(await helmOk(['template', 'herald', chartDir, '--namespace', 'kube-system', '-f', allOn]));
+    const argsOf = (kind: string): string[] => {
+      const o = all.find((x) => x.kind === kind) as { spec: { template: { spec: { containers: { args: string[] }[] } } } } | undefined;
+      const args = o?.spec.template.spec.containers[0]?.args;
+      assert.ok(args, `${kind} has args`);
+      return args;
+    };
+    const values = parse(readFileSync(allOn, 'utf8')) as Record<'agent' | 'operator', { config: Record<string, unknown> }>;
+    for (const [kind, command, defs] of [['DaemonSet', 'agent', agentSettings], ['Deployment', 'operator', operatorSettings]] as const) {
+      const [sub, ...flags] = argsOf(kind);
+      assert.equal(sub, command);
+      const settable = Object.keys(defs as SettingDefs).filter((f) => !(f in chartOwnedFlags[command]));
+      assert.deepEqual(Object.keys(values[command].config).sort(), settable.sort(), `${allOn} sets every ${command} flag`);
+      for (const flag of settable) assert.ok(flags.some((a) => a.startsWith(`--${flag}=`)), `--${flag} is rendered`);
+      assert.doesNotThrow(() => parseSettings(defs as SettingDefs, flags, {}), `herald ${command} ${flags.join(' ')}`);
+    }
+  });
+});
+
+// Stand-ins for the Prometheus Operator's CRDs (monitoring.coreos.com/v1),
+// typed for the fields the chart writes, so that the apiserver's strict field
+// validation checks their names and kinds. They are not the real CRDs.
+function monitorCrd(kind: 'ServiceMonitor' | 'PodMonitor', endpoints: 'endpoints' | 'podMetricsEndpoints'): string {
+  const plural = `${kind.toLowerCase()}s`;
+  const duration = { type: 'string', pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' };
+  const relabelings = { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } };
+  const labelSelector = {
+    type: 'object',
+    properties: {
+      matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+      matchExpressions: { type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+    },
+  };
+  return stringify({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.monitoring.coreos.com` },
+    spec: {
+      group: 'monitoring.coreos.com',
+      scope: 'Namespaced',
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        schema: { openAPIV3Schema: {
+          type: 'object',
+          required: ['spec'],
+          properties: {
+            spec: {
+              type: 'object',
+              required: ['selector'],
+              properties: {
+                jobLabel: { type: 'string' },
+                namespaceSelector: { type: 'object', properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } } },
+                selector: labelSelector,
+                [endpoints]: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      port: { type: 'string' }, path: { type: 'string' }, interval: duration, scrapeTimeout: duration,
+                      relabelings, metricRelabelings: relabelings,
+                    },
+                  },
+                },
+              },
+            },
+          },
+        } },
+      }],
+    },
+  });
+}
+
+describe('on a real kube-apiserver', () => {
+  let cp: ControlPlane;
+  let operator: HeraldProcess | undefined;
+  let manifest: K8sObject[] = [];
+  const kubeconfigArgs = (): string[] => ['--kubeconfig', cp.kubeconfigPath, '--namespace', 'kube-system'];
+
+  before(async () => {
+    cp = await ControlPlane.start();
+  });
+
+  after(async () => {
+    await operator?.proc.stop();
+    await cp.stop();
+  });
+
+  const exists = async (o: K8sObject): Promise<boolean> =>
+    (await cp.kubectl(['get', ref(o), '-n', o.metadata.namespace ?? 'default', '--ignore-not-found', '-o', 'name'])).trim() !== '';
+
+  test('every object the chart renders is accepted by the apiserver (server-side dry run)', async () => {
+    for (const crd of [monitorCrd('ServiceMonitor', 'endpoints'), monitorCrd('PodMonitor', 'podMetricsEndpoints')]) await apply(cp, crd);
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s',
+      'crd/servicemonitors.monitoring.coreos.com', 'crd/podmonitors.monitoring.coreos.com']);
+    // Leases elsewhere: the Roles follow them there.
+    await cp.kubectl(['create', 'namespace', 'herald-leases']);
+    for (const values of [[], ['-f', allOn], ['-f', podMonitors], ['--set', 'agent.config.namespace=herald-leases']]) {
+      const rendered = await helmOk(['template', 'herald', chartDir, '--namespace', 'kube-system', '--include-crds', ...values]);
+      const all = objects(rendered);
+      assert.deepEqual(all.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name).sort(), [...heraldCrds].sort());
+      const out = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered);
+      for (const o of all) assert.match(out, new RegExp(`${o.metadata.name} created \\(server dry run\\)`), `${ref(o)} (${values.join(' ')})`);
+      const kinds = new Set(all.map((o) => o.kind));
+      if (values[1] === allOn) assert.ok(kinds.has('ServiceMonitor'), 'ServiceMonitors rendered');
+      if (values[1] === podMonitors) assert.ok(kinds.has('PodMonitor'), 'PodMonitors rendered');
+    }
+    // Nothing was created.
+    assert.equal((await cp.kubectl(['get', 'daemonsets,deployments,servicemonitors,podmonitors', '-A', '-o', 'name'])).trim(), '');
+    for (const crd of heraldCrds) assert.equal((await cp.kubectl(['get', 'crd', crd, '--ignore-not-found', '-o', 'name'])).trim(), '');
+  });
+
+  test('helm install creates every object and leaves a CRD that already exists alone', async () => {
+    // The pool CRD as Cilium's operator leaves it: labelled with its schema
+    // version. helm installs crds/ only where they do not exist yet.
+    const pool = parse(readFileSync(`${crdDirectory}/ciliumloadbalancerippools.yaml`, 'utf8')) as { metadata: { labels: Record<string, string> } };
+    pool.metadata.labels = { 'io.cilium.k8s.crd.schema.version': '1.32.0' };
+    await apply(cp, stringify(pool));
+    // Established is written after creation: read the CRD once it settled.
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${heraldCrds[0]}`]);
+    const before = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[0], '-o', 'json'])) as { metadata: { resourceVersion: string } };
+
+    const out = await helmOk(['install', 'herald', chartDir, ...kubeconfigArgs()]);
+    assert.match(out, /STATUS: deployed/);
+    assert.match(out, /kubectl get ciliumloadbalancerippool/, 'NOTES tell how to check herald');
+
+    const after = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[0], '-o', 'json'])) as {
+      metadata: { resourceVersion: string; labels: Record<string, string> };
+    };
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, 'the existing CRD was not changed');
+    assert.deepEqual(after.metadata.labels, { 'io.cilium.k8s.crd.schema.version': '1.32.0' });
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${heraldCrds[1]}`]);
+    const policyCrd = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[1], '-o', 'json'])) as { metadata: { labels: Record<string, string> } };
+    assert.equal(policyCrd.metadata.labels['app.kubernetes.io/part-of'], 'herald', 'the missing CRD came from the chart');
+
+    manifest = objects(await helmOk(['get', 'manifest', 'herald', ...kubeconfigArgs()]));
+    assert.deepEqual(manifest.map(ref).sort(), [
+      'ClusterRole/herald-agent', 'ClusterRole/herald-operator',
+      'ClusterRoleBinding/herald-agent', 'ClusterRoleBinding/herald-operator',
+      'DaemonSet/herald-agent', 'Deployment/herald-operator', 'PodDisruptionBudget/herald-operator',
+      'Role/herald-agent-leases', 'Role/herald-operator-leader-election',
+      'RoleBinding/herald-agent-leases', 'RoleBinding/herald-operator-leader-election',
+      'Service/herald-agent-metrics', 'Service/herald-operator-metrics',
+      'ServiceAccount/herald-agent', 'ServiceAccount/herald-operator',
+    ]);
+    for (const o of manifest) assert.ok(await exists(o), `${ref(o)} exists`);
+  });
+
+  const services = ['web', 'api', 'pinned'];
+  let addresses = new Map<string, unknown>();
+
+  const statusOf = async (name: string): Promise<unknown> => (await getService(cp, name)).status?.loadBalancer;
+  const addressed = (name: string): Promise<unknown> => waitFor(`${name} to get an address`, async () => {
+    const lb = await getService(cp, name);
+    return (lb.status?.loadBalancer?.ingress ?? []).length > 0 ? lb.status?.loadBalancer : undefined;
+  });
+
+  /** `herald operator` from dist/, as the chart's ServiceAccount: exactly the rights the chart grants. */
+  const runOperator = async (name: string): Promise<HeraldProcess> => {
+    const kubeconfig = await cp.kubeconfigFor('system:serviceaccount:kube-system:herald-operator',
+      ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated']);
+    return startOperator(cp, kubeconfig, name);
+  };
+
+  test('with the chart\'s RBAC, herald operator gives LoadBalancer Services addresses', async () => {
+    await apply(cp, poolManifest('lan', { blocks: [{ start: '192.0.2.240', stop: '192.0.2.250' }] }));
+    await apply(cp, serviceManifest('web'));
+    await apply(cp, serviceManifest('api', { loadBalancerClass: 'io.cilium/l2-announcer' }));
+    await apply(cp, serviceManifest('pinned', { annotations: { 'lbipam.cilium.io/ips': '192.0.2.250' } }));
+    operator = await runOperator('herald-operator-a');
+    for (const name of services) addresses.set(name, await addressed(name));
+    assert.deepEqual(addresses.get('pinned'), { ingress: [{ ip: '192.0.2.250', ipMode: 'VIP' }] });
+    addresses = new Map(await Promise.all(services.map(async (n) => [n, await statusOf(n)] as const)));
+  });
+
+  test('helm uninstall removes every chart object; the CRDs, pools and addresses stay', async () => {
+    // The Deployment's pods would stop with it.
+    await operator?.proc.stop();
+    operator = undefined;
+    const out = await helmOk(['uninstall', 'herald', ...kubeconfigArgs()]);
+    assert.match(out, /release "herald" uninstalled/);
+    for (const o of manifest) assert.equal(await exists(o), false, `${ref(o)} is gone`);
+    for (const crd of heraldCrds) await cp.kubectl(['get', 'crd', crd]);
+    await cp.kubectl(['get', 'ciliumloadbalancerippool', 'lan']);
+    for (const name of services) assert.deepEqual(await statusOf(name), addresses.get(name), `${name} keeps its address`);
+  });
+
+  test('a reinstall and a new operator keep every address', async () => {
+    await helmOk(['install', 'herald', chartDir, ...kubeconfigArgs()]);
+    for (const o of manifest) assert.ok(await exists(o), `${ref(o)} exists again`);
+    operator = await runOperator('herald-operator-b');
+    // A Service created now is served only once the operator has read every
+    // existing allocation, so its address proves the others were seen.
+    await apply(cp, serviceManifest('late'));
+    const late = await addressed('late') as { ingress: { ip: string }[] };
+    for (const name of services) {
+      assert.deepEqual(await statusOf(name), addresses.get(name), `${name} keeps its address`);
+      assert.notDeepEqual(late.ingress, (addresses.get(name) as { ingress: unknown }).ingress);
+    }
+  });
+});
