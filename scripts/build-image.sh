@@ -17,6 +17,9 @@ sha() { sha256sum | cut -c1-16; }
 
 cache=${HERALD_CACHE:-$HOME/.cache/herald}/image
 mkdir -p "$cache"
+# One build at a time (the test suite and the lab may both ask).
+exec 9>"$cache/.lock"
+flock 9
 version=$(node -p 'require("./package.json").version')
 image=ghcr.io/herald-lb/herald:$version
 label=io.herald.image.inputs
