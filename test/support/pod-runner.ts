@@ -499,10 +499,11 @@ export class RunningPod {
     try {
       await podman(command, timeoutMs).catch(() => '');
       await podman(['wait', this.container], timeoutMs).catch(() => '');
-      const code = Number((await podman(['inspect', '--format', '{{.State.ExitCode}}', this.container])).trim());
+      const code = await podman(['inspect', '--format', '{{.State.ExitCode}}', this.container]).then((out) => Number(out.trim()), () => NaN);
       return Number.isNaN(code) ? null : code;
     } finally {
-      await podman(['rm', '--force', '--time', '0', this.container]);
+      // --ignore: a container already gone (swept, or removed by hand) is no error.
+      await podman(['rm', '--force', '--ignore', '--time', '0', this.container]);
       live.delete(this.container);
       await this.logs.stop(1000);
     }
