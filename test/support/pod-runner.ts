@@ -208,10 +208,16 @@ export function planPod(template: unknown, ctx: PodContext): PodPlan {
   only(t, 'template', ['spec'], ['metadata']);
   const spec = obj(t.spec, 'spec');
   only(spec, 'spec',
-    ['containers', 'serviceAccountName', 'hostNetwork', 'securityContext', 'terminationGracePeriodSeconds', 'automountServiceAccountToken'],
+    ['containers', 'serviceAccountName', 'hostNetwork', 'securityContext', 'terminationGracePeriodSeconds', 'automountServiceAccountToken', 'restartPolicy'],
     // Scheduling: the runner places the pod where it is told. DNS: herald
-    // resolves no names (its apiserver is an address), so the policy changes nothing.
-    ['tolerations', 'affinity', 'nodeSelector', 'priorityClassName', 'topologySpreadConstraints', 'dnsPolicy']);
+    // resolves no names (its apiserver is an address), so the policy changes
+    // nothing; nor do the Service links' env vars, which herald never reads.
+    // Pull secrets: the image is local.
+    ['tolerations', 'affinity', 'nodeSelector', 'priorityClassName', 'topologySpreadConstraints', 'schedulerName', 'dnsPolicy',
+      'enableServiceLinks', 'imagePullSecrets']);
+  if (spec.restartPolicy !== undefined && spec.restartPolicy !== 'Always') {
+    throw new PodSpecError(`spec.restartPolicy ${JSON.stringify(spec.restartPolicy)} is not emulated`);
+  }
   const containers = list(spec.containers, 'spec.containers');
   if (containers.length !== 1) throw new PodSpecError(`spec.containers has ${containers.length} containers; the runner runs pods of one`);
   const c = obj(containers[0], 'spec.containers[0]');
@@ -220,7 +226,8 @@ export function planPod(template: unknown, ctx: PodContext): PodPlan {
     ['name', 'image', 'command', 'args', 'env', 'ports', 'readinessProbe', 'resources', 'securityContext', 'workingDir'],
     // Pulls: the image is local. Liveness: a kubelet restarts a container
     // that fails it; here it stays unready, which fails the test instead.
-    ['imagePullPolicy', 'livenessProbe']);
+    // The termination message is only read back by kubectl.
+    ['imagePullPolicy', 'livenessProbe', 'terminationMessagePath', 'terminationMessagePolicy']);
 
   const hostNetwork = spec.hostNetwork === undefined ? false : spec.hostNetwork === true;
   const serviceAccountName = spec.serviceAccountName === undefined ? 'default' : str(spec.serviceAccountName, 'spec.serviceAccountName');
@@ -382,7 +389,7 @@ function installExitHook(): void {
   process.on('exit', () => {
     if (live.size === 0) return;
     try {
-      execFileSync('podman', ['rm', '--force', '--time', '0', ...live], { stdio: 'ignore', timeout: 30_000 });
+      execFileSync('podman', ['rm', '--force', '--ignore', '--time', '0', ...live], { stdio: 'ignore', timeout: 30_000 });
     } catch {
       // Best effort; the next runner's sweep removes what is left.
     }

@@ -86,6 +86,7 @@ describe('planPod', () => {
     ['a fieldRef the runner does not know', (c: Record<string, unknown>) => { c.env = [{ name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }]; }, /status\.podIP is not emulated/],
     ['a volume mount', (c: Record<string, unknown>) => { c.volumeMounts = [{ name: 'v', mountPath: '/v' }]; }, /volumeMounts is not emulated/],
     ['a pod-level field that changes behaviour', (_c: Record<string, unknown>, spec: Record<string, unknown>) => { spec.hostPID = true; }, /spec\.hostPID is not emulated/],
+    ['a restart policy other than Always', (_c: Record<string, unknown>, spec: Record<string, unknown>) => { spec.restartPolicy = 'Never'; }, /restartPolicy "Never"/],
     ['a second container', (c: Record<string, unknown>, spec: Record<string, unknown>) => { spec.containers = [c, { ...c, name: 'b' }]; }, /2 containers/],
     ['a probe on an undeclared port', (c: Record<string, unknown>) => { c.readinessProbe = { httpGet: { path: '/', port: 'metrics' } }; }, /port metrics/],
   ] as const) {
