@@ -8,6 +8,8 @@
  * (192.0.2.240-250 instead of 172.19.0.240-250), and shows what the seed
  * shows: EXTERNAL-IPs, the Leases' holders, curl and the client's ARP table.
  * `--keep` leaves it running until Ctrl-C, with a kubeconfig to explore.
+ * `--image` runs the operator and the agents from the container image, as
+ * the pods of deploy/manifests, with podman (test/support/pod-runner.ts).
  */
 import { readFileSync } from 'node:fs';
 import { L2Lab } from '../test/support/l2-lab.js';
@@ -16,12 +18,13 @@ import { seedDirectory } from '../test/support/paths.js';
 import { waitFor } from '../test/support/wait.js';
 
 const keep = process.argv.includes('--keep');
+const fromImage = process.argv.includes('--image');
 const say = (s: string): void => { console.log(`\n[herald lab] ${s}`); };
 const NODES = ['node-a', 'node-b', 'node-c'];
 
 say('starting etcd, kube-apiserver and herald operator on 127.0.0.1, and three node namespaces and a client on one LAN bridge...');
 const started = Date.now();
-const lab = await L2Lab.start({ nodes: 3 });
+const lab = await L2Lab.start({ nodes: 3, fromImage });
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
@@ -39,8 +42,11 @@ const kubectl = async (...args: string[]): Promise<void> => {
 };
 
 try {
-  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; starting herald agent in ${NODES.join(', ')}`);
-  for (const n of NODES) await lab.startAgent(n);
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; starting herald agent in ${NODES.join(', ')}${fromImage ? ' (the DaemonSet\'s pod, from the image)' : ''}`);
+  for (const n of NODES) {
+    if (fromImage) await lab.startAgentPod(n);
+    else await lab.startAgent(n);
+  }
   const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
     .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
   say('seed 001 step 3, its pool on a documentation range:');

@@ -11,6 +11,10 @@ declare -A need=(
   [ip]=iproute2 [nft]=nftables [arping]=iputils-arping [ndisc6]=ndisc6
   [curl]=curl [make]=make [g++]=g++ [python3]=python3 [go]=golang-go
   [setpriv]=util-linux [sysctl]=procps
+  # The container image (scripts/build-image.sh) and running it in the lab:
+  # podman with runc (crun fails on hybrid cgroups), bases from mmdebstrap.
+  [podman]=podman [buildah]=buildah [runc]=runc [mmdebstrap]=mmdebstrap
+  [newuidmap]=uidmap [fuse-overlayfs]=fuse-overlayfs
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -8,6 +8,8 @@ say() { printf '\n[herald] %s\n' "$*" >&2; }
 
 ./scripts/ensure-deps.sh
 ./scripts/ensure-controlplane.sh
+say "container image (scripts/build-image.sh; cached by its inputs)"
+./scripts/build-image.sh >/dev/null
 say "build and typecheck (tsc, strict)"
 npx tsc -p tsconfig.json
 say "lint (eslint, type-aware)"

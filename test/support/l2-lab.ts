@@ -34,6 +34,7 @@ import { heraldCli } from './entry-points.js';
 import type { HeraldProcess } from './herald-process.js';
 import { operatorUser, startOperator } from './operator-setup.js';
 import { repoRoot } from './paths.js';
+import { applyRbac, findWorkload, PodRunner, renderedManifests, type RunningPod, type Workload } from './pod-runner.js';
 import { Testbed, type Node, type Spawned } from './testbed.js';
 import type { ProbeReport } from './blackout-probe.js';
 import { waitFor } from './wait.js';
@@ -65,6 +66,14 @@ export interface L2LabOptions {
    */
   readonly kubeProxy?: { readonly ports: readonly number[] } | { readonly perVip: true };
   readonly controlPlane?: ControlPlaneOptions;
+  /**
+   * Run the operator and the agents as the pods of the rendered manifests
+   * (deploy/manifests), from their image, with podman (pod-runner.ts): the
+   * operator in a network namespace of its own, each agent in its node's,
+   * with their ServiceAccounts' tokens. scripts/build-image.sh must have
+   * built the image. Agents then start with startAgentPod().
+   */
+  readonly fromImage?: boolean;
 }
 
 export interface LabNode {
@@ -150,6 +159,10 @@ export class L2Lab {
   #cp: ControlPlane | undefined;
   #bed: Testbed | undefined;
   #operator: HeraldProcess | undefined;
+  #runner: PodRunner | undefined;
+  #agentWorkload: Workload | undefined;
+  #operatorPod: RunningPod | undefined;
+  readonly #agentPods = new Map<string, RunningPod>();
   readonly #bridges = new Map<string, ApiBridge>();
   readonly #agents = new Map<string, Spawned>();
   readonly #probes = new Set<Spawned>();
@@ -191,7 +204,30 @@ export class L2Lab {
       await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
       this.nodes[i] = { name: want.name, host, user, kubeconfig };
     }
-    if (opts.operator ?? true) this.#operator = await startOperator(cp, operatorKubeconfig, 'operator-0', opts.operatorArgs);
+    if (opts.fromImage) {
+      const objects = renderedManifests();
+      await applyRbac(cp, objects);
+      this.#runner = new PodRunner(cp, cp.dir);
+      this.#agentWorkload = findWorkload(objects, 'DaemonSet');
+      if (opts.operator ?? true) this.#operatorPod = await this.#startOperatorPod(findWorkload(objects, 'Deployment'), apiPort);
+    } else if (opts.operator ?? true) {
+      this.#operator = await startOperator(cp, operatorKubeconfig, 'operator-0', opts.operatorArgs);
+    }
+  }
+
+  /** One operator pod, in a network namespace of its own whose 127.0.0.1:6443 is the apiserver (as a pod network would reach it). */
+  async #startOperatorPod(deployment: Workload, apiPort: number): Promise<RunningPod> {
+    const podName = `${deployment.name}-0`;
+    const host = await this.bed.addHost(podName);
+    this.#bridges.set(podName, await ApiBridge.start(this.bed, host, this.cp.dir, apiPort));
+    const pod = await this.#pods.run(deployment, { podName, nodeName: this.nodes[0]?.name ?? podName, netns: host.ns });
+    await pod.waitReady();
+    return pod;
+  }
+
+  get #pods(): PodRunner {
+    if (!this.#runner) throw new Error('this lab runs herald from dist/, not from the image (L2Lab.start({ fromImage: true }))');
+    return this.#runner;
   }
 
   /** A Node as a kubelet would register it: hostname label, InternalIP, Ready. */
@@ -255,7 +291,12 @@ export class L2Lab {
     return this.#bed;
   }
 
-  /** The `herald operator` process; undefined when started with operator: false. */
+  /** The operator's pod when the lab runs from the image (fromImage), else undefined. */
+  get operatorPod(): RunningPod | undefined {
+    return this.#operatorPod;
+  }
+
+  /** The `herald operator` process; undefined when started with operator: false or fromImage. */
   get operator(): HeraldProcess | undefined {
     return this.#operator;
   }
@@ -282,6 +323,7 @@ export class L2Lab {
    * with the agent's output if it exits first.
    */
   async startAgent(node: string, extraArgs: readonly string[] = [], opts: AgentOptions = {}): Promise<Spawned> {
+    if (this.#runner) throw new Error('this lab runs herald from the image: startAgentPod()');
     const n = this.node(node);
     if (this.#agents.has(node)) throw new Error(`an agent already runs on ${node}`);
     const proc = this.bed.spawn(n.host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, ...(opts.nodeArgs ?? []), opts.cli ?? heraldCli, 'agent',
@@ -320,6 +362,27 @@ export class L2Lab {
     return proc;
   }
 
+  /**
+   * Starts the agent DaemonSet's pod for `node` from the image, in the
+   * node's namespace, exactly as the manifest says (args, env, security
+   * context); resolves once its readiness probe passes.
+   */
+  async startAgentPod(node: string, readyTimeoutMs = 60_000): Promise<RunningPod> {
+    const n = this.node(node);
+    if (this.#agentPods.has(node)) throw new Error(`an agent already runs on ${node}`);
+    const workload = this.#agentWorkload;
+    if (!workload) throw new Error('no agent DaemonSet in the rendered manifests');
+    const pod = await this.#pods.run(workload, { podName: `${workload.name}-${node}`, nodeName: node, netns: n.host.ns, logFile: this.agentLogFile(node) });
+    this.#agentPods.set(node, pod);
+    await pod.waitReady(readyTimeoutMs);
+    return pod;
+  }
+
+  /** The agent's pod on `node` when the lab runs from the image, else undefined. */
+  agentPod(node: string): RunningPod | undefined {
+    return this.#agentPods.get(node);
+  }
+
   /** Where the agent of `node` logs: stdout and stderr of every run, in the lab's directory. */
   agentLogFile(node: string): string {
     return join(this.cp.dir, `agent-${this.node(node).name}.log`);
@@ -339,7 +402,7 @@ export class L2Lab {
     const parts = [`=== ${title} (${new Date().toISOString()})`];
     for (const n of this.nodes) {
       let status = 'no agent running';
-      if (this.#agents.has(n.name)) status = await this.agentHttp(n.name, '/status').then((r) => r.body, (err: unknown) => `no answer: ${String(err)}`);
+      if (this.#agents.has(n.name) || this.#agentPods.has(n.name)) status = await this.agentHttp(n.name, '/status').then((r) => r.body, (err: unknown) => `no answer: ${String(err)}`);
       parts.push(`--- ${n.name} /status\n${status}`, `--- ${n.name} log tail\n${this.agentLogTail(n.name, tailLines)}`);
     }
     const text = parts.join('\n');
@@ -355,6 +418,11 @@ export class L2Lab {
 
   /** Sends `signal` to the agent, SIGKILL after graceMs; resolves with its exit code (128 when killed by a signal). */
   async stopAgent(node: string, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<number | null> {
+    const pod = this.#agentPods.get(node);
+    if (pod) {
+      this.#agentPods.delete(node);
+      return signal === 'SIGKILL' ? pod.kill() : pod.stop(Math.ceil(graceMs / 1000));
+    }
     const proc = this.#agents.get(node);
     if (!proc) throw new Error(`no agent runs on ${node}`);
     proc.kill(signal);
@@ -502,6 +570,9 @@ export class L2Lab {
     };
     for (const p of [...this.#agents.values(), ...this.#probes]) await step(() => p.stop(2000));
     this.#agents.clear();
+    // The pods go before the namespaces they live in: a short grace, the lab is going.
+    await step(async () => { await this.#runner?.stopAll(2); });
+    this.#agentPods.clear();
     await step(async () => { await this.#operator?.proc.stop(); });
     for (const b of this.#bridges.values()) await step(() => b.stop());
     await step(async () => { await this.#bed?.destroy(); });

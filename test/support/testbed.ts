@@ -278,6 +278,13 @@ export class Testbed {
     await this.#sh(ns, `ip link set ${ifname} address ${mac} && ip link set ${ifname} up`);
   }
 
+  /** A namespace of this bed with only lo, off the LAN (e.g. a pod network for the operator), removed with the bed. */
+  async addHost(name: string): Promise<Host> {
+    const ns = `${this.prefix}${name}`;
+    await this.#addNamespace(ns);
+    return { name, ns, ipv4: undefined, ipv6: undefined, mac: '' };
+  }
+
   /** Adds another LAN port to a host, e.g. a second NIC with no address. */
   async addLanPort(host: Host, ifname: string, mac: string): Promise<void> {
     const lanEnd = `x${this.#namespaces.length}${ifname}`.slice(0, 15);
