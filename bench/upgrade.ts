@@ -104,6 +104,64 @@ async function resetsSent(lab: L2Lab): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * Each node's conntrack statistics (/proc/net/stat/nf_conntrack in its
+ * namespace, summed over CPUs): a SYN whose reply tuple clashes with an
+ * entry still in TIME_WAIT (every VIP on a node is DNATed to the same pod
+ * address, and the client reuses its ports within the 120 s of TIME_WAIT)
+ * is dropped here, and the client retries only after a second.
+ */
+const CONNTRACK_FIELDS = ['insert_failed', 'drop', 'early_drop', 'invalid', 'clashres'] as const;
+type ConntrackStats = Record<(typeof CONNTRACK_FIELDS)[number], number>;
+
+async function conntrackStats(lab: L2Lab): Promise<ConntrackStats> {
+  const total: ConntrackStats = { insert_failed: 0, drop: 0, early_drop: 0, invalid: 0, clashres: 0 };
+  for (const x of lab.nodes) {
+    const { stdout } = await lab.bed.exec(x.host.ns, ['cat', '/proc/net/stat/nf_conntrack']);
+    const [header = '', ...rows] = stdout.trim().split('\n');
+    const names = header.trim().split(/\s+/);
+    for (const row of rows) {
+      const values = row.trim().split(/\s+/);
+      for (const f of CONNTRACK_FIELDS) {
+        const i = names.indexOf(f);
+        if (i >= 0) total[f] += parseInt(values[i] ?? '0', 16);
+      }
+    }
+  }
+  return total;
+}
+
+/** TCP counters (/proc/net/netstat TcpExt and /proc/net/snmp Tcp) of one namespace. */
+async function tcpCounters(lab: L2Lab, ns: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const file of ['/proc/net/netstat', '/proc/net/snmp']) {
+    const lines = (await lab.bed.exec(ns, ['cat', file])).stdout.trim().split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = (lines[i] ?? '').split(/\s+/);
+      const values = (lines[i + 1] ?? '').split(/\s+/);
+      const group = names[0] ?? '';
+      if (group !== 'TcpExt:' && group !== 'Tcp:') continue;
+      for (let k = 1; k < names.length; k++) out.set(`${group.slice(0, -1)}.${names[k] ?? ''}`, Number(values[k]));
+    }
+  }
+  return out;
+}
+
+/** Nodes' and client's TCP counters that moved, as "client Tcp.AttemptFails 3, node-a TcpExt.PAWSEstab 1, ...". */
+async function tcpSnapshot(lab: L2Lab): Promise<Map<string, number>> {
+  const all = new Map<string, number>();
+  for (const [who, ns] of [['client', lab.bed.client.ns], ...lab.nodes.map((x) => [x.name, x.host.ns])] as const) {
+    for (const [k, v] of await tcpCounters(lab, ns)) all.set(`${who} ${k}`, v);
+  }
+  return all;
+}
+
+const TCP_SIGNS = /PAWS|TW|Challenge|AttemptFails|EstabResets|OutRsts|SynRetrans|ListenDrops|ListenOverflows|TCPAbortOnData|TCPBacklogDrop|TCPReqQFullDrop|TCPTimeouts|RetransSegs/;
+
+function tcpDelta(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string {
+  return [...b].filter(([k, v]) => TCP_SIGNS.test(k) && v !== (a.get(k) ?? 0)).map(([k, v]) => `${k} ${v - (a.get(k) ?? 0)}`).join(', ');
+}
+
 interface Run {
   readonly n: number;
   readonly run: number;
@@ -131,6 +189,10 @@ interface Run {
   readonly probeLoopDelay: { readonly p99Ms: number; readonly maxMs: number };
   /** TCP resets sent by each node's pod during the run. */
   readonly resets: Record<string, number>;
+  /** Conntrack statistics over the run, all nodes. */
+  readonly conntrack: ConntrackStats;
+  /** The client's and nodes' TCP counters that moved over the run. */
+  readonly tcp: string;
 }
 
 async function measure(n: number): Promise<Run[]> {
@@ -163,6 +225,8 @@ async function measure(n: number): Promise<Run[]> {
       await sleep(SETTLE_MS);
       const before = spread(await serviceHolders(lab), leases, nodes);
       await resetsSent(lab);
+      const conntrackBefore = await conntrackStats(lab);
+      const tcpBefore = await tcpSnapshot(lab);
       // The nodes' own addresses too, through the same kube-proxy stand-in but no VIP: the control.
       const probe = await startVipProbe(lab, [...vips, ...controls], { timeoutMs: PROBE_TIMEOUT_MS, maxDurationMs: 900_000 });
       await sleep(MARGIN_MS);
@@ -180,6 +244,9 @@ async function measure(n: number): Promise<Run[]> {
       const control = whole.vips.filter((v) => controls.includes(v.vip));
       const controlFailed = control.reduce((x, v) => x + v.failures, 0);
       const resets = await resetsSent(lab);
+      const conntrackAfter = await conntrackStats(lab);
+      const tcp = tcpDelta(tcpBefore, await tcpSnapshot(lab));
+      const conntrack = Object.fromEntries(CONNTRACK_FIELDS.map((f) => [f, conntrackAfter[f] - conntrackBefore[f]])) as ConntrackStats;
       const changed = changedServices(statusBefore, await lbSnapshot(lab));
       const reallocations = await reallocationEvents(lab, operator.sigtermAt);
       const leaderStatusWrites = (await leader?.metric('herald_status_writes_total', { resource: 'services', result: 'ok' })) ?? 0;
@@ -204,7 +271,7 @@ async function measure(n: number): Promise<Run[]> {
         addressesChanged: changed.length, reallocations: reallocations.length, leaderStatusWrites,
         failures: describe,
         controlFailed, controlFailures: control.flatMap((v) => v.failed.map((f) => `${v.vip} at ${f0(f.at)} ms: ${f.error}`)),
-        probeLoopDelay: whole.loopDelay, resets,
+        probeLoopDelay: whole.loopDelay, resets, conntrack, tcp,
       };
       runs.push(r);
       console.log(`N=${n} run ${run}: ${r.requests} requests, ${failed} failed (${resetByMove} reset mid-connection, ${inOperator} after the operator's SIGTERM), ` +
@@ -213,7 +280,9 @@ async function measure(n: number): Promise<Run[]> {
         `VIPs before [${before}] after the roll [${afterRoll}]; operator ${operator.oldLeader} → ${operator.newLeader} in ${f0(operator.handoverMs)} ms ` +
         `(exit ${operator.exitCode ?? 'signal'}), ${changed.length} addresses changed, ${reallocations.length} reallocation Events, ${leaderStatusWrites} status writes by the new leader`);
       console.log(`  control (node addresses): ${controlFailed} failed; the probe's event-loop delay p99 ${whole.loopDelay.p99Ms} ms, max ${whole.loopDelay.maxMs} ms; ` +
-        `TCP resets sent by the pods: ${Object.entries(resets).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        `TCP resets sent by the pods: ${Object.entries(resets).map(([k, v]) => `${k} ${v}`).join(', ')}; ` +
+        `conntrack on the nodes: ${Object.entries(conntrack).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`  TCP counters: ${tcp}`);
       for (const line of describe) console.log(`  failed: ${line}`);
       for (const line of r.controlFailures) console.log(`  control failed: ${line}`);
       for (const c of changed) console.log(`  changed: ${c}`);
@@ -245,16 +314,16 @@ writeFileSync(join(LOG_DIR, 'runs.json'), `${JSON.stringify(all, null, 2)}\n`);
 
 function printTable(runs: readonly Run[]): void {
   const perRun = (rs: readonly Run[], f: (r: Run) => number): string => `${f0(median(rs.map(f)))} (${rs.map(f).join(', ')})`;
-  console.log('\n| nodes | runs | requests per run | failed requests per run: all (reset mid-connection by a VIP move) | failed while the operator was replaced | longest gap between successes per VIP, p50 / max (ms) | VIP moves per roll | agent replacement p50: SIGTERM→exit / start→ready (ms) | VIPs per node before → after each roll | operator handover p50 (max) (ms) | addresses changed | reallocation Events | new leader\'s status writes | control failed | pod resets |');
-  console.log('|---:|---:|---:|---|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|');
+  console.log('\n| nodes | runs | requests per run | failed requests per run, p50 (each run) | of which reset mid-connection by a VIP move | other failures (all runs) | of them while the operator was replaced | longest gap between successes per VIP, p50 / max (ms) | VIP moves per roll | agent replacement p50: SIGTERM→exit / start→ready (ms) | VIPs per node before → after each roll | operator handover p50 (max) (ms) | addresses changed | reallocation Events | new leader\'s status writes | control failed | pod resets | conntrack insert_failed / drop on the nodes |');
+  console.log('|---:|---:|---:|---|---|---:|---:|---|---|---|---|---|---:|---:|---:|---:|---:|---|');
   for (const n of [...new Set(runs.map((r) => r.n))]) {
     const rs = runs.filter((r) => r.n === n);
     const agents = rs.flatMap((r) => r.agents);
     const sumOf = (f: (r: Run) => number): number => rs.reduce((x, r) => x + f(r), 0);
-    console.log(`| ${n} | ${rs.length} | ${f0(median(rs.map((r) => r.requests)))} | ${perRun(rs, (r) => r.failed)} (${perRun(rs, (r) => r.resetByMove)}) | ${sumOf((r) => r.failedOperator)} | ` +
+    console.log(`| ${n} | ${rs.length} | ${f0(median(rs.map((r) => r.requests)))} | ${perRun(rs, (r) => r.failed)} | ${perRun(rs, (r) => r.resetByMove)} | ${sumOf((r) => r.failed - r.resetByMove)} | ${sumOf((r) => r.failedOperator)} | ` +
       `${f0(median(rs.map((r) => median(r.gapsMs))))} / ${f0(Math.max(...rs.flatMap((r) => r.gapsMs)))} | ${perRun(rs, (r) => r.moves)} | ` +
       `${f0(median(agents.map((a) => a.stopMs)))} / ${f0(median(agents.map((a) => a.startMs)))} | ${rs.map((r) => `[${r.before}] → [${r.afterRoll}]`).join('; ')} | ` +
       `${f0(median(rs.map((r) => r.operator.handoverMs)))} (${f0(Math.max(...rs.map((r) => r.operator.handoverMs)))}) | ${sumOf((r) => r.addressesChanged)} | ${sumOf((r) => r.reallocations)} | ${sumOf((r) => r.leaderStatusWrites)} | ` +
-      `${sumOf((r) => r.controlFailed)} | ${sumOf((r) => Object.values(r.resets).reduce((x, v) => x + v, 0))} |`);
+      `${sumOf((r) => r.controlFailed)} | ${sumOf((r) => Object.values(r.resets).reduce((x, v) => x + v, 0))} | ${sumOf((r) => r.conntrack.insert_failed)} / ${sumOf((r) => r.conntrack.drop)} |`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * A client probing many VIPs at once, for as long as it is told to: per VIP
- * one HTTP/1.0 GET every `intervalMs` on a fresh TCP connection (so each one
+ * one HTTP/1.1 GET every `intervalMs` on a fresh TCP connection (so each one
  * resolves the neighbour and opens TCP anew, as a new client would), each
  * with its own timeout and no retry: a timeout, a reset or any answer other
  * than 200 is a failed request. The VIPs' schedules are staggered evenly
@@ -108,7 +108,10 @@ export function getOnce(host: string, port: number, timeoutMs: number): Promise<
       finish({ error: `timeout (${phase}${late > 50 ? `, fired ${Math.round(late)} ms late` : ''})` });
     }, timeoutMs);
     socket.setEncoding('utf8');
-    socket.on('connect', () => { phase = 'connected'; socket.write(`GET / HTTP/1.0\r\nHost: ${host.includes(':') ? `[${host}]` : host}\r\n\r\n`); });
+    // HTTP/1.1: the server keeps the connection open after its answer, so the client closes first and the
+    // TIME_WAIT stays here. Otherwise the pod's TIME_WAIT sockets, one backend address for every VIP of its
+    // node, meet this client's next connections from the same ports to other VIPs (PAWS rejects, SYN retries).
+    socket.on('connect', () => { phase = 'connected'; socket.write(`GET / HTTP/1.1\r\nHost: ${host.includes(':') ? `[${host}]` : host}\r\n\r\n`); });
     socket.on('data', (chunk: string) => {
       data += chunk;
       phase = 'answering';
