@@ -102,6 +102,37 @@ test('a rolling update of every agent fails no request at all', { todo: 'a VIP t
   assert.deepEqual(failedBy(rolled), [], 'requests failed');
 });
 
+test('an agent is ready only once its node Lease names it: a rolling update goes on to the next node only when this one can take its Services', async () => {
+  // Peers count a node live (a candidate for handovers) from its node Lease, which the old agent
+  // cleared on SIGTERM. Here the new agent may read Leases but not write them, so it cannot say it is back.
+  const node = 'node-c';
+  const user = lab.node(node).user;
+  await lab.stopAgent(node, 'SIGTERM');
+  await lab.cp.kubectl(['delete', 'rolebinding', '-n', 'kube-system', `${user}-user`]);
+  await lab.cp.kubectl(['create', 'role', 'lease-reader', '-n', 'kube-system', '--verb=get,list,watch', '--resource=leases.coordination.k8s.io']);
+  await lab.cp.kubectl(['create', 'rolebinding', `${user}-reader`, '-n', 'kube-system', '--role=lease-reader', `--user=${user}`]);
+  try {
+    const agent = await lab.startAgent(node, [], { waitReady: false });
+    await agent.waitFor(/agent synced; announcing/, 30_000);
+    await sleep(1000);
+    const ready = await lab.agentHttp(node, '/readyz');
+    assert.equal(ready.status, 503, `ready although its node Lease does not name it: ${ready.body}`);
+    for (const peer of ['node-a', 'node-b']) {
+      const st = JSON.parse((await lab.agentHttp(peer, '/status')).body) as { liveNodes: string[] };
+      assert.ok(!st.liveNodes.includes(node), `${peer} counts ${node} live already`);
+    }
+  } finally {
+    await lab.cp.kubectl(['delete', 'rolebinding', '-n', 'kube-system', `${user}-reader`]);
+    await lab.cp.kubectl(['delete', 'role', '-n', 'kube-system', 'lease-reader']);
+    await lab.cp.kubectl(['create', 'rolebinding', `${user}-user`, '-n', 'kube-system', '--role=herald-agent-leases', `--user=${user}`]);
+  }
+  // Allowed again, it writes its node Lease (retrying with backoff) and only then is ready.
+  await waitFor(`${node} to be ready`, async () => ((await lab.agentHttp(node, '/readyz')).status === 200 ? true : undefined), 30_000, 20);
+  const holder = (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `herald-agent-${node}`, '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
+  assert.equal(holder, node, 'ready, but its node Lease does not name it');
+  await waitSteady(lab, LEASES);
+});
+
 test('replacing the operator leader leaves every address in place, and the new leader allocates afresh', async () => {
   const before = await lbSnapshot(lab);
   const probe = await startVipProbe(lab, vips);
