@@ -103,9 +103,10 @@ export function getOnce(host: string, port: number, timeoutMs: number): Promise<
     let phase = 'connecting';
     const due = performance.now() + timeoutMs;
     const timer = setTimeout(() => {
-      // A timer that fires late is a probe that was starved: say so, it is not the network's doing alone.
+      // A timer that fires late is a probe that was starved: say so, it is not the network's doing alone,
+      // and read what has arrived meanwhile first (timers run before I/O in each turn of the event loop).
       const late = performance.now() - due;
-      finish({ error: `timeout (${phase}${late > 50 ? `, fired ${Math.round(late)} ms late` : ''})` });
+      setImmediate(() => { finish({ error: `timeout (${phase}${late > 50 ? `, fired ${Math.round(late)} ms late` : ''})` }); });
     }, timeoutMs);
     socket.setEncoding('utf8');
     // HTTP/1.1: the server keeps the connection open after its answer, so the client closes first and the
