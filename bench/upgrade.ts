@@ -3,7 +3,7 @@
  * agent, then the replacement of the operator's leader, in the L2 lab, while
  * a client probes every VIP every 10 ms.
  *
- *   NODES=3,5 RUNS=3 node dist/bench/upgrade.js        (as root)
+ *   NODES=3,5,8 RUNS=3 node dist/bench/upgrade.js        (as root)
  *
  * For each N, a lab of its own (test/support/l2-lab.ts: control plane, N node
  * namespaces on one LAN bridge with one `herald agent` each, TWO `herald
@@ -15,8 +15,12 @@
  * - the client (test/support/vip-probe.ts) sends one HTTP GET to every VIP
  *   every 10 ms, each on a fresh TCP connection with a PROBE_TIMEOUT_MS
  *   (500 ms) timeout and no retry: a timeout, a reset or anything but a 200
- *   is a failed request. Per VIP: requests, failures, the longest time
- *   between two successive successes, which node answered;
+ *   is a failed request. Per VIP: requests, failures by error and by how far
+ *   the request got (a reset after the handshake is a connection that was
+ *   open while its VIP moved), the longest time between two successive
+ *   successes, which node answered. The same probe goes to every node's own
+ *   LAN address (the kube-proxy stand-in, no VIP, no herald): the control,
+ *   which fails only when the lab itself stalls;
  * - rolling update (test/support/rolling-update.ts), maxUnavailable 1: for
  *   each node in turn, SIGTERM its agent, wait for it to exit (the handover),
  *   start a new agent process, wait for /readyz; then the next node;
@@ -27,8 +31,18 @@
  *   IPAllocated / IPReleased Events since the SIGTERM are counted, and so are
  *   the new leader's Service status writes.
  *
- * A run with a failed request saves lab.evidence() (every agent's /status and
- * log tail) and the agents' logs in LOG_DIR (default /tmp/herald-upgrade-<time>).
+ * What explains a failure is counted too: TCP resets sent by each node's pod
+ * (nftables), the nodes' conntrack statistics, and the TCP counters of the
+ * client and the nodes that moved. A run with a failed request saves
+ * lab.evidence() (every agent's /status and log tail); the agents' and
+ * operators' logs are kept in LOG_DIR (default /tmp/herald-upgrade-<time>),
+ * with runs.json.
+ *
+ * Experiments: STOP_SIGNAL=SIGKILL stops the old agents without a handover,
+ * and AGENT_ARGS (space-separated) gives every agent flags, e.g.
+ * STOP_SIGNAL=SIGKILL AGENT_ARGS=--suspect-after=5s: agents that restart in
+ * place, keeping their Services, since their peers wait 5 s before
+ * suspecting them (docs/benchmarks.md, "Upgrades").
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
