@@ -11,7 +11,7 @@
  */
 import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../core/l2/agent-core.js';
 import { tickIntervalMs, type MarkWrite } from '../core/l2/lan-liveness.js';
-import { serviceLeaseName } from '../core/l2/lease-names.js';
+import { nodeLeaseName, serviceLeaseName } from '../core/l2/lease-names.js';
 import { CandidateRanker } from '../core/l2/rendezvous.js';
 import type { L2Selection } from '../core/l2/selection.js';
 import { EventRecorder } from '../kube/event-recorder.js';
@@ -63,6 +63,8 @@ export class Agent {
   private livenessLinks = '';
   private started = false;
   private stopped = false;
+  /** Our node Lease has named us in the API since we started: peers count us live. */
+  private published = false;
 
   constructor(private readonly o: AgentOptions) {
     const { transport, settings, log } = o;
@@ -116,7 +118,7 @@ export class Agent {
     this.health = new HealthServer({
       address: settings.healthAddress, port: settings.healthPort, registry: this.metrics.registry,
       live: () => undefined,
-      ready: () => (this.started ? undefined : 'waiting for the first lists'),
+      ready: () => this.readiness(),
       json: { '/status': () => this.status() },
     });
   }
@@ -156,6 +158,23 @@ export class Agent {
     this.events.stop();
     await Promise.all([...this.reflectors().map((r) => r.stop()), this.gatewayApi.stop()]);
     await this.health.close();
+  }
+
+  /**
+   * Ready once synced and our node Lease names us, as our Lease watch shows
+   * it: other agents count a node live, a candidate for the Services they
+   * hand over, from that Lease, which our predecessor cleared when it left.
+   * A rolling update waits for this before it stops the next node's agent,
+   * whose Services can then come here.
+   */
+  private readiness(): string | undefined {
+    if (!this.started) return 'waiting for the first lists';
+    if (!this.published) {
+      const own = this.leases.get(`${this.o.settings.namespace}/${nodeLeaseName(this.o.settings.nodeName)}`);
+      if (own?.spec?.holderIdentity !== this.o.settings.nodeName) return 'waiting for our node Lease to name us (other agents count a node live by it)';
+      this.published = true;
+    }
+    return undefined;
   }
 
   status(): object {

@@ -17,6 +17,8 @@
  *   const probe = await lab.startProbe({ vip, durationMs: 5000 }); // blackout
  *   longestBlackoutMs((await probe.done).samples)
  *   console.log((await lab.evidence('why')).text); // every agent's /status and log tail
+ *   // L2Lab.start({ operatorReplicas: 2 }): operator-0 and operator-1 elect a leader;
+ *   await lab.stopOperatorReplica(await lab.operatorLeader() ?? ''); await lab.startOperatorReplica('operator-2');
  *   await lab.stop();                              // in after(): everything goes
  *
  * Teardown is guaranteed: stop() undoes every step that was taken, even after
@@ -58,6 +60,11 @@ export interface L2LabOptions {
   /** Run `herald operator` (default true). */
   readonly operator?: boolean;
   readonly operatorArgs?: readonly string[];
+  /**
+   * How many `herald operator` replicas, named operator-0, operator-1, ...,
+   * electing one leader as a Deployment's would (default 1).
+   */
+  readonly operatorReplicas?: number;
   /**
    * The kube-proxy stand-in. 'catch-all' (default): every node DNATs any
    * destination on these TCP ports, arriving on eth0, to its HTTP pod, so
@@ -158,7 +165,10 @@ export class L2Lab {
   readonly nodes: LabNode[] = [];
   #cp: ControlPlane | undefined;
   #bed: Testbed | undefined;
-  #operator: HeraldProcess | undefined;
+  /** The running operator replicas by identity, in the order they started. */
+  readonly #operators = new Map<string, HeraldProcess>();
+  #operatorKubeconfig: string | undefined;
+  #operatorArgs: readonly string[] = [];
   #runner: PodRunner | undefined;
   #agentWorkload: Workload | undefined;
   #operatorPod: RunningPod | undefined;
@@ -204,6 +214,8 @@ export class L2Lab {
       await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
       this.nodes[i] = { name: want.name, host, user, kubeconfig };
     }
+    this.#operatorKubeconfig = operatorKubeconfig;
+    this.#operatorArgs = opts.operatorArgs ?? [];
     if (opts.fromImage) {
       const objects = renderedManifests();
       await applyRbac(cp, objects);
@@ -211,7 +223,7 @@ export class L2Lab {
       this.#agentWorkload = findWorkload(objects, 'DaemonSet');
       if (opts.operator ?? true) this.#operatorPod = await this.#startOperatorPod(findWorkload(objects, 'Deployment'), apiPort);
     } else if (opts.operator ?? true) {
-      this.#operator = await startOperator(cp, operatorKubeconfig, 'operator-0', opts.operatorArgs);
+      for (let i = 0; i < (opts.operatorReplicas ?? 1); i++) await this.startOperatorReplica(`operator-${i}`);
     }
   }
 
@@ -296,9 +308,44 @@ export class L2Lab {
     return this.#operatorPod;
   }
 
-  /** The `herald operator` process; undefined when started with operator: false or fromImage. */
+  /** The first running `herald operator` replica; undefined when started with operator: false or fromImage. */
   get operator(): HeraldProcess | undefined {
-    return this.#operator;
+    return this.#operators.values().next().value;
+  }
+
+  /** Every running `herald operator` replica, by identity. */
+  get operators(): ReadonlyMap<string, HeraldProcess> {
+    return this.#operators;
+  }
+
+  /** Starts one more `herald operator` replica with identity `name` (the lab's operatorArgs too); resolves once it serves /readyz. */
+  async startOperatorReplica(name: string, extraArgs: readonly string[] = []): Promise<HeraldProcess> {
+    if (this.#operators.has(name)) throw new Error(`an operator replica ${name} already runs`);
+    if (this.#operatorKubeconfig === undefined) throw new Error('the lab has no operator credentials yet');
+    const p = await startOperator(this.cp, this.#operatorKubeconfig, name, [...this.#operatorArgs, ...extraArgs]);
+    this.#operators.set(name, p);
+    void p.proc.exited.then(() => { if (this.#operators.get(name) === p) this.#operators.delete(name); });
+    return p;
+  }
+
+  /** SIGTERM to one operator replica (SIGKILL after graceMs, as a pod's grace period); resolves with its exit code once it is gone. */
+  async stopOperatorReplica(name: string, graceMs = 15_000): Promise<number | null> {
+    const p = this.#operators.get(name);
+    if (!p) throw new Error(`no operator replica ${name} runs`);
+    try {
+      await p.proc.stop(graceMs);
+      return await p.proc.exited;
+    } finally {
+      this.#operators.delete(name);
+    }
+  }
+
+  /** The identity of the replica whose herald_operator_leader is 1, or undefined while none (or more than one) is. */
+  async operatorLeader(): Promise<string | undefined> {
+    const running = [...this.#operators].filter(([, p]) => p.proc.running);
+    const flags = await Promise.all(running.map(([, p]) => p.metric('herald_operator_leader').catch(() => undefined)));
+    const leaders = running.filter((_, i) => flags[i] === 1).map(([name]) => name);
+    return leaders.length === 1 ? leaders[0] : undefined;
   }
 
   node(name: string): LabNode {
@@ -573,7 +620,8 @@ export class L2Lab {
     // The pods go before the namespaces they live in: a short grace, the lab is going.
     await step(async () => { await this.#runner?.stopAll(2); });
     this.#agentPods.clear();
-    await step(async () => { await this.#operator?.proc.stop(); });
+    for (const p of this.#operators.values()) await step(() => p.proc.stop());
+    this.#operators.clear();
     for (const b of this.#bridges.values()) await step(() => b.stop());
     await step(async () => { await this.#bed?.destroy(); });
     await step(async () => { await this.#cp?.stop(); });
