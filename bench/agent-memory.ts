@@ -50,6 +50,7 @@ import { KubeTransport } from '../src/kube/transport.js';
 import { L2Lab } from '../test/support/l2-lab.js';
 import { repoRoot } from '../test/support/paths.js';
 import { sleep, waitFor } from '../test/support/wait.js';
+import { median } from './stats.js';
 
 const run = promisify(execFile);
 const { values: flags } = parseArgs({ options: { compare: { type: 'string', multiple: true } } });
@@ -81,11 +82,6 @@ interface Sample {
   settled: boolean;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function procMiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -8,6 +8,7 @@ import { parseCidr } from '../src/core/ipam/address.js';
 import { IpamState } from '../src/core/ipam/ipam-state.js';
 import { RangeAllocator } from '../src/core/ipam/range-allocator.js';
 import type { ServiceSpec } from '../src/core/ipam/types.js';
+import { median } from './stats.js';
 
 const N = 100_000;
 const RUNS = 5;
@@ -91,10 +92,6 @@ function runOnce(cidr: string): Sample {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 const BIG_POOL = { name: 'big', creationTimestamp: '2026-01-01T00:00:00Z', blocks: [{ cidr: '10.0.0.0/8' }, { cidr: '2001:db8::/64' }] };
 

@@ -29,6 +29,7 @@ import { L2Lab } from '../test/support/l2-lab.js';
 import { longestBlackoutMs } from '../test/support/blackout-probe.js';
 import { apply, serviceIps, serviceManifest } from '../test/support/kube-objects.js';
 import { waitFor, sleep } from '../test/support/wait.js';
+import { median } from './stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
 // PARTS=first,crash,graceful,dual,load runs a subset (all by default).
@@ -36,11 +37,6 @@ const PARTS = new Set((process.env.PARTS ?? 'first,crash,graceful,dual,load').sp
 const NODES = ['node-a', 'node-b', 'node-c'];
 const arpWatch = fileURLToPath(new URL('./arp-watch.js', import.meta.url));
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 const fmt = (xs: number[]): string => `p50 ${median(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`;
 
 function requestTotal(metrics: string): number {

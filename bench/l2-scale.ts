@@ -48,6 +48,7 @@ import { apply, serviceManifest } from '../test/support/kube-objects.js';
 import type { Spawned } from '../test/support/testbed.js';
 import { waitFor, sleep } from '../test/support/wait.js';
 import { measureScale, type ScaleRow } from '../sim/scale.js';
+import { median } from './stats.js';
 
 const SIZES = (process.env.NODES ?? '3,8,16,24').split(',').map(Number);
 const SERVICES = Number(process.env.SERVICES ?? 100);
@@ -151,12 +152,6 @@ function labProcesses(dir: string): Map<Role, number[]> {
 
 // ---- helpers --------------------------------------------------------------------
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
