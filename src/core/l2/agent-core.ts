@@ -35,7 +35,7 @@ import type { ServiceKey } from '../ipam/types.js';
 import type { CoordinationSettings } from './coordination-settings.js';
 import type { Labels } from '../label-selector.js';
 import type { CompiledL2Policy } from './l2-policy.js';
-import { LanLiveness, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
+import { LanLiveness, type ApiPause, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
 import { ringGroups } from './liveness-rings.js';
 import type { LanReceived, LanSend } from './lan-messages.js';
 import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
@@ -56,6 +56,8 @@ export interface NodeLeaseFacts extends LeaseFacts {
   readonly macs: Readonly<Record<string, string>>;
   /** Links on which monitors found the node unreachable. */
   readonly unreachable: readonly string[];
+  /** Its agent restarts in place until then (herald.io/restarting-until, in the caller's clock): not to be suspected meanwhile. */
+  readonly restarting?: ApiPause;
 }
 
 /** A Service Lease write the adapter should make (compare-and-swap). */
@@ -161,6 +163,7 @@ export class AgentCore {
   private basis: { selection: L2Selection; live: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
   private mine: { selection: L2Selection; bySvc: Map<ServiceKey, NodeAssignment[]> } | undefined;
   private leavingReason: string | undefined;
+  private restartingSelf = false;
   private lastPlans: readonly ServicePlan[] = [];
   private apiOk = true;
   private ringsDirty = true;
@@ -204,6 +207,7 @@ export class AgentCore {
     }
     if (before !== undefined && compareResourceVersions(facts.rv, before.rv) < 0) return 'none';
     this.nodes.set(node, facts);
+    this.lan.setApiPause(node, facts.restarting);
     const marks = [...facts.unreachable].sort();
     this.lan.setApiMarks(node, marks);
     const links = before === undefined || !sameList(before.upLinks, facts.upLinks) || JSON.stringify(before.macs) !== JSON.stringify(facts.macs);
@@ -332,6 +336,20 @@ export class AgentCore {
     this.scope = { policies, labels };
     this.ringsDirty = true;
   }
+
+  /**
+   * SIGTERM while our node stays (restartDecision said 'restart'): we keep every Lease and go
+   * on answering until we exit; the frames returned tell our rings not to suspect us for
+   * graceMs (send them a few times against loss), and no hello leaves from now on. The new
+   * agent finds our Service Leases naming us and keeps them (a holder that is a live
+   * candidate keeps its Services, whatever the ranking says).
+   */
+  restartInPlace(graceMs: number): LanSend[] {
+    this.restartingSelf = true;
+    return this.lan.pauseSelf(graceMs);
+  }
+
+  get restarting(): boolean { return this.restartingSelf; }
 
   /** SIGTERM or drain: hand everything over. */
   leave(reason: string): Change {
