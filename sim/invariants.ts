@@ -75,7 +75,7 @@
 import type { SimLan } from './sim-lan.js';
 
 export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
-export type GapKind = 'burst-unheard' | 'held-write' | 'holder-api-cut';
+export type GapKind = 'burst-unheard' | 'held-write' | 'holder-api-cut' | 'pause-unheard';
 
 export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
 export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
@@ -122,6 +122,10 @@ export interface World {
   heldNodeWriteAt(node: string): number;
   /** Last time the node came back on the LAN, after long enough off it to be condemned, with a mark on its Lease (-Infinity: never). */
   markedBackAt(node: string): number;
+  /** The node's agent restarts in place until then (-Infinity: it does not, or its deadline passed). */
+  restartingUntil(node: string): number;
+  /** Running agents that do not hold `node` paused now (they missed its pause frames and its Lease's deadline). */
+  unawareOfRestart(node: string): string[];
   /** Live candidates for the address ranked ahead of the first healthy one that are alive on the LAN but cannot claim (see the header). */
   passedOver(address: string): number;
 }
@@ -242,6 +246,14 @@ export class InvariantChecker {
    */
   leaseMoved(service: string, from: string, to: string, writer: string, heldSince?: number): void {
     if (from === '' || to === '' || from === to || writer === from) return;
+    // Restart in place: nothing moves from a node whose agent restarts, before its deadline.
+    if (this.w.now < this.w.restartingUntil(from)) {
+      const unaware = this.w.unawareOfRestart(from);
+      const detail = `${service} moved from ${from} to ${to} at ${this.w.now.toFixed(0)} ms while ${from} restarts in place (until ${this.w.restartingUntil(from).toFixed(0)} ms)`;
+      if (unaware.length > 0) this.gap('pause-unheard', `${service}@${this.w.now}`, `${detail}: ${unaware.join(', ')} missed its pause frames and its Lease's deadline`);
+      else this.violate('moved', `${service}@${this.w.now}`, detail);
+      return;
+    }
     const healthy = this.w.healthySince(from);
     // Outvoted (a strict majority of the ring on another side of a split) counts as not healthy
     // here: to that majority the holder is indistinguishable from a dead node (see the header).

@@ -160,7 +160,7 @@ export class AgentCore {
   private readonly planByService = new Map<ServiceKey, ServicePlan>();
   /** Services whose Lease or write changed since the last plan. */
   private readonly dirty = new Set<ServiceKey>();
-  private basis: { selection: L2Selection; live: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
+  private basis: { selection: L2Selection; live: string; paused: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
   private mine: { selection: L2Selection; bySvc: Map<ServiceKey, NodeAssignment[]> } | undefined;
   private leavingReason: string | undefined;
   private restartingSelf = false;
@@ -169,7 +169,7 @@ export class AgentCore {
   private ringsDirty = true;
   /** Policies and node labels that split rings by segment (ringGroups); undefined: one ring per link. */
   private scope: { policies: readonly CompiledL2Policy[]; labels: ReadonlyMap<string, Labels> } | undefined;
-  private lanSeen = { version: -1, deaf: '' };
+  private lanSeen = { version: -1, deaf: '', pauses: 0 };
   /** Services whose holder is gone, waiting for another node to claim: since when. */
   private readonly orphanSince = new Map<ServiceKey, number>();
   private readonly passOver = new Map<ServiceKey, number>();
@@ -207,13 +207,14 @@ export class AgentCore {
     }
     if (before !== undefined && compareResourceVersions(facts.rv, before.rv) < 0) return 'none';
     this.nodes.set(node, facts);
+    const pauses = this.lan.pauseVersion;
     this.lan.setApiPause(node, facts.restarting);
     const marks = [...facts.unreachable].sort();
     this.lan.setApiMarks(node, marks);
     const links = before === undefined || !sameList(before.upLinks, facts.upLinks) || JSON.stringify(before.macs) !== JSON.stringify(facts.macs);
     if (links || (before.holder === '') !== (facts.holder === '')) this.ringsDirty = true;
     if (links || !sameList([...before.unreachable].sort(), marks)) return 'selection';
-    return before.holder !== facts.holder ? 'plan' : 'none';
+    return before.holder !== facts.holder || pauses !== this.lan.pauseVersion ? 'plan' : 'none';
   }
 
   /** A Service's cilium-l2announce-* Lease as the watch delivered it; undefined when deleted. */
@@ -405,13 +406,14 @@ export class AgentCore {
     const conflicted = new Set<string>();
     for (const [addr, c] of this.conflicts) if (c.failed) conflicted.add(addr);
     const live = this.live();
+    const paused = new Set(this.lan.pausedNodes(now));
     const reachable = this.apiOk;
     const basis = {
-      selection, live: [...live].sort().join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
+      selection, live: [...live].sort().join(','), paused: [...paused].join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
     };
     const b = this.basis;
     // Only Lease changes and write results since the last plan: re-decide just those Services.
-    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.reachable !== basis.reachable
+    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.paused !== basis.paused || b.reachable !== basis.reachable
       || b.leaving !== basis.leaving || b.conflicted !== basis.conflicted;
     this.basis = basis;
     if (this.mine?.selection !== selection) this.mine = { selection, bySvc: assignmentsByService(selection, this.self) };
@@ -419,6 +421,7 @@ export class AgentCore {
     const input: NodePlanInput = {
       self: this.self, selection, holders: this.holderNames, live,
       ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
+      ...(paused.size === 0 ? {} : { paused }),
       apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker, passOver: this.passOver,
     };
     let keys: Iterable<ServiceKey>;
@@ -625,8 +628,13 @@ export class AgentCore {
   private lanChange(now: number): Change {
     const deaf = this.lan.deaf(now).join(',');
     const version = this.lan.version;
-    if (version === this.lanSeen.version && deaf === this.lanSeen.deaf) return 'none';
-    this.lanSeen = { version, deaf };
+    const pauses = this.lan.pauseVersion;
+    if (version === this.lanSeen.version && deaf === this.lanSeen.deaf) {
+      if (pauses === this.lanSeen.pauses) return 'none';
+      this.lanSeen = { version, deaf, pauses };
+      return 'plan';
+    }
+    this.lanSeen = { version, deaf, pauses };
     return 'selection';
   }
 

@@ -261,6 +261,7 @@ export class LanLiveness {
   private readonly endedApiPause = new Map<string, string>();
   /** We are restarting in place: no more hellos (a hello would end the pause we announced). */
   private selfPaused = false;
+  private pauseChanges = 0;
   /** Ticks at which we said "back" (see the header). */
   private backSent = 0;
 
@@ -374,6 +375,7 @@ export class LanLiveness {
       return;
     }
     if (this.endedApiPause.get(node) === pause.token) return;
+    if (this.apiPauses.get(node)?.token !== pause.token) this.pauseChanges++;
     this.apiPauses.set(node, pause);
   }
 
@@ -390,8 +392,14 @@ export class LanLiveness {
     return [...new Set([...this.framePauses.keys(), ...this.apiPauses.keys()])].filter((n) => this.isPaused(n, now)).sort();
   }
 
+  /** Counts pauses that began or ended early: a cheap test for "re-plan" (no handover to a paused node). */
+  get pauseVersion(): number {
+    return this.pauseChanges;
+  }
+
   /** A frame from a paused node's new agent: the pause is over. */
   private endPause(node: string): void {
+    if (this.framePauses.has(node) || this.apiPauses.has(node)) this.pauseChanges++;
     this.framePauses.delete(node);
     const a = this.apiPauses.get(node);
     if (a !== undefined) {
@@ -567,6 +575,7 @@ export class LanLiveness {
         break;
       case 'pause':
         if (msg.graceMs === 0) break;
+        if (!this.framePauses.has(r.from)) this.pauseChanges++;
         this.framePauses.set(r.from, now + Math.min(MAX_PAUSE_MS, msg.graceMs));
         for (const ring of rings) ring.suspicions.delete(r.from);
         break;
