@@ -139,6 +139,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const heldNodeWriteAt = new Map<string, number>();
   /** By node: its agent restarts in place until then (no new agent yet). */
   const restartingUntil = new Map<string, number>();
+  const lastDeadline = new Map<string, number>();
   /** By node: the agents that did not know of its restart when one of its Services moved (a gap, not a violation). */
   const pausedFor = (n: string): boolean => clock.now < (restartingUntil.get(n) ?? -Infinity);
   /** By node: when it last came back on the LAN, after long enough off it to be condemned, with its Lease marked. */
@@ -278,6 +279,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
     heldNodeWriteAt: (n) => heldNodeWriteAt.get(n) ?? -Infinity,
     markedBackAt: (n) => markedBackAt.get(n) ?? -Infinity,
+    lastRestartDeadline: (n) => lastDeadline.get(n) ?? -Infinity,
     restartingUntil: (n) => (pausedFor(n) ? restartingUntil.get(n) ?? -Infinity : -Infinity),
     unawareOfRestart: (n) => [...agents].filter(([m, a]) => m !== n && a.running && !a.core.lan.isPaused(n, clock.now)).map(([m]) => m),
     passedOver: (address) => {
@@ -367,6 +369,7 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       case 'restart': {
         const until = clock.now + RESTART_GRACE_MS;
         restartingUntil.set(f.node, until);
+        lastDeadline.set(f.node, until);
         agents.get(f.node)?.restartInPlace(RESTART_GRACE_MS);
         if (f.restartAfterMs !== undefined) {
           clock.after(f.restartAfterMs, () => { log(`start ${f.node} (restart in place)`); newAgent(f.node); refresh(); });

@@ -124,6 +124,8 @@ export interface World {
   markedBackAt(node: string): number;
   /** The node's agent restarts in place until then (-Infinity: it does not, or its deadline passed). */
   restartingUntil(node: string): number;
+  /** The deadline of the node's last restart in place (-Infinity: none): no failover from it is owed before. */
+  lastRestartDeadline(node: string): number;
   /** Running agents that do not hold `node` paused now (they missed its pause frames and its Lease's deadline). */
   unawareOfRestart(node: string): string[];
   /** Live candidates for the address ranked ahead of the first healthy one that are alive on the LAN but cannot claim (see the header). */
@@ -199,7 +201,9 @@ export class InvariantChecker {
         // From the end of a holder-api-cut: a whole failover if the holder is gone from the LAN since, a
         // reread more if it is back on the API (see the header).
         const owedAfter = (this.holderCutAt.get(a) ?? -Infinity) + (holder !== '' && this.w.lanAlive(holder) ? this.bounds.holderBackMs - this.bounds.darkMs : 0);
-        const over = eligible === undefined ? -Infinity : now - Math.max(since, eligible, owedAfter) - this.bounds.darkMs;
+        // A holder restarting in place is not replaced before its deadline (its peers hold it paused).
+        const deadline = holder === '' ? -Infinity : this.w.lastRestartDeadline(holder);
+        const over = eligible === undefined ? -Infinity : now - Math.max(since, eligible, owedAfter, deadline) - this.bounds.darkMs;
         if (eligible !== undefined && over > 0 && over > this.w.passedOver(a) * this.bounds.claimPatienceMs) {
           if (holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a))) {
             const why = this.w.apiLive(holder) ? 'its watch has not delivered that Lease yet (stalled, slow, or re-listing after an outage)' : 'cut off from the API';
