@@ -161,12 +161,13 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const lanHealthy = (n: string): boolean => {
     const a = agents.get(n);
     const st = nodeState.get(n);
-    return a !== undefined && a.running && st !== undefined && !st.hung && lan.reachesClient(n);
+    // Before its first list comes back an agent has no ring: it sends and answers nothing on the LAN.
+    return a !== undefined && a.running && a.isSynced && st !== undefined && !st.hung && lan.reachesClient(n);
   };
   /** Runs, not hung, NIC up: on the LAN on some side. */
   const lanRunning = (n: string): boolean => {
     const a = agents.get(n);
-    return a !== undefined && a.running && !(nodeState.get(n)?.hung ?? false) && lan.isNicUp(n);
+    return a !== undefined && a.running && a.isSynced && !(nodeState.get(n)?.hung ?? false) && lan.isNicUp(n);
   };
   const offLanSince = new Map<string, number>();
   /** Nodes off the LAN that the majority could condemn (out of the ring until they are back). */
@@ -182,6 +183,8 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       if (!healthy(n)) healthySince.delete(n);
       else if (!healthySince.has(n)) healthySince.set(n, clock.now);
       const a = agents.get(n);
+      // A new agent that runs (its first list back) ticks, and its first frames end the pause.
+      if (pausedFor(n) && a !== undefined && a.running && a.isSynced && !a.core.restarting) restartingUntil.delete(n);
       // Restarting in place: nobody condemns it before its deadline, so it is not off the LAN yet.
       if (pausedFor(n)) offLanSince.delete(n);
       else if (lanHealthy(n)) {
@@ -377,8 +380,8 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
         // From the deadline, a node without a running agent (never back, or its new agent's first list
         // not back) answers for nothing: the clients' neighbour entries go stale, nobody answers ARP.
         clock.at(until, () => {
-          if (restartingUntil.get(f.node) !== until) return;
-          restartingUntil.delete(f.node);
+          if (lastDeadline.get(f.node) !== until) return;
+          if (restartingUntil.get(f.node) === until) restartingUntil.delete(f.node);
           if (agents.get(f.node)?.isSynced !== true || agents.get(f.node)?.isAlive !== true) {
             log(`${f.node}: restart deadline passed, no new agent answering`);
             lan.setAnswering(f.node, new Set());
