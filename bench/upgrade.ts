@@ -209,6 +209,33 @@ interface Run {
   readonly tcp: string;
 }
 
+/**
+ * An agent that restarts in place and never comes back (its node stays, its new agent never
+ * starts): SIGTERM the agent holding the most VIPs, start nothing, and time from the SIGTERM
+ * until another node holds each of its Services (Lease) and answers each of its VIPs (curl).
+ * Expected: the restart grace (--restart-grace, 10 s by default) plus a crash failover.
+ */
+async function neverBack(lab: L2Lab, leases: readonly string[], vips: readonly string[]): Promise<void> {
+  await waitSteady(lab, leases, 300_000);
+  const holders = await serviceHolders(lab);
+  const count = new Map<string, number>();
+  for (const l of leases) count.set(holders.get(l) ?? '', (count.get(holders.get(l) ?? '') ?? 0) + 1);
+  const node = [...count].filter(([h]) => h !== '').sort((x, y) => y[1] - x[1])[0]?.[0] ?? '';
+  const mine = leases.map((l, i) => ({ lease: l, vip: vips[i] ?? '' })).filter((x) => holders.get(x.lease) === node);
+  const t0 = performance.now();
+  await lab.stopAgent(node, 'SIGTERM');
+  const exitMs = performance.now() - t0;
+  await waitFor(`${node}'s Services to move`, async () => {
+    const h = await serviceHolders(lab);
+    return mine.every((x) => (h.get(x.lease) ?? node) !== node) ? true : undefined;
+  }, 120_000, 50);
+  const leasesMs = performance.now() - t0;
+  for (const x of mine) await waitFor(`${x.vip} answered by another node`, async () => ((await lab.curl(x.vip).catch(() => node)) !== node ? true : undefined), 60_000, 50);
+  const answeredMs = performance.now() - t0;
+  console.log(`N=${lab.nodes.length} never back: ${node} (${mine.length} VIPs) SIGTERM→exit ${f0(exitMs)} ms; Services moved ${f0(leasesMs)} ms and every VIP answered by another node ${f0(answeredMs)} ms after the SIGTERM`);
+  await lab.startAgent(node, AGENT_ARGS, { readyTimeoutMs: 120_000 });
+}
+
 async function measure(n: number): Promise<Run[]> {
   const dir = join(LOG_DIR, `n${String(n).padStart(2, '0')}`);
   mkdirSync(dir, { recursive: true });
@@ -307,6 +334,7 @@ async function measure(n: number): Promise<Run[]> {
         writeFileSync(join(dir, `run${run}-evidence.txt`), `${describe.join('\n')}\n\n${text}\n`);
       }
     }
+    if (STOP_SIGNAL === 'SIGTERM') await neverBack(lab, leases, vips);
     return runs;
   } finally {
     for (const f of ['kube-apiserver.log', ...[...Array(operators).keys()].map((i) => `operator-${i}.log`), ...nodes.map((x) => `agent-${x}.log`)]) {

@@ -12,7 +12,7 @@ import { compileL2Policy } from '../src/core/l2/l2-policy.js';
 import { CandidateRanker } from '../src/core/l2/rendezvous.js';
 import { selectL2, type L2Selection, type L2ServiceView } from '../src/core/l2/selection.js';
 import { SimClock } from './clock.js';
-import { describeFault, nodeNames, type Fault, type Schedule } from './faults.js';
+import { RESTART_GRACE_MS, describeFault, nodeNames, type Fault, type Schedule } from './faults.js';
 import { InvariantChecker, type Bounds, type Gap, type Violation } from './invariants.js';
 import { Rng } from './rng.js';
 import { SimAgent, LINK, nodeLeaseName, serviceLeaseName, type SelectionSource } from './sim-agent.js';
@@ -137,13 +137,19 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const heardAt = new Map<string, number>();
   /** By node: when a write to its node Lease that a paused apiserver had held last executed. */
   const heldNodeWriteAt = new Map<string, number>();
+  /** By node: its agent restarts in place until then (no new agent yet). */
+  const restartingUntil = new Map<string, number>();
+  const lastDeadline = new Map<string, number>();
+  /** By node: the agents that did not know of its restart when one of its Services moved (a gap, not a violation). */
+  const pausedFor = (n: string): boolean => clock.now < (restartingUntil.get(n) ?? -Infinity);
   /** By node: when it last came back on the LAN, after long enough off it to be condemned, with its Lease marked. */
   const markedBackAt = new Map<string, number>();
 
   const healthy = (n: string): boolean => {
     const a = agents.get(n);
     const st = nodeState.get(n);
-    return a !== undefined && a.isAlive && st !== undefined && !st.hung && !st.leaving && !st.down && lan.reachesClient(n) && api.link(n) === 'up';
+    // An agent whose first list has not come back (sent into a blackholed API link, say) is silent on the LAN.
+    return a !== undefined && a.isAlive && a.isSynced && st !== undefined && !st.hung && !st.leaving && !st.down && lan.reachesClient(n) && api.link(n) === 'up';
   };
   // A node can condemn another only from the majority side of the LAN (lan-liveness.ts), so
   // failover is owed only while the healthy nodes on the client's side are a majority of the
@@ -155,12 +161,13 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
   const lanHealthy = (n: string): boolean => {
     const a = agents.get(n);
     const st = nodeState.get(n);
-    return a !== undefined && a.running && st !== undefined && !st.hung && lan.reachesClient(n);
+    // Before its first list comes back an agent has no ring: it sends and answers nothing on the LAN.
+    return a !== undefined && a.running && a.isSynced && st !== undefined && !st.hung && lan.reachesClient(n);
   };
   /** Runs, not hung, NIC up: on the LAN on some side. */
   const lanRunning = (n: string): boolean => {
     const a = agents.get(n);
-    return a !== undefined && a.running && !(nodeState.get(n)?.hung ?? false) && lan.isNicUp(n);
+    return a !== undefined && a.running && a.isSynced && !(nodeState.get(n)?.hung ?? false) && lan.isNicUp(n);
   };
   const offLanSince = new Map<string, number>();
   /** Nodes off the LAN that the majority could condemn (out of the ring until they are back). */
@@ -176,7 +183,11 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
       if (!healthy(n)) healthySince.delete(n);
       else if (!healthySince.has(n)) healthySince.set(n, clock.now);
       const a = agents.get(n);
-      if (lanHealthy(n)) {
+      // A new agent that runs (its first list back) ticks, and its first frames end the pause.
+      if (pausedFor(n) && a !== undefined && a.running && a.isSynced && !a.core.restarting) restartingUntil.delete(n);
+      // Restarting in place: nobody condemns it before its deadline, so it is not off the LAN yet.
+      if (pausedFor(n)) offLanSince.delete(n);
+      else if (lanHealthy(n)) {
         const off = offLanSince.get(n);
         if (off !== undefined && clock.now - off >= s.suspectAfterMs && (api.leases.get(nodeLeaseName(n))?.unreachable.length ?? 0) > 0) markedBackAt.set(n, clock.now);
         offLanSince.delete(n); condemnable.delete(n); up++;
@@ -271,6 +282,9 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
     heard: (from, to, address) => heardAt.get(`${from}|${to}|${address}`) ?? -Infinity,
     heldNodeWriteAt: (n) => heldNodeWriteAt.get(n) ?? -Infinity,
     markedBackAt: (n) => markedBackAt.get(n) ?? -Infinity,
+    lastRestartDeadline: (n) => lastDeadline.get(n) ?? -Infinity,
+    restartingUntil: (n) => (pausedFor(n) ? restartingUntil.get(n) ?? -Infinity : -Infinity),
+    unawareOfRestart: (n) => [...agents].filter(([m, a]) => m !== n && a.running && !a.core.lan.isPaused(n, clock.now)).map(([m]) => m),
     passedOver: (address) => {
       const svc = serviceOfAddress.get(address);
       if (svc === undefined) return 0;
@@ -355,6 +369,27 @@ export function runSchedule(schedule: Schedule, opts: RunOptions = {}): RunResul
         api.slowWatch(f.node, f.extraMs);
         clock.after(f.ms, () => { api.slowWatch(f.node, 0); });
         break;
+      case 'restart': {
+        const until = clock.now + RESTART_GRACE_MS;
+        restartingUntil.set(f.node, until);
+        lastDeadline.set(f.node, until);
+        agents.get(f.node)?.restartInPlace(RESTART_GRACE_MS);
+        if (f.restartAfterMs !== undefined) {
+          clock.after(f.restartAfterMs, () => { log(`start ${f.node} (restart in place)`); newAgent(f.node); refresh(); });
+        }
+        // From the deadline, a node without a running agent (never back, or its new agent's first list
+        // not back) answers for nothing: the clients' neighbour entries go stale, nobody answers ARP.
+        clock.at(until, () => {
+          if (lastDeadline.get(f.node) !== until) return;
+          if (restartingUntil.get(f.node) === until) restartingUntil.delete(f.node);
+          if (agents.get(f.node)?.isSynced !== true || agents.get(f.node)?.isAlive !== true) {
+            log(`${f.node}: restart deadline passed, no new agent answering`);
+            lan.setAnswering(f.node, new Set());
+          }
+          refresh();
+        });
+        break;
+      }
       case 'sigterm': {
         st(f.node).leaving = true;
         agents.get(f.node)?.terminate();

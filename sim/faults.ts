@@ -23,7 +23,16 @@ export type Fault =
   | { readonly kind: 'watch-stall'; readonly node: string }
   | { readonly kind: 'watch-slow'; readonly node: string; readonly extraMs: number; readonly ms: number }
   /** Graceful stop (SIGTERM, drain); with restartAfterMs the agent comes back. */
-  | { readonly kind: 'sigterm'; readonly node: string; readonly restartAfterMs?: number };
+  | { readonly kind: 'sigterm'; readonly node: string; readonly restartAfterMs?: number }
+  /**
+   * A rolling update of the agent: SIGTERM while the node stays, so it restarts in place
+   * (RESTART_GRACE_MS); the new agent starts restartAfterMs later, or never (the node's agent
+   * never comes back: its Services must move once the grace is over).
+   */
+  | { readonly kind: 'restart'; readonly node: string; readonly restartAfterMs?: number };
+
+/** The --restart-grace of the simulated agents. */
+export const RESTART_GRACE_MS = 5000;
 
 export interface TimedFault { readonly at: number; readonly fault: Fault }
 
@@ -51,6 +60,7 @@ export function nodeNames(n: number): string[] {
 export function faultDuration(f: Fault): number {
   switch (f.kind) {
     case 'crash': case 'sigterm': return f.restartAfterMs ?? 0;
+    case 'restart': return f.restartAfterMs ?? RESTART_GRACE_MS;
     case 'node-down': case 'watch-stall': return 0;
     default: return f.ms;
   }
@@ -74,7 +84,7 @@ export function randomSchedule(seed: number, nodeRange: readonly [number, number
   for (let i = 0; i < count; i++) {
     const at = WARMUP_MS + rng.between(0, 15_000);
     const node = rng.pick(nodes);
-    const kind = rng.pick(['crash', 'node-down', 'hang', 'nic-down', 'lan-cut', 'api-partition', 'api-pause', 'watch-stall', 'watch-slow', 'sigterm'] as const);
+    const kind = rng.pick(['crash', 'node-down', 'hang', 'nic-down', 'lan-cut', 'api-partition', 'api-pause', 'watch-stall', 'watch-slow', 'sigterm', 'restart', 'restart'] as const);
     let fault: Fault;
     switch (kind) {
       case 'crash': fault = rng.chance(0.5) ? { kind, node, restartAfterMs: duration() } : { kind, node }; break;
@@ -87,6 +97,7 @@ export function randomSchedule(seed: number, nodeRange: readonly [number, number
       case 'watch-stall': fault = { kind, node }; break;
       case 'watch-slow': fault = { kind, node, extraMs: rng.pick([100, 400, 1000, 3000]), ms: duration() }; break;
       case 'sigterm': fault = rng.chance(0.5) ? { kind, node, restartAfterMs: duration() } : { kind, node }; break;
+      case 'restart': fault = rng.chance(0.8) ? { kind, node, restartAfterMs: rng.between(500, 3000) } : { kind, node }; break;
     }
     faults.push({ at, fault });
     last = Math.max(last, at + faultDuration(fault));
@@ -113,6 +124,7 @@ export function describeFault(f: Fault): string {
     case 'api-pause': return `api-pause for ${f.ms.toFixed(0)} ms`;
     case 'watch-stall': return `watch-stall ${f.node}`;
     case 'watch-slow': return `watch-slow ${f.node} +${f.extraMs} ms for ${f.ms.toFixed(0)} ms`;
+    case 'restart': return `restart in place ${f.node}${f.restartAfterMs === undefined ? ', never back' : `, back after ${f.restartAfterMs.toFixed(0)} ms`}`;
     case 'sigterm': return `sigterm ${f.node}${f.restartAfterMs === undefined ? '' : `, restart after ${f.restartAfterMs.toFixed(0)} ms`}`;
   }
 }

@@ -75,7 +75,7 @@
 import type { SimLan } from './sim-lan.js';
 
 export type ViolationKind = 'dual' | 'dark' | 'moved' | 'converged';
-export type GapKind = 'burst-unheard' | 'held-write' | 'holder-api-cut';
+export type GapKind = 'burst-unheard' | 'held-write' | 'holder-api-cut' | 'pause-unheard';
 
 export interface Violation { readonly kind: ViolationKind; readonly at: number; readonly detail: string }
 export interface Gap { readonly kind: GapKind; readonly at: number; readonly detail: string }
@@ -122,6 +122,12 @@ export interface World {
   heldNodeWriteAt(node: string): number;
   /** Last time the node came back on the LAN, after long enough off it to be condemned, with a mark on its Lease (-Infinity: never). */
   markedBackAt(node: string): number;
+  /** The node's agent restarts in place until then (-Infinity: it does not, or its deadline passed). */
+  restartingUntil(node: string): number;
+  /** The deadline of the node's last restart in place (-Infinity: none): no failover from it is owed before. */
+  lastRestartDeadline(node: string): number;
+  /** Running agents that do not hold `node` paused now (they missed its pause frames and its Lease's deadline). */
+  unawareOfRestart(node: string): string[];
   /** Live candidates for the address ranked ahead of the first healthy one that are alive on the LAN but cannot claim (see the header). */
   passedOver(address: string): number;
 }
@@ -195,7 +201,9 @@ export class InvariantChecker {
         // From the end of a holder-api-cut: a whole failover if the holder is gone from the LAN since, a
         // reread more if it is back on the API (see the header).
         const owedAfter = (this.holderCutAt.get(a) ?? -Infinity) + (holder !== '' && this.w.lanAlive(holder) ? this.bounds.holderBackMs - this.bounds.darkMs : 0);
-        const over = eligible === undefined ? -Infinity : now - Math.max(since, eligible, owedAfter) - this.bounds.darkMs;
+        // A holder restarting in place is not replaced before its deadline (its peers hold it paused).
+        const deadline = holder === '' ? -Infinity : this.w.lastRestartDeadline(holder);
+        const over = eligible === undefined ? -Infinity : now - Math.max(since, eligible, owedAfter, deadline) - this.bounds.darkMs;
         if (eligible !== undefined && over > 0 && over > this.w.passedOver(a) * this.bounds.claimPatienceMs) {
           if (holder !== '' && this.w.lanAlive(holder) && (!this.w.apiLive(holder) || !this.w.seesItHolds(holder, a))) {
             const why = this.w.apiLive(holder) ? 'its watch has not delivered that Lease yet (stalled, slow, or re-listing after an outage)' : 'cut off from the API';
@@ -242,6 +250,14 @@ export class InvariantChecker {
    */
   leaseMoved(service: string, from: string, to: string, writer: string, heldSince?: number): void {
     if (from === '' || to === '' || from === to || writer === from) return;
+    // Restart in place: nothing moves from a node whose agent restarts, before its deadline.
+    if (this.w.now < this.w.restartingUntil(from)) {
+      const unaware = this.w.unawareOfRestart(from);
+      const detail = `${service} moved from ${from} to ${to} at ${this.w.now.toFixed(0)} ms while ${from} restarts in place (until ${this.w.restartingUntil(from).toFixed(0)} ms)`;
+      if (unaware.length > 0) this.gap('pause-unheard', `${service}@${this.w.now}`, `${detail}: ${unaware.join(', ')} missed its pause frames and its Lease's deadline`);
+      else this.violate('moved', `${service}@${this.w.now}`, detail);
+      return;
+    }
     const healthy = this.w.healthySince(from);
     // Outvoted (a strict majority of the ring on another side of a split) counts as not healthy
     // here: to that majority the holder is indistinguishable from a dead node (see the header).

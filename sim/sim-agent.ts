@@ -84,6 +84,8 @@ export class SimAgent {
   get running(): boolean { return this.alive && !this.hung; }
   get isAlive(): boolean { return this.alive; }
   get isLeaving(): boolean { return this.leaving; }
+  /** Its first list has come back: it ticks, plans and answers (before that it is silent on the LAN). */
+  get isSynced(): boolean { return this.synced; }
 
   /** Runs `fn` as the process would: not at all after a crash, later while hung. */
   private run(fn: () => void): void {
@@ -135,6 +137,31 @@ export class SimAgent {
       fn();
     }
     this.applyAnswering();
+  }
+
+  /**
+   * SIGTERM while the node stays (a rolling update): restart in place. The pause frames go out
+   * at once and twice more 20 ms apart, the deadline is written to the node Lease, and the
+   * process exits 50 ms later without releasing anything. Its addresses stay answered: the
+   * node's kube-proxy still forwards to the Services, and the clients' neighbour entries still
+   * point at the node (cluster.ts drops them at the deadline if no new agent came).
+   */
+  restartInPlace(graceMs: number): void {
+    this.run(() => {
+      const frames = this.core.restartInPlace(graceMs);
+      const send = (): void => { if (this.running) for (const f of frames) this.d.lan.sendFrame(this.node, f); };
+      send();
+      this.d.api.write(this.node, { name: nodeLeaseName(this.node), kind: 'node', subject: this.node, holder: this.node, restarting: this.d.clock.now + graceMs, expectRv: 'any' },
+        WRITE_TIMEOUT_MS, () => undefined);
+      this.after(20, send);
+      this.after(40, send);
+      this.after(50, () => {
+        this.alive = false;
+        this.d.api.closeWatch(this.node);
+        this.d.lan.detachFrames(this.node);
+        this.d.trace(`${this.node} exited to restart in place`);
+      });
+    });
   }
 
   /** SIGTERM: hand everything over, then clear the node Lease and exit. */
@@ -221,6 +248,8 @@ export class SimAgent {
   }
 
   private lanOutput(out: LanOutput): void {
+    // Restarting in place: nothing more leaves (an ack would tell the ring we are back).
+    if (this.core.restarting) return;
     for (const send of out.sends) this.d.lan.sendFrame(this.node, send);
     for (const m of out.marks) this.writeMark(m);
     this.changed(out.change);
@@ -233,7 +262,7 @@ export class SimAgent {
     const key = upLinks.join(',');
     if (key === this.ownLinks || this.writingOwn) return;
     this.writingOwn = true;
-    this.d.api.write(this.node, { name: nodeLeaseName(this.node), kind: 'node', subject: this.node, holder: this.node, upLinks, macs: { [LINK]: macOf(this.node) }, expectRv: 'any' },
+    this.d.api.write(this.node, { name: nodeLeaseName(this.node), kind: 'node', subject: this.node, holder: this.node, upLinks, macs: { [LINK]: macOf(this.node) }, restarting: null, expectRv: 'any' },
       WRITE_TIMEOUT_MS, (r) => {
         this.run(() => {
           this.writingOwn = false;

@@ -28,6 +28,8 @@ export interface SimLease {
   readonly upLinks: readonly string[];
   readonly macs: Readonly<Record<string, string>>;
   readonly unreachable: readonly string[];
+  /** Node Leases: the agent restarts in place until then (sim ms; herald.io/restarting-until). */
+  readonly restarting?: number;
   /** What an agent's core is told, made once per version and shared by every watcher. */
   readonly facts: NodeLeaseFacts;
 }
@@ -51,6 +53,8 @@ export interface WriteRequest {
    * everything else as it is (a read-modify-write that retries until it lands).
    */
   readonly mark?: { readonly link: string; readonly on: boolean };
+  /** Node Leases: set (a number) or clear (null) the restart deadline; left out: kept. */
+  readonly restarting?: number | null;
   /** Compare-and-swap: the version replaced; undefined = create; 'any' = unconditional (a node writing its own Lease, a mark). */
   readonly expectRv: number | undefined | 'any';
 }
@@ -282,9 +286,12 @@ export class SimApi {
     }
     const holder = req.mark !== undefined ? current?.holder ?? '' : req.holder;
     const rvText = String(rv);
+    const restarting = req.restarting === undefined ? current?.restarting : req.restarting ?? undefined;
+    const pause = restarting === undefined ? {} : { restarting: { until: restarting, token: String(restarting) } };
     const lease: SimLease = {
       name: req.name, kind: req.kind, subject: req.subject, holder, rv, rvText, upLinks, macs, unreachable,
-      facts: { holder, rv: rvText, upLinks, macs, unreachable },
+      ...(restarting === undefined ? {} : { restarting }),
+      facts: { holder, rv: rvText, upLinks, macs, unreachable, ...pause },
     };
     this.leases.set(req.name, lease);
     this.counters.writes++;

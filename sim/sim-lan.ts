@@ -48,6 +48,8 @@ export class SimLan {
 
   attach(node: string, sink: FrameSink): void { this.sinks.set(node, sink); }
   detach(node: string): void { this.sinks.delete(node); this.setAnswering(node, new Set()); }
+  /** The agent process is gone but the node stays: no frames reach it; what it answered stays (see SimAgent.restartInPlace). */
+  detachFrames(node: string): void { this.sinks.delete(node); }
 
   sideOf(node: string): number { return this.side.get(node) ?? 0; }
   isNicUp(node: string): boolean { return !this.nicDown.has(node); }

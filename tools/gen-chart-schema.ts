@@ -46,6 +46,7 @@ function valueSchema(parser: (raw: string) => unknown, flag: string): Schema {
     case parse.string: return { type: 'string', minLength: 1 };
     case parse.list: return { type: 'array', items: { type: 'string', minLength: 1, pattern: '^[^,]+$' } };
     case parse.duration: return { type: ['string', 'integer'], pattern: durationPattern, minimum: 1 };
+    case parse.durationOrZero: return { type: ['string', 'integer'], pattern: durationPattern, minimum: 0 };
     // 0 (any free port) suits tests, not a pod whose probes need the port.
     case parse.port: return { type: ['integer', 'string'], pattern: positivePattern, minimum: 1, maximum: 65535 };
     case parse.positiveInt: return { type: ['integer', 'string'], pattern: positivePattern, minimum: 1 };
@@ -64,7 +65,7 @@ export function formatDuration(ms: number): string {
 
 /** The value of a flag's default as values.yaml would hold it. */
 function defaultValue(parser: (raw: string) => unknown, value: unknown): unknown {
-  return parser === parse.duration && typeof value === 'number' ? formatDuration(value) : value;
+  return (parser === parse.duration || parser === parse.durationOrZero) && typeof value === 'number' ? (value === 0 ? '0s' : formatDuration(value)) : value;
 }
 
 function configSchema(command: 'agent' | 'operator', defs: SettingDefs): Schema {

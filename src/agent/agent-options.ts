@@ -17,6 +17,11 @@ export interface AgentSettings {
   healthPort: number;
   /** How long SIGTERM waits for handovers to be written. */
   handoverTimeoutMs: number;
+  /**
+   * SIGTERM while our Node stays (schedulable, Ready, not being deleted or excluded): restart
+   * in place, peers waiting this long for the new agent; 0: always hand over (restart.ts).
+   */
+  restartGraceMs: number;
 }
 
 /** The node's links: what the responder follows, and the list the node Lease publishes. */

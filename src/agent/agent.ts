@@ -13,6 +13,7 @@ import { AgentCore, type Change, type LanOutput, type LeaseWrite } from '../core
 import { tickIntervalMs, type MarkWrite } from '../core/l2/lan-liveness.js';
 import { nodeLeaseName, serviceLeaseName } from '../core/l2/lease-names.js';
 import { CandidateRanker } from '../core/l2/rendezvous.js';
+import { restartDecision } from '../core/l2/restart.js';
 import type { L2Selection } from '../core/l2/selection.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import type { Lease } from '../kube/lease-lock.js';
@@ -24,7 +25,7 @@ import { Responder, type AnnouncePair } from '../l2/responder.js';
 import { HealthServer } from '../observability/health-server.js';
 import type { AgentOptions } from './agent-options.js';
 import { announcerChanged } from './announcer-changed.js';
-import { LEASE_KIND, leaseFacts, leaseSubject, nodeLeaseFacts, type EndpointSliceObject, type NodeObject, type PolicyObject } from './convert.js';
+import { LEASE_KIND, RESTARTING_UNTIL, leaseFacts, leaseSubject, nodeLeaseFacts, ownNodeFacts, restartingUntil, type EndpointSliceObject, type NodeObject, type PolicyObject } from './convert.js';
 import { CRDS_PATH, GATEWAY_CRD, GATEWAYS_PATH, GatewayApi } from './gateway-api.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeLeaseWriter } from './node-lease.js';
@@ -65,6 +66,8 @@ export class Agent {
   private stopped = false;
   /** Our node Lease has named us in the API since we started: peers count us live. */
   private published = false;
+  /** By node: a malformed restart deadline we already said we ignore. */
+  private readonly badDeadlines = new Map<string, string>();
 
   constructor(private readonly o: AgentOptions) {
     const { transport, settings, log } = o;
@@ -137,9 +140,22 @@ export class Agent {
     return port;
   }
 
-  /** Graceful stop: hands every Service over, then stops answering and clears our node Lease. */
+  /**
+   * SIGTERM. While our Node stays (a rolling update of the agents), restart in place: keep
+   * every Lease, go on answering until we exit, and tell our rings (pause frames) and the API
+   * (our node Lease) not to suspect us for --restart-grace. When the Node leaves (drain,
+   * shutdown, deletion) or the grace is 0: hand every Service over, then stop answering and
+   * clear our node Lease. restartDecision (src/core/l2/restart.ts) is the rule.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    const own = this.started ? ownNodeFacts(this.nodes.get(this.o.settings.nodeName)) : undefined;
+    const decision = restartDecision(this.o.settings.restartGraceMs, own);
+    this.o.log.info({ mode: decision.mode, reason: decision.reason }, decision.mode === 'restart' ? 'stopping: restarting in place' : 'stopping: handing Services over');
+    if (decision.mode === 'restart') {
+      await this.restartInPlace(decision.graceMs);
+      return;
+    }
     this.core.leave('shutting down');
     const deadline = this.o.clock() + this.o.settings.handoverTimeoutMs;
     this.plan();
@@ -152,6 +168,34 @@ export class Agent {
     clearTimeout(this.tickTimer);
     this.responder.setDesired([]);
     await this.nodeLease.release();
+    await this.close();
+  }
+
+  /**
+   * Restart in place: the pause frames at once (and twice more, 20 ms apart, against loss), the
+   * deadline on our node Lease (bounded by the handover timeout), then exit without releasing
+   * anything. We answer ARP/NDP until the sockets close; the new agent finds its Leases.
+   */
+  private async restartInPlace(graceMs: number): Promise<void> {
+    const frames = this.core.restartInPlace(graceMs);
+    clearTimeout(this.tickTimer);
+    const sendAll = (): void => { for (const f of frames) this.liveness.send(f); };
+    sendAll();
+    const until = new Date(Date.now() + graceMs).toISOString();
+    const written = this.nodeLease.restarting(until);
+    const timeout = new Promise<false>((r) => { setTimeout(() => { r(false); }, Math.min(this.o.settings.handoverTimeoutMs, graceMs)).unref(); });
+    for (let i = 0; i < 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      sendAll();
+    }
+    const ok = await Promise.race([written, timeout]);
+    this.o.log.info({ until, leaseWritten: ok }, ok ? 'restarting in place: peers wait for the new agent until the deadline' : 'restarting in place: the deadline could not be written to our node Lease; peers rely on the pause frames');
+    this.stopped = true;
+    clearTimeout(this.planTimer);
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
     this.o.links.off('change', this.onLinks);
     this.responder.close();
     this.liveness.close();
@@ -214,17 +258,34 @@ export class Agent {
   private onLease(lease: Lease | undefined, any: Lease): void {
     const subject = leaseSubject(any);
     if (subject?.kind === 'node') {
-      this.changed(this.core.nodeLease(subject.node, lease === undefined ? undefined : nodeLeaseFacts(lease)));
+      this.changed(this.core.nodeLease(subject.node, lease === undefined ? undefined : { ...nodeLeaseFacts(lease), ...this.restarting(subject.node, lease) }));
     } else if (subject?.kind === 'service') {
       this.leaseWriter.observed(subject.service, lease);
       this.changed(this.core.serviceLease(subject.service, lease === undefined ? undefined : leaseFacts(lease)));
     }
   }
 
+  /**
+   * A node Lease's restart deadline in our monotonic clock, its text as its identity. A
+   * malformed one (written by hand) is ignored, and said so once per value.
+   */
+  private restarting(node: string, lease: Lease): { restarting: { until: number; token: string } } | undefined {
+    const r = restartingUntil(lease);
+    if (r === undefined) return undefined;
+    if (r.wallMs === 'malformed') {
+      if (this.badDeadlines.get(node) !== r.text) {
+        this.badDeadlines.set(node, r.text);
+        this.o.log.warn({ node, annotation: RESTARTING_UNTIL, value: r.text }, 'ignoring a restart deadline that is not an RFC 3339 date-time on a node Lease');
+      }
+      return undefined;
+    }
+    return { restarting: { until: this.o.clock() + (r.wallMs - Date.now()), token: r.text } };
+  }
+
   /** The liveness tick: every hello interval, every half interval while a deadline is pending. */
   private scheduleTick(): void {
     clearTimeout(this.tickTimer);
-    if (this.stopped) return;
+    if (this.stopped || this.core.restarting) return;
     const c = this.o.settings.coordination;
     const ms = this.core.lan.busy ? tickIntervalMs(c) : c.helloIntervalMs;
     this.tickDueAt = this.o.clock() + ms;
@@ -236,7 +297,8 @@ export class Agent {
 
   /** Frames to send and marks to write, from a tick or a received frame. */
   private lanOutput(out: LanOutput): void {
-    if (this.stopped) return;
+    // Restarting in place: nothing more leaves (an ack would tell the ring we are back).
+    if (this.stopped || this.core.restarting) return;
     for (const s of out.sends) this.liveness.send(s);
     for (const m of out.marks) this.mark(m);
     this.changed(out.change);

@@ -1,5 +1,6 @@
 /** Maps API objects onto the L2 core's plain inputs. */
 import type { LeaseFacts, NodeLeaseFacts } from '../core/l2/agent-core.js';
+import type { OwnNodeFacts } from '../core/l2/restart.js';
 import type { L2PolicySpec } from '../core/l2/l2-policy.js';
 import type { EndpointFacts, L2NodeView, L2ServiceView } from '../core/l2/selection.js';
 import type { Lease } from '../kube/lease-lock.js';
@@ -13,13 +14,31 @@ export const UP_LINKS = 'herald.io/up-links';
 export const LINK_MACS = 'herald.io/link-macs';
 /** On a node Lease: links on which the node's monitors found it unreachable (written by them). */
 export const UNREACHABLE = 'herald.io/unreachable';
+/**
+ * On a node Lease: its agent restarts in place until then (RFC 3339), written by the agent on
+ * SIGTERM when its node stays; peers do not suspect the node meanwhile. Cleared ('') by the
+ * new agent's first write.
+ */
+export const RESTARTING_UNTIL = 'herald.io/restarting-until';
 /** On a Service Lease: the Service's namespace/name (the Lease name alone is ambiguous). */
 export const LEASE_SERVICE = 'herald.io/service';
 const NODE_LEASE_PREFIX = 'herald-agent-';
 
 export interface NodeObject {
-  metadata: Meta;
+  metadata: Meta & { deletionTimestamp?: string };
   spec?: { unschedulable?: boolean };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** Our Node as restartDecision needs it; undefined when the watch does not have it. */
+export function ownNodeFacts(node: NodeObject | undefined): OwnNodeFacts | undefined {
+  if (node === undefined) return undefined;
+  return {
+    unschedulable: node.spec?.unschedulable === true,
+    ready: node.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+    deleting: node.metadata.deletionTimestamp !== undefined,
+    labels: node.metadata.labels ?? {},
+  };
 }
 
 export interface PolicyObject {
@@ -113,4 +132,17 @@ export function nodeLeaseFacts(lease: Lease): NodeLeaseFacts {
     if (at > 0) macs[pair.slice(0, at)] = pair.slice(at + 1).toLowerCase();
   }
   return { ...leaseFacts(lease), upLinks: list(annotations[UP_LINKS]), macs, unreachable: list(annotations[UNREACHABLE]) };
+}
+
+/**
+ * A node Lease's restart deadline, as wall-clock ms since the epoch: undefined when the
+ * annotation is absent or empty, 'malformed' when it is not an RFC 3339 date-time (written
+ * by hand, say); the caller ignores it then, and says so.
+ */
+export function restartingUntil(lease: Lease): { readonly text: string; readonly wallMs: number | 'malformed' } | undefined {
+  const text = (lease.metadata?.annotations as Record<string, string> | undefined)?.[RESTARTING_UNTIL];
+  if (text === undefined || text === '') return undefined;
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+  const ms = rfc3339.test(text) ? Date.parse(text) : Number.NaN;
+  return { text, wallMs: Number.isFinite(ms) ? ms : 'malformed' };
 }

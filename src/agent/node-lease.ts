@@ -10,7 +10,7 @@ import { nodeLeaseName } from '../core/l2/lease-names.js';
 import { writeLease, type Lease } from '../kube/lease-lock.js';
 import { KubeApiError, type KubeTransport } from '../kube/transport.js';
 import type { Logger } from '../log.js';
-import { LEASE_KIND, LINK_MACS, UNREACHABLE, UP_LINKS, nodeLeaseFacts } from './convert.js';
+import { LEASE_KIND, LINK_MACS, RESTARTING_UNTIL, UNREACHABLE, UP_LINKS, nodeLeaseFacts } from './convert.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface NodeLeaseOptions {
@@ -36,6 +36,8 @@ function render(l: OwnLinks): Record<string, string> {
   return {
     [UP_LINKS]: [...l.upLinks].sort().join(','),
     [LINK_MACS]: Object.entries(l.macs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(','),
+    // A new agent's first write ends the restart its predecessor announced.
+    [RESTARTING_UNTIL]: '',
   };
 }
 
@@ -88,6 +90,17 @@ export class NodeLeaseWriter {
     });
     this.o.log.info({ node: w.node, link: w.link, action: w.action, reason: w.reason, ok }, w.action === 'mark' ? 'marked a node unreachable on a link' : 'cleared a node\'s unreachable mark');
     return ok;
+  }
+
+  /**
+   * Restart in place: stop writing, and put the deadline on our Lease (holder and links kept),
+   * so that peers that missed our pause frames, or restart meanwhile, hold back too.
+   */
+  async restarting(untilIso: string): Promise<boolean> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    await this.running;
+    return this.update(this.o.node, (current) => (current === undefined ? undefined : { holder: this.o.node, annotations: { [RESTARTING_UNTIL]: untilIso }, current }));
   }
 
   /** Clears our holder, so that others see at once that we left. */

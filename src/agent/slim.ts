@@ -9,7 +9,8 @@
  * Who reads what:
  * - Service: toL2Service and owningGateway (convert.ts), the uid for Events.
  *   No annotation of a Service is read by the agent.
- * - Node: toL2Node (name, labels, spec.unschedulable).
+ * - Node: toL2Node (name, labels, spec.unschedulable); for our own Node,
+ *   restartDecision (also metadata.deletionTimestamp and the Ready condition's status).
  * - EndpointSlice: endpointFacts (the kubernetes.io/service-name label,
  *   endpoints[].nodeName and conditions.ready).
  * - CiliumL2AnnouncementPolicy: toPolicySpec (the spec fields L2PolicySpec
@@ -160,6 +161,12 @@ export function slimNode(raw: unknown): NodeObject {
     const unschedulable = boolean(spec.unschedulable);
     out.spec = unschedulable === undefined ? {} : { unschedulable };
   }
+  // For restartDecision (SIGTERM: hand over or restart in place): being deleted, and the Ready condition only.
+  const deletion = string(metadataOf(raw).deletionTimestamp);
+  if (deletion !== undefined) out.metadata.deletionTimestamp = deletion;
+  const ready = array(record(record(raw)?.status)?.conditions)?.map(record).find((c) => c?.type === 'Ready');
+  const status = string(ready?.status);
+  if (status !== undefined) out.status = { conditions: [{ type: 'Ready', status }] };
   return out;
 }
 

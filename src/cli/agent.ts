@@ -21,6 +21,7 @@ export const agentSettings = {
   'load-balancer-classes': { description: 'loadBalancerClass values announced besides unset (comma list)', default: ['io.cilium/l2-announcer'], parse: parse.list },
   'external-ips-must-be-in-pool': { description: 'announce spec.externalIPs only inside some pool (false = Cilium\'s behaviour)', default: true, parse: parse.boolean },
   'handover-timeout': { description: 'how long SIGTERM waits for handovers to be written', default: 3000, parse: parse.duration },
+  'restart-grace': { description: 'SIGTERM while this node stays schedulable and Ready (a rolling update): keep the Services and have peers wait this long for the new agent (0 = always hand over)', default: 10_000, parse: parse.durationOrZero },
 };
 
 export const agentCommand: Command = {
@@ -56,12 +57,13 @@ export const agentCommand: Command = {
           nodeName: s['node-name'], namespace: s.namespace, coordination,
           loadBalancerClasses: s['load-balancer-classes'], externalIPsMustBeInPool: s['external-ips-must-be-in-pool'],
           healthAddress: s['health-address'], healthPort: s['health-port'], handoverTimeoutMs: s['handover-timeout'],
+          restartGraceMs: s['restart-grace'],
         },
       });
       const port = await agent.start();
       log.info({ healthPort: port }, 'herald agent started');
       const signal = await stopRequested;
-      log.info({ signal }, 'stopping: handing Services over');
+      log.info({ signal }, 'stopping');
       await agent.stop();
       log.info('herald agent stopped');
     } finally {

@@ -70,6 +70,8 @@ export const parse = {
     if (!(ms > 0)) throw new Error('must be more than zero');
     return ms;
   },
+  /** As duration, and 0 (a feature turned off). */
+  durationOrZero: (raw: string): number => (/^0+(\.0+)?(ms|s|m)?$/.test(raw.trim()) ? 0 : parse.duration(raw)),
   port: (raw: string): number => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error('must be a port number from 0 to 65535');

@@ -5,7 +5,8 @@
  *   'H' 'R'  version(1)  type(1)  seq-or-nonce(u32 BE)  flags(1)
  *   sender-len(1) sender(UTF-8)  target-len(1) target(UTF-8)  [target MAC(6), probe-req only]
  *
- * Types: 1 hello, 2 probe, 3 ack, 4 probe-req, 5 probe-res. Flag bit 0 is
+ * Types: 1 hello, 2 probe, 3 ack, 4 probe-req, 5 probe-res, 6 down, 7 pause
+ * (the number is the grace in ms; no target). Flag bit 0 is
  * `alive` on a probe-res; the other bits are reserved, sent as 0 and ignored
  * on receipt so a later version can use them without breaking this one.
  * Frames are zero-padded to Ethernet's 60-byte minimum; the decoder ignores
@@ -27,8 +28,8 @@ const MIN_FRAME = 60;
 const FIXED = 14 + 9;
 const FLAG_ALIVE = 0x01;
 
-const TYPE_OF = { hello: 1, probe: 2, ack: 3, 'probe-req': 4, 'probe-res': 5, down: 6 } as const satisfies Record<LanMessage['kind'], number>;
-const KIND_OF: readonly (LanMessage['kind'] | undefined)[] = [undefined, 'hello', 'probe', 'ack', 'probe-req', 'probe-res', 'down'];
+const TYPE_OF = { hello: 1, probe: 2, ack: 3, 'probe-req': 4, 'probe-res': 5, down: 6, pause: 7 } as const satisfies Record<LanMessage['kind'], number>;
+const KIND_OF: readonly (LanMessage['kind'] | undefined)[] = [undefined, 'hello', 'probe', 'ack', 'probe-req', 'probe-res', 'down', 'pause'];
 
 export interface LivenessFrame {
   /** Lower-case colon form. */
@@ -52,11 +53,11 @@ export function encodeLivenessFrame(f: LivenessFrame): Buffer {
   const src = unicastOrThrow(f.srcMac, 'source');
   const from = nameOrThrow(f.from, 'sender');
   const m = f.msg;
-  const number = m.kind === 'hello' ? m.seq : m.nonce;
+  const number = m.kind === 'hello' ? m.seq : m.kind === 'pause' ? m.graceMs : m.nonce;
   if (!Number.isInteger(number) || number < 0 || number > 0xffffffff) {
-    throw new Error(`liveness ${m.kind}: ${m.kind === 'hello' ? 'seq' : 'nonce'} ${number} is not a uint32`);
+    throw new Error(`liveness ${m.kind}: ${m.kind === 'hello' ? 'seq' : m.kind === 'pause' ? 'graceMs' : 'nonce'} ${number} is not a uint32`);
   }
-  const target = m.kind === 'hello' || m.kind === 'ack' ? Buffer.alloc(0) : nameOrThrow(m.target, 'target');
+  const target = m.kind === 'hello' || m.kind === 'ack' || m.kind === 'pause' ? Buffer.alloc(0) : nameOrThrow(m.target, 'target');
   const targetMac = m.kind === 'probe-req' ? unicastOrThrow(m.targetMac, 'probe-req target') : Buffer.alloc(0);
   const length = FIXED + 1 + from.length + 1 + target.length + targetMac.length;
   const out = Buffer.alloc(Math.max(MIN_FRAME, length));
@@ -111,9 +112,9 @@ export function decodeLivenessFrame(frame: Buffer): Decoded<LivenessFrame> {
   const targetName = target.value.name;
 
   let msg: LanMessage;
-  if (kind === 'hello' || kind === 'ack') {
+  if (kind === 'hello' || kind === 'ack' || kind === 'pause') {
     if (targetName !== undefined) return bad(`${kind} must not name a target (got "${targetName}")`);
-    msg = kind === 'hello' ? { kind, seq: number } : { kind, nonce: number };
+    msg = kind === 'hello' ? { kind, seq: number } : kind === 'pause' ? { kind, graceMs: number } : { kind, nonce: number };
   } else {
     if (targetName === undefined) return bad(`${kind} without a target name`);
     if (kind === 'probe' || kind === 'down') {

@@ -35,7 +35,7 @@ import type { ServiceKey } from '../ipam/types.js';
 import type { CoordinationSettings } from './coordination-settings.js';
 import type { Labels } from '../label-selector.js';
 import type { CompiledL2Policy } from './l2-policy.js';
-import { LanLiveness, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
+import { LanLiveness, type ApiPause, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
 import { ringGroups } from './liveness-rings.js';
 import type { LanReceived, LanSend } from './lan-messages.js';
 import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
@@ -56,6 +56,8 @@ export interface NodeLeaseFacts extends LeaseFacts {
   readonly macs: Readonly<Record<string, string>>;
   /** Links on which monitors found the node unreachable. */
   readonly unreachable: readonly string[];
+  /** Its agent restarts in place until then (herald.io/restarting-until, in the caller's clock): not to be suspected meanwhile. */
+  readonly restarting?: ApiPause;
 }
 
 /** A Service Lease write the adapter should make (compare-and-swap). */
@@ -158,15 +160,16 @@ export class AgentCore {
   private readonly planByService = new Map<ServiceKey, ServicePlan>();
   /** Services whose Lease or write changed since the last plan. */
   private readonly dirty = new Set<ServiceKey>();
-  private basis: { selection: L2Selection; live: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
+  private basis: { selection: L2Selection; live: string; paused: string; reachable: boolean; leaving: string; conflicted: string } | undefined;
   private mine: { selection: L2Selection; bySvc: Map<ServiceKey, NodeAssignment[]> } | undefined;
   private leavingReason: string | undefined;
+  private restartingSelf = false;
   private lastPlans: readonly ServicePlan[] = [];
   private apiOk = true;
   private ringsDirty = true;
   /** Policies and node labels that split rings by segment (ringGroups); undefined: one ring per link. */
   private scope: { policies: readonly CompiledL2Policy[]; labels: ReadonlyMap<string, Labels> } | undefined;
-  private lanSeen = { version: -1, deaf: '' };
+  private lanSeen = { version: -1, deaf: '', pauses: 0 };
   /** Services whose holder is gone, waiting for another node to claim: since when. */
   private readonly orphanSince = new Map<ServiceKey, number>();
   private readonly passOver = new Map<ServiceKey, number>();
@@ -204,12 +207,14 @@ export class AgentCore {
     }
     if (before !== undefined && compareResourceVersions(facts.rv, before.rv) < 0) return 'none';
     this.nodes.set(node, facts);
+    const pauses = this.lan.pauseVersion;
+    this.lan.setApiPause(node, facts.restarting);
     const marks = [...facts.unreachable].sort();
     this.lan.setApiMarks(node, marks);
     const links = before === undefined || !sameList(before.upLinks, facts.upLinks) || JSON.stringify(before.macs) !== JSON.stringify(facts.macs);
     if (links || (before.holder === '') !== (facts.holder === '')) this.ringsDirty = true;
     if (links || !sameList([...before.unreachable].sort(), marks)) return 'selection';
-    return before.holder !== facts.holder ? 'plan' : 'none';
+    return before.holder !== facts.holder || pauses !== this.lan.pauseVersion ? 'plan' : 'none';
   }
 
   /** A Service's cilium-l2announce-* Lease as the watch delivered it; undefined when deleted. */
@@ -333,6 +338,20 @@ export class AgentCore {
     this.ringsDirty = true;
   }
 
+  /**
+   * SIGTERM while our node stays (restartDecision said 'restart'): we keep every Lease and go
+   * on answering until we exit; the frames returned tell our rings not to suspect us for
+   * graceMs (send them a few times against loss), and no hello leaves from now on. The new
+   * agent finds our Service Leases naming us and keeps them (a holder that is a live
+   * candidate keeps its Services, whatever the ranking says).
+   */
+  restartInPlace(graceMs: number): LanSend[] {
+    this.restartingSelf = true;
+    return this.lan.pauseSelf(graceMs);
+  }
+
+  get restarting(): boolean { return this.restartingSelf; }
+
   /** SIGTERM or drain: hand everything over. */
   leave(reason: string): Change {
     this.leavingReason = reason;
@@ -387,13 +406,14 @@ export class AgentCore {
     const conflicted = new Set<string>();
     for (const [addr, c] of this.conflicts) if (c.failed) conflicted.add(addr);
     const live = this.live();
+    const paused = new Set(this.lan.pausedNodes(now));
     const reachable = this.apiOk;
     const basis = {
-      selection, live: [...live].sort().join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
+      selection, live: [...live].sort().join(','), paused: [...paused].join(','), reachable, leaving: this.leavingReason ?? '', conflicted: [...conflicted].sort().join(','),
     };
     const b = this.basis;
     // Only Lease changes and write results since the last plan: re-decide just those Services.
-    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.reachable !== basis.reachable
+    const full = b === undefined || b.selection !== basis.selection || b.live !== basis.live || b.paused !== basis.paused || b.reachable !== basis.reachable
       || b.leaving !== basis.leaving || b.conflicted !== basis.conflicted;
     this.basis = basis;
     if (this.mine?.selection !== selection) this.mine = { selection, bySvc: assignmentsByService(selection, this.self) };
@@ -401,6 +421,7 @@ export class AgentCore {
     const input: NodePlanInput = {
       self: this.self, selection, holders: this.holderNames, live,
       ...(this.leavingReason === undefined ? {} : { leaving: this.leavingReason }),
+      ...(paused.size === 0 ? {} : { paused }),
       apiReachable: reachable, conflicted, previous: this.previous, ranker: this.ranker, passOver: this.passOver,
     };
     let keys: Iterable<ServiceKey>;
@@ -607,8 +628,13 @@ export class AgentCore {
   private lanChange(now: number): Change {
     const deaf = this.lan.deaf(now).join(',');
     const version = this.lan.version;
-    if (version === this.lanSeen.version && deaf === this.lanSeen.deaf) return 'none';
-    this.lanSeen = { version, deaf };
+    const pauses = this.lan.pauseVersion;
+    if (version === this.lanSeen.version && deaf === this.lanSeen.deaf) {
+      if (pauses === this.lanSeen.pauses) return 'none';
+      this.lanSeen = { version, deaf, pauses };
+      return 'plan';
+    }
+    this.lanSeen = { version, deaf, pauses };
     return 'selection';
   }
 

@@ -45,6 +45,19 @@
  * rejoined (takeRejoined): the agent then reads afresh the Service Leases it
  * holds, since successors may have claimed them meanwhile.
  *
+ * A node whose agent restarts in place (SIGTERM while its node stays: a
+ * DaemonSet rolling update) says so before it exits: a `pause` frame with its
+ * grace, and a deadline on its node Lease (setApiPause). Until the deadline,
+ * or until we hear a hello from it, nobody suspects it: its monitors count it
+ * as heard, drop any suspicion of it, and a node whose every watched node is
+ * paused is not deaf for hearing nothing. Any other frame from it ends its
+ * pause (the old agent sends nothing after its pause), and a starting agent
+ * broadcasts a pause of 0 ms ("back") at its first BACK_REPEATS ticks, so
+ * that nodes it sends no hellos to learn it too. After the deadline, silence is
+ * judged as always (suspicion, helpers, majority, down), so a node that never
+ * comes back fails over at its grace plus the usual bound. A paused node is
+ * still a member of the ring: it counts in every majority, and does not answer.
+ *
  * Time is the caller's monotonic clock in ms; tick() is called every
  * helloIntervalMs, and every deadline is checked there.
  */
@@ -73,6 +86,21 @@ export const DEFAULT_LIVENESS: LivenessSettings = {
   clearAfterMs: 1000,
   lanVerdictMs: 10_000,
 };
+
+/**
+ * The longest pause honoured, whatever a frame or an annotation says: a pause
+ * written by hand for next year must not shield a dead node for that long.
+ */
+export const MAX_PAUSE_MS = 10 * 60_000;
+
+/** A restart-in-place deadline from a node's Lease: when (caller's clock), and the annotation's text (its identity). */
+export interface ApiPause {
+  readonly until: number;
+  readonly token: string;
+}
+
+/** Ticks at which a starting agent broadcasts "back" (a pause of 0 ms) on each of its links, against loss. */
+const BACK_REPEATS = 3;
 
 /** Monitors per node, and helpers asked to confirm a suspicion. */
 export const MONITORS = 2;
@@ -207,6 +235,8 @@ export function successorsInRing(members: readonly string[], node: string, k: nu
 export interface LivenessStatus {
   readonly links: Record<string, { members: number; live: number; monitors: string[]; watched: string[]; suspected: string[]; deaf: boolean; lastAnyAgoMs: number }>;
   readonly unreachable: Record<string, string[]>;
+  /** Nodes restarting in place, not suspected until their deadline or their next hello. */
+  readonly paused: string[];
 }
 
 export class LanLiveness {
@@ -223,6 +253,17 @@ export class LanLiveness {
   private changes = 0;
   /** Set when we rejoined a link (see the header); read and reset by takeRejoined. */
   private rejoinedFlag = false;
+  /** By node: restarting in place until (a pause frame heard). */
+  private readonly framePauses = new Map<string, number>();
+  /** By node: restarting in place until (its node Lease says so). */
+  private readonly apiPauses = new Map<string, ApiPause>();
+  /** By node: the Lease deadline that a hello from it already ended (the Lease may still show it for a while). */
+  private readonly endedApiPause = new Map<string, string>();
+  /** We are restarting in place: no more hellos (a hello would end the pause we announced). */
+  private selfPaused = false;
+  private pauseChanges = 0;
+  /** Ticks at which we said "back" (see the header). */
+  private backSent = 0;
 
   constructor(readonly self: string, private readonly s: LivenessSettings = DEFAULT_LIVENESS) {}
 
@@ -323,6 +364,62 @@ export class LanLiveness {
     this.changes++;
   }
 
+  /**
+   * A restart-in-place deadline from `node`'s Lease (undefined: none). One that a hello
+   * from the node already ended (same token) is not taken up again.
+   */
+  setApiPause(node: string, pause: ApiPause | undefined): void {
+    if (pause === undefined) {
+      this.apiPauses.delete(node);
+      this.endedApiPause.delete(node);
+      return;
+    }
+    if (this.endedApiPause.get(node) === pause.token) return;
+    if (this.apiPauses.get(node)?.token !== pause.token) this.pauseChanges++;
+    this.apiPauses.set(node, pause);
+  }
+
+  /** Whether `node` restarts in place and is not to be suspected now. */
+  isPaused(node: string, now: number): boolean {
+    const f = this.framePauses.get(node);
+    if (f !== undefined && now < f) return true;
+    const a = this.apiPauses.get(node);
+    return a !== undefined && now < a.until;
+  }
+
+  /** Nodes paused now, for /status. */
+  pausedNodes(now: number): string[] {
+    return [...new Set([...this.framePauses.keys(), ...this.apiPauses.keys()])].filter((n) => this.isPaused(n, now)).sort();
+  }
+
+  /** Counts pauses that began or ended early: a cheap test for "re-plan" (no handover to a paused node). */
+  get pauseVersion(): number {
+    return this.pauseChanges;
+  }
+
+  /** A frame from a paused node's new agent: the pause is over. */
+  private endPause(node: string): void {
+    if (this.framePauses.has(node) || this.apiPauses.has(node)) this.pauseChanges++;
+    this.framePauses.delete(node);
+    const a = this.apiPauses.get(node);
+    if (a !== undefined) {
+      this.endedApiPause.set(node, a.token);
+      this.apiPauses.delete(node);
+    }
+  }
+
+  /**
+   * We restart in place: the frames that tell our rings so (a pause broadcast on each link we
+   * have a ring on), and no hellos from now on. The caller sends them a few times against loss.
+   */
+  pauseSelf(graceMs: number): LanSend[] {
+    this.selfPaused = true;
+    const graceMsInt = Math.max(0, Math.min(MAX_PAUSE_MS, Math.round(graceMs)));
+    const links = new Set<string>();
+    for (const r of this.rings.values()) links.add(r.link);
+    return [...links].sort().map((link) => ({ link, to: '*', toMac: BROADCAST_MAC, msg: { kind: 'pause', graceMs: graceMsInt } }));
+  }
+
   /** A deadline is pending: tick every tickIntervalMs instead of every hello interval. */
   get busy(): boolean {
     if (this.helperProbes.size > 0 || this.apiMarks.has(this.self)) return true;
@@ -348,11 +445,18 @@ export class LanLiveness {
    */
   tick(now: number): LanSend[] {
     const out: LanSend[] = [];
+    if (this.selfPaused) return out;
+    const sayBack = this.backSent < BACK_REPEATS && this.rings.size > 0;
+    if (sayBack) this.backSent++;
+    for (const [n, until] of this.framePauses) if (now >= until) this.framePauses.delete(n);
     for (const ring of this.rings.values()) {
       const link = ring.link;
       this.derive(link, ring, now);
+      // Every node we watch restarts in place: we expect to hear nothing, and are not deaf for it.
+      if (ring.watched.size > 0 && [...ring.watched].every((n) => this.isPaused(n, now))) ring.lastAnyAt = now;
       // A quarter interval of slack: a tick a little early still sends, one at half an interval does not.
       if (now - ring.lastHelloAt >= this.s.helloIntervalMs * 0.75) {
+        if (sayBack && !out.some((f) => f.link === link && f.msg.kind === 'pause')) out.push({ link, to: '*', toMac: BROADCAST_MAC, msg: { kind: 'pause', graceMs: 0 } });
         ring.lastHelloAt = now;
         ring.seq = (ring.seq + 1) >>> 0;
         for (const m of this.helloTargets(ring, now)) this.send(out, link, ring, m, { kind: 'hello', seq: ring.seq });
@@ -373,6 +477,12 @@ export class LanLiveness {
         if (this.isUnreachable(link, n)) {
           ring.suspicions.delete(n);
           if (now - (ring.lastHeard.get(n) ?? now) >= this.s.suspectAfterMs) ring.steadySince.delete(n);
+          continue;
+        }
+        // Restarting in place: counted as heard until its deadline, so that silence is judged from then.
+        if (this.isPaused(n, now)) {
+          ring.suspicions.delete(n);
+          ring.lastHeard.set(n, now);
           continue;
         }
         const suspicion = ring.suspicions.get(n);
@@ -458,8 +568,16 @@ export class LanLiveness {
       for (const [target, sus] of ring.suspicions) if (sus.quorum?.sample.has(r.from) === true) this.quorumAnswer(out, r.link, ring, target, sus, r.from, now);
     }
     const msg = r.msg;
+    // Anything but a pause from a paused node is its new agent: the pause is over.
+    if (msg.kind !== 'pause' || msg.graceMs === 0) this.endPause(r.from);
     switch (msg.kind) {
       case 'hello':
+        break;
+      case 'pause':
+        if (msg.graceMs === 0) break;
+        if (!this.framePauses.has(r.from)) this.pauseChanges++;
+        this.framePauses.set(r.from, now + Math.min(MAX_PAUSE_MS, msg.graceMs));
+        for (const ring of rings) ring.suspicions.delete(r.from);
         break;
       case 'probe':
         out.push({ link: r.link, to: r.from, toMac: r.fromMac, msg: { kind: 'ack', nonce: msg.nonce } });
@@ -591,7 +709,7 @@ export class LanLiveness {
     const unreachable: Record<string, string[]> = {};
     const nodes = new Set([...this.apiMarks.keys(), ...[...this.verdicts.keys()].map((k) => k.split('\u0000')[1] ?? '')]);
     for (const n of [...nodes].sort()) unreachable[n] = this.unreachable(n);
-    return { links, unreachable };
+    return { links, unreachable, paused: this.pausedNodes(now) };
   }
 
   // ---- internals ------------------------------------------------------------
@@ -682,7 +800,8 @@ export class LanLiveness {
   private helpersFor(ring: LinkRing, target: string, now: number): string[] {
     const view = ring.live.includes(target) ? ring.live : [...ring.live, target].sort();
     const order = successorsInRing(view, target, view.length).filter((n) => n !== this.self && n !== target);
-    const heard = (n: string): boolean => now - (ring.lastHeard.get(n) ?? -Infinity) < this.s.suspectAfterMs;
+    // A node restarting in place answers nobody: asked last.
+    const heard = (n: string): boolean => now - (ring.lastHeard.get(n) ?? -Infinity) < this.s.suspectAfterMs && !this.isPaused(n, now);
     return [...order.filter(heard), ...order.filter((n) => !heard(n))].slice(0, HELPERS);
   }
 

@@ -18,7 +18,12 @@ export type LanMessage =
   /** The helper's answer to a probe-req: whether `target` acked its probe in time. */
   | { readonly kind: 'probe-res'; readonly nonce: number; readonly target: string; readonly alive: boolean }
   /** Broadcast on the link by a monitor that confirmed `target` unreachable there. */
-  | { readonly kind: 'down'; readonly nonce: number; readonly target: string };
+  | { readonly kind: 'down'; readonly nonce: number; readonly target: string }
+  /**
+   * Broadcast on the link by an agent restarting in place (SIGTERM while its node stays):
+   * "I am being replaced; do not suspect me for graceMs, or until you hear a hello from me".
+   */
+  | { readonly kind: 'pause'; readonly graceMs: number };
 
 export type LanMessageKind = LanMessage['kind'];
 

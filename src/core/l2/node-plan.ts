@@ -13,6 +13,8 @@ export interface NodePlanInput {
   /** Per Service: best-ranked live candidates passed over for not claiming in time (OwnershipInput.passOver). */
   readonly passOver?: ReadonlyMap<ServiceKey, number>;
   readonly leaving?: string;
+  /** Nodes restarting in place (OwnershipInput.paused). */
+  readonly paused?: ReadonlySet<string>;
   readonly apiReachable: boolean;
   /** Addresses another MAC announced whose Lease read then failed (AgentCore.conflict). */
   readonly conflicted: ReadonlySet<string>;
@@ -64,6 +66,7 @@ export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, 
     live: input.live,
     ...(input.passOver?.get(key) === undefined ? {} : { passOver: input.passOver.get(key) }),
     ...(input.leaving === undefined ? {} : { leaving: input.leaving }),
+    ...(input.paused === undefined || input.paused.size === 0 ? {} : { paused: input.paused }),
     apiReachable: input.apiReachable,
     addresses: [...new Set(assignments.map((a) => a.address))],
     conflicted: input.conflicted,

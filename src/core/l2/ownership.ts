@@ -20,6 +20,11 @@ export interface OwnershipInput {
    * has condemned yet). 0 or absent: the best claims.
    */
   readonly passOver?: number;
+  /**
+   * Nodes whose agent restarts in place (LanLiveness pause): still live (nobody claims
+   * their Services), but no Service is handed to them or claimed for them meanwhile.
+   */
+  readonly paused?: ReadonlySet<string>;
   /** Set while this agent shuts down or its node drains: why it is leaving. */
   readonly leaving?: string;
   /** Whether the API answered this agent's last request (AgentCore.apiReachable). */
@@ -78,7 +83,7 @@ function decideAsHolder(input: OwnershipInput, selfCandidate: boolean): Ownershi
   const answer = answerAddresses.length > 0;
   const why = input.leaving ?? (selfCandidate ? undefined : `not a candidate${input.notCandidateReason === undefined ? '' : `: ${input.notCandidateReason}`}`);
   if (why !== undefined) {
-    const successor = ranked.find((n) => n !== self && live.has(n));
+    const successor = ranked.find((n) => n !== self && live.has(n) && !(input.paused?.has(n) ?? false));
     if (successor !== undefined) {
       return { answer, answerAddresses, action: 'handover', target: successor, reason: `handing over to ${successor}: ${why}` };
     }
@@ -112,7 +117,7 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
     return { ...idle, reason: notCandidate === undefined ? `holder ${holder} is live` : `${notCandidate}; holder ${holder} is live` };
   }
   // Every agent that shares these observations picks the same node, so at most one claims.
-  const willing = ranked.filter((n) => live.has(n));
+  const willing = ranked.filter((n) => live.has(n) && !(input.paused?.has(n) ?? false));
   const passed = Math.min(input.passOver ?? 0, Math.max(0, willing.length - 1));
   const best = willing[passed];
   if (best === self) {

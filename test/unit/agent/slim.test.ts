@@ -197,11 +197,12 @@ test('Service: the L2 view, the owning Gateway and the uid for Events are unchan
   assert.deepEqual(slim.spec, { type: 'LoadBalancer', loadBalancerClass: 'io.cilium/l2-announcer', externalTrafficPolicy: 'Local', externalIPs: ['203.0.113.5'] });
 });
 
-test('Node: the L2 view is unchanged; status and annotations are dropped', () => {
+test('Node: the L2 view is unchanged; annotations and status but the Ready condition are dropped', () => {
   const slim = slimNode(node);
   assert.deepEqual(toL2Node(slim, ['eth0']), toL2Node(node as NodeObject, ['eth0']));
   assert.equal(toL2Node(slim, []).unschedulable, true);
-  assert.deepEqual(Object.keys(slim).sort(), ['metadata', 'spec']);
+  assert.ok(Object.keys(slim).every((k) => ['metadata', 'spec', 'status'].includes(k)), Object.keys(slim).join());
+  assert.ok((slim.status?.conditions ?? []).every((c) => c.type === 'Ready' && Object.keys(c).join() === 'type,status'), JSON.stringify(slim.status));
   assert.equal(slim.metadata.annotations, undefined);
   assert.deepEqual(slimNode({ metadata: { name: 'n' }, spec: {} }).spec, {});
 });
@@ -252,4 +253,23 @@ test('slim functions never throw, whatever JSON arrives, and keep a string name'
   fc.assert(fc.property(fc.record({ metadata: fc.jsonValue(), spec: fc.jsonValue(), status: fc.jsonValue(), endpoints: fc.jsonValue() }), (v) => {
     for (const f of slimmers) f(v);
   }), { numRuns: 500 });
+});
+
+test('Node: restartDecision reads the Ready condition and deletionTimestamp; a node without them decides to hand over', async () => {
+  const { ownNodeFacts } = await import('../../../src/agent/convert.js');
+  const full = { metadata: { name: 'n', deletionTimestamp: '2026-01-01T00:00:00Z', labels: { a: 'b' } }, spec: { unschedulable: true },
+    status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True', reason: 'KubeletReady' }], images: [{ names: ['x'] }] } };
+  assert.deepEqual(ownNodeFacts(slimNode(full)), { unschedulable: true, ready: 'True', deleting: true, labels: { a: 'b' } });
+  assert.deepEqual(ownNodeFacts(slimNode({ metadata: { name: 'n' } })), { unschedulable: false, ready: undefined, deleting: false, labels: {} });
+  assert.equal(ownNodeFacts(undefined), undefined);
+});
+
+test('node Lease: the restart deadline is RFC 3339 or ignored as malformed, never a crash', async () => {
+  const { restartingUntil } = await import('../../../src/agent/convert.js');
+  const lease = (v: string | undefined): Parameters<typeof restartingUntil>[0] => ({ metadata: { name: 'herald-agent-n', ...(v === undefined ? {} : { annotations: { 'herald.io/restarting-until': v } }) } });
+  assert.equal(restartingUntil(lease(undefined)), undefined);
+  assert.equal(restartingUntil(lease('')), undefined);
+  assert.deepEqual(restartingUntil(lease('2026-05-01T10:00:00.250Z')), { text: '2026-05-01T10:00:00.250Z', wallMs: Date.UTC(2026, 4, 1, 10, 0, 0, 250) });
+  assert.deepEqual(restartingUntil(lease('2026-05-01T12:00:00+02:00')), { text: '2026-05-01T12:00:00+02:00', wallMs: Date.UTC(2026, 4, 1, 10) });
+  for (const bad of ['tomorrow', '1714557600', '2026-05-01', '2026-13-01T00:00:00Z', '2026-05-01T10:00:00']) assert.equal(restartingUntil(lease(bad))?.wallMs, 'malformed', bad);
 });

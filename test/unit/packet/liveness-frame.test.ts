@@ -19,6 +19,8 @@ const samples: LanMessage[] = [
   { kind: 'probe-res', nonce: 42, target: 'node-c', alive: true },
   { kind: 'probe-res', nonce: 43, target: 'node-c', alive: false },
   { kind: 'down', nonce: 44, target: 'node-c' },
+  { kind: 'pause', graceMs: 10_000 },
+  { kind: 'pause', graceMs: 0 },
 ];
 
 function frame(msg: LanMessage, from = 'node-a'): Buffer {
@@ -122,7 +124,7 @@ describe('liveness frame', () => {
       [raw(1, [1, 0x61, 0], { magic: 0x4853 }), 'liveness frame: bad magic 0x4853, not "HR"'],
       [raw(1, [1, 0x61, 0], { version: 7 }), 'liveness frame: unknown version 7'],
       [raw(0, [1, 0x61, 0]), 'liveness frame: unknown message type 0'],
-      [raw(7, [1, 0x61, 0]), 'liveness frame: unknown message type 7'],
+      [raw(8, [1, 0x61, 0]), 'liveness frame: unknown message type 8'],
       [raw(1, [0, 0]), 'liveness frame: hello with an empty sender name'],
       [raw(1, [40, ...Buffer.from('abc')]), 'liveness frame: hello sender name length 40 runs past the end (27 bytes)'],
       [raw(1, [254, ...Buffer.alloc(254, 0x61), 0]), 'liveness frame: hello sender name length 254 exceeds 253'],

@@ -110,7 +110,7 @@ class World {
   }
 
   /** Delivers frames (and the answers they cause) at once, except to or from a node that is cut off. */
-  private deliver(from: string, sends: readonly LanSend[]): void {
+  deliver(from: string, sends: readonly LanSend[]): void {
     const queue: Array<[string, LanSend]> = sends.map((s) => [from, s]);
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
       const [src, s] = item;
@@ -638,6 +638,75 @@ const stories: Story[] = [
     },
   },
 ];
+
+/** The agent on `node` restarts in place: pause frames out, then its process is gone (cut: it sends and hears nothing). */
+function restartInPlace(w: World, node: string, graceMs: number): void {
+  w.deliver(node, w.of(node).restartInPlace(graceMs));
+  w.cut.add(node);
+}
+
+/** A new agent on `node`: a fresh core, fed the node and Service Leases as its first list shows them. */
+function newAgent(w: World, node: string, holder: string, rv: string): AgentCore {
+  const core = new AgentCore({ self: node, settings: S });
+  for (const [n, f] of w.nodeLeases) core.nodeLease(n, f);
+  core.serviceLease(SVC, { holder, rv });
+  w.cores.set(node, core);
+  w.cut.delete(node);
+  return core;
+}
+
+describe('AgentCore: restart in place', () => {
+  it('the lowest-ranked holder restarts in place: nobody claims while it is away, and the new agent keeps the Service (no write) although another node ranks higher', () => {
+    const w = new World(third);
+    w.run(1000);
+    const rv = w.holder(third);
+    assert.equal(w.answering(third), true);
+    assert.deepEqual(w.plan(third).writes, []);
+    restartInPlace(w, third, 10_000);
+    for (let t = 0; t < 3000; t += 100) {
+      w.run(100);
+      for (const n of [first, second]) assert.deepEqual(w.plan(n).writes, [], `${n} wrote at ${w.now}`);
+    }
+    assert.deepEqual(w.marks, [], 'nobody marked the restarting node');
+    const core = newAgent(w, third, third, rv);
+    const p = w.plan(third);
+    assert.deepEqual(p.writes, [], 'the new agent keeps its Service');
+    assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, true);
+    w.run(1000);
+    assert.deepEqual(w.plan(third).writes, []);
+    assert.equal(core.holderOf(SVC), third);
+    for (const n of [first, second]) assert.deepEqual(w.of(n).status(w.now).lan.paused, [], `${n}: its hellos ended the pause`);
+    assert.deepEqual(w.marks, []);
+  });
+
+  it('an agent restarting in place keeps answering and writes nothing until it exits', () => {
+    const w = new World(first);
+    w.run(500);
+    w.holder(first);
+    w.deliver(first, w.core.restartInPlace(5000));
+    assert.equal(w.core.restarting, true);
+    const p = w.plan();
+    assert.deepEqual(p.writes, []);
+    assert.equal(p.plans.find((x) => x.service === SVC)?.decision.answer, true);
+  });
+
+  it('a restart that never comes back: the Service moves after the grace, within grace + the failover bound', () => {
+    const w = new World(second);
+    w.run(1000);
+    w.holder(first);
+    const graceMs = 2000;
+    restartInPlace(w, first, graceMs);
+    const start = w.now;
+    let claimedAt = Infinity;
+    while (w.now - start < graceMs + 2000 && claimedAt === Infinity) {
+      w.run(S.helloIntervalMs);
+      const writes = [second, third].flatMap((n) => w.plan(n).writes);
+      if (writes.some((x) => x.action === 'claim')) claimedAt = w.now - start;
+    }
+    assert.ok(claimedAt >= graceMs + S.suspectAfterMs, `claimed ${claimedAt} ms after the SIGTERM`);
+    assert.ok(claimedAt <= graceMs + failoverBoundMs(S, 0) + S.helloIntervalMs, `claimed ${claimedAt} ms after the SIGTERM`);
+  });
+});
 
 describe('AgentCore stories', () => {
   for (const story of stories) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_LIVENESS, LanLiveness, successorsInRing, type MarkWrite, type RingSpec } from '../../../../src/core/l2/lan-liveness.js';
+import { DEFAULT_LIVENESS, LanLiveness, MAX_PAUSE_MS, successorsInRing, type MarkWrite, type RingSpec } from '../../../../src/core/l2/lan-liveness.js';
 import type { LanSend } from '../../../../src/core/l2/lan-messages.js';
 
 const LINK = 'eth1';
@@ -53,7 +53,9 @@ class Lan {
     const queue: Array<[string, LanSend]> = sends.map((s) => [from, s]);
     while (queue.length > 0) {
       const [src, s] = queue.shift()!;
-      this.sent.set(src, (this.sent.get(src) ?? 0) + 1);
+      // The "back" frames a starting agent broadcasts (pause of 0 ms) are not the steady state's cost.
+      const counted = s.msg.kind !== 'pause';
+      if (counted) this.sent.set(src, (this.sent.get(src) ?? 0) + 1);
       // A broadcast reaches the nodes of the sender's segment (its rings), not other racks.
       const segment = this.groups === undefined ? [...this.nodes.keys()] : [...this.groups.values()].filter((g) => g.includes(src)).flat();
       const targets = s.to === '*' ? segment.filter((n) => n !== src) : [s.to];
@@ -61,7 +63,7 @@ class Lan {
         if (this.down.has(to) || this.cutPaths.has(`${src}>${to}`) || this.lost()) continue;
         const l = this.nodes.get(to);
         if (l === undefined) continue;
-        this.received.set(to, (this.received.get(to) ?? 0) + 1);
+        if (counted) this.received.set(to, (this.received.get(to) ?? 0) + 1);
         for (const r of l.received({ link: LINK, from: src, fromMac: macOf(src), msg: s.msg }, this.now)) queue.push([to, r]);
       }
     }
@@ -390,5 +392,84 @@ describe('LAN liveness', () => {
       }
       assert.deepEqual(lan.writes(), []);
     });
+  });
+});
+
+describe('LAN liveness: restart in place', () => {
+  /** Hellos, probes and acks from `n` stop (its agent process is gone); frames to it are lost. */
+  const gone = (lan: Lan, n: string): void => { lan.down.add(n); };
+
+  it('a paused node is not suspected until its deadline; silent after it, it is condemned as usual (grace + the usual bound)', () => {
+    const lan = new Lan(names(5));
+    lan.run(1000);
+    const c = lan.nodes.get('c')!;
+    lan.deliver('c', c.pauseSelf(3000));
+    const pausedAt = lan.now;
+    gone(lan, 'c');
+    for (const [n, l] of lan.nodes) if (n !== 'c') assert.deepEqual(l.status(lan.now).paused, ['c'], n);
+    lan.run(2900);
+    for (const [n, l] of lan.nodes) {
+      if (n === 'c') continue;
+      assert.deepEqual(l.unreachable('c'), [], `${n} condemned c during its pause`);
+      assert.deepEqual(l.status(lan.now).links[LINK]?.suspected, [], `${n} suspects during the pause`);
+      assert.deepEqual(l.deaf(lan.now), []);
+    }
+    assert.deepEqual(lan.writes(), []);
+    const took = lan.until(() => [...lan.nodes].every(([n, l]) => n === 'c' || l.unreachable('c').includes(LINK)), 3000);
+    const after = lan.now - pausedAt;
+    assert.ok(after >= 3000 + DEFAULT_LIVENESS.suspectAfterMs && took < 3000, `condemned ${after} ms after the pause`);
+    assert.ok(after <= 3000 + 450, `condemned ${after} ms after the pause`);
+  });
+
+  it('a hello from the paused node ends its pause: silent again, it is suspected after the usual suspicion', () => {
+    const lan = new Lan(names(4));
+    lan.run(1000);
+    const b = lan.nodes.get('b')!;
+    lan.deliver('b', b.pauseSelf(60_000));
+    gone(lan, 'b');
+    lan.run(1000);
+    // A new agent on b: a fresh instance, that sends hellos.
+    lan.nodes.set('b', new LanLiveness('b'));
+    lan.down.delete('b');
+    lan.rings();
+    lan.run(500);
+    for (const [n, l] of lan.nodes) if (n !== 'b') assert.deepEqual(l.status(lan.now).paused, [], `${n} still sees b paused`);
+    gone(lan, 'b');
+    const took = lan.until(() => [...lan.nodes].every(([n, l]) => n === 'b' || l.unreachable('b').includes(LINK)), 3000);
+    assert.ok(took <= 450, `took ${took} ms`);
+  });
+
+  it('the pause on the node Lease holds back a monitor that missed the frames; a hello ends it, and the same Lease delivered again does not restart it', () => {
+    const lan = new Lan(names(3));
+    lan.run(1000);
+    const a = lan.nodes.get('a')!;
+    // c never sends a pause frame (all lost); only the API says it restarts, until now + 2 s.
+    for (const l of lan.nodes.values()) l.setApiPause('c', { until: lan.now + 2000, token: 'T1' });
+    gone(lan, 'c');
+    lan.run(1500);
+    assert.deepEqual(a.unreachable('c'), []);
+    assert.deepEqual(a.status(lan.now).paused, ['c']);
+    lan.down.delete('c');
+    lan.run(200);
+    assert.deepEqual(a.status(lan.now).paused, []);
+    a.setApiPause('c', { until: lan.now + 2000, token: 'T1' });
+    assert.deepEqual(a.status(lan.now).paused, [], 'a pause a hello ended is not taken up again');
+    a.setApiPause('c', { until: lan.now + 2000, token: 'T2' });
+    assert.deepEqual(a.status(lan.now).paused, ['c'], 'a new restart is');
+    a.setApiPause('c', undefined);
+    assert.deepEqual(a.status(lan.now).paused, []);
+  });
+
+  it('a paused node sends no hellos; a pause longer than MAX_PAUSE_MS is cut to it', () => {
+    const lan = new Lan(names(3));
+    lan.run(500);
+    const a = lan.nodes.get('a')!;
+    const frames = a.pauseSelf(24 * 3600_000);
+    assert.deepEqual(frames.map((f) => [f.to, f.msg]), [['*', { kind: 'pause', graceMs: MAX_PAUSE_MS }]]);
+    assert.deepEqual(a.tick(lan.now + 50), []);
+    lan.deliver('a', frames);
+    const b = lan.nodes.get('b')!;
+    assert.equal(b.isPaused('a', lan.now + MAX_PAUSE_MS - 1), true);
+    assert.equal(b.isPaused('a', lan.now + MAX_PAUSE_MS), false);
   });
 });
