@@ -54,6 +54,7 @@ import {
 } from '../test/support/rolling-update.js';
 import { resetMidConnection, type VipProbeReport } from '../test/support/vip-probe.js';
 import { sleep, waitFor } from '../test/support/wait.js';
+import { median } from './stats.js';
 
 const SIZES = (process.env.NODES ?? '3').split(',').map(Number);
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -69,12 +70,6 @@ const LOG_DIR = process.env.LOG_DIR ?? `/tmp/herald-upgrade-${new Date().toISOSt
 
 if (SERVICES > 50) throw new Error('at most 50 Services (192.0.2.200-249)');
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 /** How many of `names` each node holds, as "node-a 7, node-b 6, ...". */
