@@ -248,6 +248,7 @@ describe('failover', () => {
     console.log(`crash failover blackout: ${blackout} ms`);
     assert.ok(report.samples.at(-1)?.error === undefined, 'curl had not recovered at the end of the probe');
     await lab.restoreLan(holder);
+    await lab.setNodeReady(holder, true);
     await lab.startAgent(holder);
   });
 
@@ -317,8 +318,11 @@ describe('failover', () => {
     const holder = await holderOf('app1-service');
     const probe = await lab.startProbe({ vip, durationMs: 4000 });
     await sleep(500);
+    // The node is shutting down (the kubelet marks it NotReady), so its
+    // agent hands over rather than restarting in place.
+    await lab.setNodeReady(holder, false);
     await lab.stopAgent(holder, 'SIGTERM');
-    // The node leaves the LAN once its agent is gone, as in a drain.
+    // The node leaves the LAN once its agent is gone.
     await lab.cutLan(holder);
     const report = await probe.done;
     const next = await holderOf('app1-service');
@@ -327,6 +331,7 @@ describe('failover', () => {
     console.log(`graceful handover: ${failed} failed of ${report.samples.length}, blackout ${longestBlackoutMs(report.samples)} ms`);
     assert.ok(failed <= 2, `${failed} requests failed during a graceful handover`);
     await lab.restoreLan(holder);
+    await lab.setNodeReady(holder, true);
     await lab.startAgent(holder);
   });
 });

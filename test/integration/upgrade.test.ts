@@ -60,14 +60,6 @@ function assertAnswered(report: VipProbeReport): void {
   for (const v of report.vips) assert.ok(v.requests > 0 && Object.keys(v.answers).length > 0, `${v.vip} was never answered`);
 }
 
-/** Patches the Ready condition of a Node, as the kubelet's graceful node shutdown does (False) and its return (True). */
-async function setReady(node: string, status: 'True' | 'False'): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  await lab.cp.kubectl(['patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: {
-    conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'KubeletReady' : 'KubeletNotReady', message: 'herald lab', lastHeartbeatTime: now, lastTransitionTime: now }],
-  } })]);
-}
-
 /** The node Lease's holder and restart annotation. */
 async function nodeLease(node: string): Promise<{ holder: string; restarting: string }> {
   const out = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `herald-agent-${node}`, '-o', 'json']);
@@ -105,7 +97,7 @@ test('a rolling update of every agent fails no request at all and moves no VIP: 
 
 test('an agent SIGTERMed while its node shuts down (NotReady) hands over at once: its VIPs move, none goes dark', async () => {
   const node = await busiest();
-  await setReady(node, 'False');
+  await lab.setNodeReady(node, false);
   const probe = await startVipProbe(lab, vips);
   await sleep(500);
   try {
@@ -116,7 +108,7 @@ test('an agent SIGTERMed while its node shuts down (NotReady) hands over at once
     for (const l of LEASES) assert.notEqual(holders.get(l), node, `${l} still held by ${node}`);
     await sleep(500);
   } finally {
-    await setReady(node, 'True');
+    await lab.setNodeReady(node, true);
   }
   const report = await probe.stop();
   const dark = failedBy(report, (e) => !resetMidConnection(e));
@@ -165,9 +157,9 @@ test('an agent is ready only once its node Lease names it: a rolling update goes
   const node = 'node-c';
   const user = lab.node(node).user;
   // A node shutting down: the agent hands over and clears its node Lease (a restart in place would keep it).
-  await setReady(node, 'False');
+  await lab.setNodeReady(node, false);
   await lab.stopAgent(node, 'SIGTERM');
-  await setReady(node, 'True');
+  await lab.setNodeReady(node, true);
   await lab.cp.kubectl(['delete', 'rolebinding', '-n', 'kube-system', `${user}-user`]);
   await lab.cp.kubectl(['create', 'role', 'lease-reader', '-n', 'kube-system', '--verb=get,list,watch', '--resource=leases.coordination.k8s.io']);
   await lab.cp.kubectl(['create', 'rolebinding', `${user}-reader`, '-n', 'kube-system', '--role=lease-reader', `--user=${user}`]);

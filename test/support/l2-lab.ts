@@ -249,15 +249,27 @@ export class L2Lab {
       apiVersion: 'v1', kind: 'Node',
       metadata: { name: want.name, labels: { 'kubernetes.io/hostname': want.name, 'kubernetes.io/os': 'linux', ...want.labels } },
     }, { version: '1.1' }));
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const addresses = [
       ...(host.ipv4 ? [{ type: 'InternalIP', address: host.ipv4 }] : []),
       ...(host.ipv6 ? [{ type: 'InternalIP', address: host.ipv6 }] : []),
       { type: 'Hostname', address: want.name },
     ];
-    await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: {
-      addresses,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab', lastHeartbeatTime: now, lastTransitionTime: now }],
+    await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { addresses } })]);
+    await this.setNodeReady(want.name, true);
+  }
+
+  /**
+   * Sets a Node's Ready condition as the kubelet does: False when its
+   * graceful node shutdown begins (an agent SIGTERMed then hands over at
+   * once), True when it is back.
+   */
+  async setNodeReady(node: string, ready: boolean): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = ready
+      ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab' }
+      : { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'node is shutting down' };
+    await this.cp.kubectl(['patch', 'node', node, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: {
+      conditions: [{ ...condition, lastHeartbeatTime: now, lastTransitionTime: now }],
     } })]);
   }
 
