@@ -25,7 +25,7 @@ export default tseslint.config(
   },
   {
     // Tests, benchmarks and the simulator may use non-null assertions on values they have just checked.
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts'],
+    files: ['test/**/*.ts', 'harness/**/*.ts', 'bench/**/*.ts', 'sim/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

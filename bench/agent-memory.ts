@@ -1,6 +1,6 @@
 /**
  * herald agent memory against a real kube-apiserver: one `herald agent`
- * process in an L2 lab node namespace (test/support/l2-lab.ts, one node, no
+ * process in an L2 lab node namespace (harness/l2-lab.ts, one node, no
  * operator), with up to 100 Nodes, 1,000 LoadBalancer Services and 5,000
  * EndpointSlices in the API.
  *
@@ -47,9 +47,9 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { KubeTransport } from '../src/kube/transport.js';
-import { L2Lab } from '../test/support/l2-lab.js';
-import { repoRoot } from '../test/support/paths.js';
-import { sleep, waitFor } from '../test/support/wait.js';
+import { L2Lab } from '../harness/l2-lab.js';
+import { repoRoot } from '../harness/paths.js';
+import { sleep, waitFor } from '../harness/wait.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);

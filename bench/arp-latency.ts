@@ -14,8 +14,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Host, Spawned } from '../test/support/testbed.js';
-import { Testbed } from '../test/support/testbed.js';
+import type { Host, Spawned } from '../harness/testbed.js';
+import { Testbed } from '../harness/testbed.js';
 import type { Summary } from './stats.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

@@ -25,10 +25,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { L2Lab } from '../test/support/l2-lab.js';
-import { longestBlackoutMs } from '../test/support/blackout-probe.js';
-import { apply, serviceIps, serviceManifest } from '../test/support/kube-objects.js';
-import { waitFor, sleep } from '../test/support/wait.js';
+import { L2Lab } from '../harness/l2-lab.js';
+import { longestBlackoutMs } from '../harness/blackout-probe.js';
+import { apply, serviceIps, serviceManifest } from '../harness/kube-objects.js';
+import { waitFor, sleep } from '../harness/wait.js';
 import { median } from './stats.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);

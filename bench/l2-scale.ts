@@ -4,7 +4,7 @@
  *
  *   NODES=3,8,16,24 SERVICES=100 RUNS=3 node dist/bench/l2-scale.js     (as root)
  *
- * For each N, a lab of its own (test/support/l2-lab.ts: control plane,
+ * For each N, a lab of its own (harness/l2-lab.ts: control plane,
  * herald operator, N node namespaces on one LAN bridge, one `herald agent`
  * per node, a client), SERVICES announced Services (one IPv4 for the probe,
  * the rest IPv6 single-stack), then:
@@ -27,7 +27,7 @@
  * - crash failover, RUNS times: the probe Service's holder is cut off the
  *   LAN and its agent SIGKILLed (as bench/l2-coordination.ts does); blackout
  *   = the longest run of failed HTTP requests from the client
- *   (test/support/blackout-probe.ts), and for every Service the victim held,
+ *   (harness/blackout-probe.ts), and for every Service the victim held,
  *   the time from the cut to the new holder's claim (the Lease's
  *   acquireTime, written by the claimer).
  *
@@ -42,11 +42,11 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } fro
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { L2Lab } from '../test/support/l2-lab.js';
-import { longestBlackoutMs } from '../test/support/blackout-probe.js';
-import { apply, serviceManifest } from '../test/support/kube-objects.js';
-import type { Spawned } from '../test/support/testbed.js';
-import { waitFor, sleep } from '../test/support/wait.js';
+import { L2Lab } from '../harness/l2-lab.js';
+import { longestBlackoutMs } from '../harness/blackout-probe.js';
+import { apply, serviceManifest } from '../harness/kube-objects.js';
+import type { Spawned } from '../harness/testbed.js';
+import { waitFor, sleep } from '../harness/wait.js';
 import { measureScale, type ScaleRow } from '../sim/scale.js';
 import { median } from './stats.js';
 

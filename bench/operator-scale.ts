@@ -18,9 +18,9 @@
  * 2,768 ports.
  */
 import { readFileSync } from 'node:fs';
-import { ControlPlane } from '../test/support/control-plane.js';
-import { operatorUser, startOperator } from '../test/support/operator-setup.js';
-import { apply, poolManifest } from '../test/support/kube-objects.js';
+import { ControlPlane } from '../harness/control-plane.js';
+import { operatorUser, startOperator } from '../harness/operator-setup.js';
+import { apply, poolManifest } from '../harness/kube-objects.js';
 import { Reflector } from '../src/kube/reflector.js';
 import { KubeTransport } from '../src/kube/transport.js';
 import type { ServiceObject } from '../src/kube/objects.js';

@@ -5,14 +5,14 @@
  *
  *   NODES=3,5,8 RUNS=3 node dist/bench/upgrade.js        (as root)
  *
- * For each N, a lab of its own (test/support/l2-lab.ts: control plane, N node
+ * For each N, a lab of its own (harness/l2-lab.ts: control plane, N node
  * namespaces on one LAN bridge with one `herald agent` each, TWO `herald
  * operator` replicas electing a leader, a client), one L2 policy and SERVICES
  * (20) LoadBalancer Services with one IPv4 address each from 192.0.2.200-249.
  * Then RUNS times, once the lab is at rest (every Service held by a running
  * agent, every agent seeing all N nodes live, SETTLE_MS more):
  *
- * - the client (test/support/vip-probe.ts) sends one HTTP GET to every VIP
+ * - the client (harness/vip-probe.ts) sends one HTTP GET to every VIP
  *   every 10 ms, each on a fresh TCP connection with a PROBE_TIMEOUT_MS
  *   (500 ms) timeout and no retry: a timeout, a reset or anything but a 200
  *   is a failed request. Per VIP: requests, failures by error and by how far
@@ -21,7 +21,7 @@
  *   successes, which node answered. The same probe goes to every node's own
  *   LAN address (the kube-proxy stand-in, no VIP, no herald): the control,
  *   which fails only when the lab itself stalls;
- * - rolling update (test/support/rolling-update.ts), maxUnavailable 1: for
+ * - rolling update (harness/rolling-update.ts), maxUnavailable 1: for
  *   each node in turn, SIGTERM its agent, wait for it to exit (the handover),
  *   start a new agent process, wait for /readyz; then the next node;
  * - operator: SIGTERM the leader, wait for it to exit, start a new replica;
@@ -46,14 +46,14 @@
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { L2Lab } from '../test/support/l2-lab.js';
-import { apply, serviceIps, serviceManifest } from '../test/support/kube-objects.js';
+import { L2Lab } from '../harness/l2-lab.js';
+import { apply, serviceIps, serviceManifest } from '../harness/kube-objects.js';
 import {
   changedServices, lbSnapshot, reallocationEvents, replaceOperatorLeader, rollAgents, serviceHolders, startVipProbe, waitSteady,
   type AgentReplacement, type OperatorReplacement,
-} from '../test/support/rolling-update.js';
-import { resetMidConnection, type VipProbeReport } from '../test/support/vip-probe.js';
-import { sleep, waitFor } from '../test/support/wait.js';
+} from '../harness/rolling-update.js';
+import { resetMidConnection, type VipProbeReport } from '../harness/vip-probe.js';
+import { sleep, waitFor } from '../harness/wait.js';
 import { median } from './stats.js';
 
 const SIZES = (process.env.NODES ?? '3').split(',').map(Number);

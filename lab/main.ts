@@ -9,13 +9,13 @@
  * shows: EXTERNAL-IPs, the Leases' holders, curl and the client's ARP table.
  * `--keep` leaves it running until Ctrl-C, with a kubeconfig to explore.
  * `--image` runs the operator and the agents from the container image, as
- * the pods of deploy/manifests, with podman (test/support/pod-runner.ts).
+ * the pods of deploy/manifests, with podman (harness/pod-runner.ts).
  */
 import { readFileSync } from 'node:fs';
-import { L2Lab } from '../test/support/l2-lab.js';
-import { serviceIps } from '../test/support/kube-objects.js';
-import { seedDirectory } from '../test/support/paths.js';
-import { waitFor } from '../test/support/wait.js';
+import { L2Lab } from '../harness/l2-lab.js';
+import { serviceIps } from '../harness/kube-objects.js';
+import { seedDirectory } from '../harness/paths.js';
+import { waitFor } from '../harness/wait.js';
 
 const keep = process.argv.includes('--keep');
 const fromImage = process.argv.includes('--image');

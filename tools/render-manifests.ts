@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
-import { helmBinary } from '../test/support/control-plane.js';
+import { helmBinary } from '../harness/control-plane.js';
 
 const run = promisify(execFile);
 

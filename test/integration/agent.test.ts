@@ -1,16 +1,16 @@
 /**
  * `herald agent` end to end: three node namespaces on one LAN bridge, each
  * running its own agent process, plus a client, a real control plane and
- * `herald operator` (test/support/l2-lab.ts). The client's kernel, curl and
+ * `herald operator` (harness/l2-lab.ts). The client's kernel, curl and
  * arping are the peers.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { L2Lab } from '../support/l2-lab.js';
-import { longestBlackoutMs } from '../support/blackout-probe.js';
-import { arpingReplies } from '../support/testbed.js';
-import { apply, conditionOf, serviceIps, serviceManifest } from '../support/kube-objects.js';
-import { waitFor, sleep } from '../support/wait.js';
+import { L2Lab } from '../../harness/l2-lab.js';
+import { longestBlackoutMs } from '../../harness/blackout-probe.js';
+import { arpingReplies } from '../../harness/testbed.js';
+import { apply, conditionOf, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
+import { waitFor, sleep } from '../../harness/wait.js';
 
 let lab: L2Lab;
 const NODES = ['node-a', 'node-b', 'node-c'];

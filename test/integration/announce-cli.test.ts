@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Spawned } from '../support/testbed.js';
-import { Testbed, arpingReplies, ndisc6Replies } from '../support/testbed.js';
-import { heraldCli } from '../support/entry-points.js';
+import type { Spawned } from '../../harness/testbed.js';
+import { Testbed, arpingReplies, ndisc6Replies } from '../../harness/testbed.js';
+import { heraldCli } from '../../harness/entry-points.js';
 
 const VIP4 = '192.0.2.200';
 const VIP6 = '2001:db8::200';

@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane, KubectlError } from '../support/control-plane.js';
-import { installCrds } from '../support/crds.js';
-import { seedDirectory } from '../support/paths.js';
+import { ControlPlane, KubectlError } from '../../harness/control-plane.js';
+import { installCrds } from '../../harness/crds.js';
+import { seedDirectory } from '../../harness/paths.js';
 
 let cp: ControlPlane;
 

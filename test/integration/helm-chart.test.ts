@@ -20,13 +20,13 @@ import { operatorSettings } from '../../src/cli/operator.js';
 import { parseSettings, type SettingDefs } from '../../src/cli/settings.js';
 import { chartOwnedFlags } from '../../tools/gen-chart-schema.js';
 import { chartDir, manifestsDir, renderCommand, renderManifests, splitRendered } from '../../tools/render-manifests.js';
-import { ControlPlane, helmBinary } from '../support/control-plane.js';
-import { crdDirectory } from '../support/paths.js';
-import { heraldCrds } from '../support/crds.js';
-import type { HeraldProcess } from '../support/herald-process.js';
-import { apply, getService, poolManifest, serviceManifest } from '../support/kube-objects.js';
-import { startOperator } from '../support/operator-setup.js';
-import { waitFor } from '../support/wait.js';
+import { ControlPlane, helmBinary } from '../../harness/control-plane.js';
+import { crdDirectory } from '../../harness/paths.js';
+import { heraldCrds } from '../../harness/crds.js';
+import type { HeraldProcess } from '../../harness/herald-process.js';
+import { apply, getService, poolManifest, serviceManifest } from '../../harness/kube-objects.js';
+import { startOperator } from '../../harness/operator-setup.js';
+import { waitFor } from '../../harness/wait.js';
 
 const helm = helmBinary();
 // helm keeps its caches and settings here, not in the user's home.

@@ -3,7 +3,7 @@
  * it (cached), and the lab runs the operator and three agents as the pods of
  * the rendered manifests with podman: the chart's args, env and security
  * context, ServiceAccount tokens and RBAC, each agent in its node's network
- * namespace (test/support/pod-runner.ts). Seed 001 then runs as in
+ * namespace (harness/pod-runner.ts). Seed 001 then runs as in
  * ./scripts/lab.sh, and the containers are checked for what the security
  * model promises (docs/image.md).
  */
@@ -13,11 +13,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { serviceIps } from '../support/kube-objects.js';
-import { L2Lab } from '../support/l2-lab.js';
-import { repoRoot, seedDirectory } from '../support/paths.js';
-import { runImageOnce, type RunningPod } from '../support/pod-runner.js';
-import { waitFor } from '../support/wait.js';
+import { serviceIps } from '../../harness/kube-objects.js';
+import { L2Lab } from '../../harness/l2-lab.js';
+import { repoRoot, seedDirectory } from '../../harness/paths.js';
+import { runImageOnce, type RunningPod } from '../../harness/pod-runner.js';
+import { waitFor } from '../../harness/wait.js';
 
 const run = promisify(execFile);
 const NODES = ['node-a', 'node-b', 'node-c'];

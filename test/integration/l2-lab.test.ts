@@ -1,5 +1,5 @@
 /**
- * The L2 lab itself (test/support/l2-lab.ts), before any agent runs in it:
+ * The L2 lab itself (harness/l2-lab.ts), before any agent runs in it:
  * each node namespace reaches the apiserver through its management link as
  * its own least-privilege user, partitions cut exactly one node off the API
  * and not off the LAN, the kube-proxy stand-in carries a VIP announced by
@@ -11,12 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { NODE_API_PORT } from '../support/api-bridge.js';
-import { answerSequence, longestBlackoutMs } from '../support/blackout-probe.js';
-import { heraldCli } from '../support/entry-points.js';
-import { apply, poolManifest, serviceIps, serviceManifest } from '../support/kube-objects.js';
-import { L2Lab } from '../support/l2-lab.js';
-import { waitFor } from '../support/wait.js';
+import { NODE_API_PORT } from '../../harness/api-bridge.js';
+import { answerSequence, longestBlackoutMs } from '../../harness/blackout-probe.js';
+import { heraldCli } from '../../harness/entry-points.js';
+import { apply, poolManifest, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
+import { L2Lab } from '../../harness/l2-lab.js';
+import { waitFor } from '../../harness/wait.js';
 
 let lab: L2Lab;
 

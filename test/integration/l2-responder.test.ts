@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RunnerClient } from '../support/runner-client.js';
-import type { Node } from '../support/testbed.js';
-import { Testbed, arpingReplies, ndisc6Replies, waitUntil } from '../support/testbed.js';
+import { RunnerClient } from '../../harness/runner-client.js';
+import type { Node } from '../../harness/testbed.js';
+import { Testbed, arpingReplies, ndisc6Replies, waitUntil } from '../../harness/testbed.js';
 
 describe('L2 responder against real peers', () => {
   let bed: Testbed;

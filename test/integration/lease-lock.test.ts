@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { ControlPlane } from '../support/control-plane.js';
+import { ControlPlane } from '../../harness/control-plane.js';
 import { LeaseLock, type Lease } from '../../src/kube/lease-lock.js';
 import { ServiceLeaseWriter } from '../../src/agent/service-leases.js';
 import type { WriteOutcome } from '../../src/core/l2/agent-core.js';

@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import type { LanMessage, LanReceived, LanSend } from '../../src/core/l2/lan-messages.js';
 import type { LivenessCounters } from '../../src/l2/liveness-links.js';
 import { encodeLivenessFrame } from '../../src/packet/liveness-frame.js';
-import type { Node, Spawned } from '../support/testbed.js';
-import { Testbed, waitUntil } from '../support/testbed.js';
+import type { Node, Spawned } from '../../harness/testbed.js';
+import { Testbed, waitUntil } from '../../harness/testbed.js';
 
-const probe = fileURLToPath(new URL('../support/liveness-probe.js', import.meta.url));
+const probe = fileURLToPath(new URL('../../harness/liveness-probe.js', import.meta.url));
 const STRANGER_MAC = '02:48:52:00:ee:01';
 
 interface Event { event: string; id?: number; [k: string]: unknown }

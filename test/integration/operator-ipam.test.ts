@@ -6,12 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/control-plane.js';
-import { seedDirectory } from '../support/paths.js';
-import { operatorUser, startOperator } from '../support/operator-setup.js';
-import type { HeraldProcess } from '../support/herald-process.js';
-import { apply, conditionOf, getPool, getService, poolManifest, serviceIps, serviceManifest } from '../support/kube-objects.js';
-import { waitFor } from '../support/wait.js';
+import { ControlPlane } from '../../harness/control-plane.js';
+import { seedDirectory } from '../../harness/paths.js';
+import { operatorUser, startOperator } from '../../harness/operator-setup.js';
+import type { HeraldProcess } from '../../harness/herald-process.js';
+import { apply, conditionOf, getPool, getService, poolManifest, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
+import { waitFor } from '../../harness/wait.js';
 
 const SATISFIED = 'cilium.io/IPAMRequestSatisfied';
 let cp: ControlPlane;

@@ -4,12 +4,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ControlPlane } from '../support/control-plane.js';
-import { operatorUser, startOperator } from '../support/operator-setup.js';
-import type { HeraldProcess } from '../support/herald-process.js';
-import { apply, poolManifest, serviceManifest } from '../support/kube-objects.js';
+import { ControlPlane } from '../../harness/control-plane.js';
+import { operatorUser, startOperator } from '../../harness/operator-setup.js';
+import type { HeraldProcess } from '../../harness/herald-process.js';
+import { apply, poolManifest, serviceManifest } from '../../harness/kube-objects.js';
 import type { ServiceObject } from '../../src/kube/objects.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../../harness/wait.js';
 
 let cp: ControlPlane;
 let kubeconfig: string;

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { Testbed } from '../support/testbed.js';
+import { Testbed } from '../../harness/testbed.js';
 
-const probe = fileURLToPath(new URL('../support/packet-probe.js', import.meta.url));
+const probe = fileURLToPath(new URL('../../harness/packet-probe.js', import.meta.url));
 
 describe('packet socket addon', () => {
   let bed: Testbed;

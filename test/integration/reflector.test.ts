@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { ControlPlane } from '../support/control-plane.js';
+import { ControlPlane } from '../../harness/control-plane.js';
 import { Reflector, objectKey, type ReflectorEvent } from '../../src/kube/reflector.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 import { silentLogger } from '../../src/log.js';

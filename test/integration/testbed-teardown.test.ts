@@ -7,9 +7,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Testbed } from '../support/testbed.js';
+import { Testbed } from '../../harness/testbed.js';
 
-const testbedModule = fileURLToPath(new URL('../support/testbed.js', import.meta.url));
+const testbedModule = fileURLToPath(new URL('../../harness/testbed.js', import.meta.url));
 
 const namespaces = (prefix: string) =>
   execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(prefix));

@@ -11,13 +11,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { L2Lab } from '../support/l2-lab.js';
-import { apply, serviceIps, serviceManifest } from '../support/kube-objects.js';
+import { L2Lab } from '../../harness/l2-lab.js';
+import { apply, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
 import {
   changedServices, lbSnapshot, reallocationEvents, replaceOperatorLeader, rollAgents, serviceHolders, startVipProbe, waitSteady,
-} from '../support/rolling-update.js';
-import { resetMidConnection, type VipProbeReport } from '../support/vip-probe.js';
-import { sleep, waitFor } from '../support/wait.js';
+} from '../../harness/rolling-update.js';
+import { resetMidConnection, type VipProbeReport } from '../../harness/vip-probe.js';
+import { sleep, waitFor } from '../../harness/wait.js';
 
 let lab: L2Lab;
 /** Four IPv4 Services (ARP) and one IPv6 single-stack Service (NDP). */

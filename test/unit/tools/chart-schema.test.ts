@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { agentSettings } from '../../../src/cli/agent.js';
 import { operatorSettings } from '../../../src/cli/operator.js';
 import { LOG_LEVELS, type SettingDefs } from '../../../src/cli/settings.js';
-import { repoRoot } from '../../support/paths.js';
+import { repoRoot } from '../../../harness/paths.js';
 import { chartOwnedFlags, renderValuesSchema, valuesSchema, valuesSchemaPath } from '../../../tools/gen-chart-schema.js';
 
 interface FlagSchema { type?: string | string[]; enum?: unknown[]; default?: unknown; description?: string }

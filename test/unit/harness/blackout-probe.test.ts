@@ -1,7 +1,7 @@
 /** The blackout arithmetic the failover tests rely on. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { answerSequence, longestBlackoutMs, type Sample } from '../../support/blackout-probe.js';
+import { answerSequence, longestBlackoutMs, type Sample } from '../../../harness/blackout-probe.js';
 
 const ok = (at: number, node: string): Sample => ({ at, ms: 2, node });
 const fail = (at: number, ms = 250): Sample => ({ at, ms, error: 'timeout' });

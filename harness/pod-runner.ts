@@ -163,7 +163,7 @@ function int(v: unknown, path: string): number {
 function only(o: Obj, path: string, handled: readonly string[], inert: readonly string[] = []): void {
   for (const k of Object.keys(o)) {
     if (!handled.includes(k) && !inert.includes(k)) {
-      throw new PodSpecError(`${path}.${k} is not emulated by test/support/pod-runner.ts: teach it what a kubelet does with it`);
+      throw new PodSpecError(`${path}.${k} is not emulated by harness/pod-runner.ts: teach it what a kubelet does with it`);
     }
   }
 }

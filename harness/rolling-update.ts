@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 import type { L2Lab } from './l2-lab.js';
 import type { VipProbeReport } from './vip-probe.js';
 import { waitFor } from './wait.js';
-import type { ServiceObject } from '../../src/kube/objects.js';
-import { SERVICE_CONDITION } from '../../src/core/ipam/types.js';
+import type { ServiceObject } from '../src/kube/objects.js';
+import { SERVICE_CONDITION } from '../src/core/ipam/types.js';
 
 export const vipProbeScript = fileURLToPath(new URL('./vip-probe.js', import.meta.url));
 

@@ -7,9 +7,9 @@
  * Responder events are forwarded as {"event":"reply"|"gratuitous"|"conflict"|"state"|"problem",...}.
  */
 import { createInterface } from 'node:readline';
-import { LinkInventory } from '../../src/net/link-inventory.js';
-import type { AnnouncePair } from '../../src/l2/responder.js';
-import { Responder } from '../../src/l2/responder.js';
+import { LinkInventory } from '../src/net/link-inventory.js';
+import type { AnnouncePair } from '../src/l2/responder.js';
+import { Responder } from '../src/l2/responder.js';
 
 const emit = (event: string, data: object = {}) => { process.stdout.write(`${JSON.stringify({ event, ...data })}\n`); };
 

@@ -8,7 +8,7 @@
  * delays the next one.
  *
  * Run as a script in the client namespace (see startVipProbe):
- *   node dist/test/support/vip-probe.js --port 80 --interval 10 --timeout 500 --max-duration 600000 192.0.2.1 192.0.2.2 ...
+ *   node dist/harness/vip-probe.js --port 80 --interval 10 --timeout 500 --max-duration 600000 192.0.2.1 192.0.2.2 ...
  * prints "started <epoch ms>", probes until a line "stop" arrives on stdin
  * (or stdin closes, or max-duration passes), then prints one JSON line, a
  * VipProbeReport. It exits by max-duration + timeout + 2 s whatever happens.

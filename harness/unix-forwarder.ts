@@ -2,8 +2,8 @@
  * A byte-for-byte stream forwarder between a TCP port and a Unix-domain
  * socket, run as its own process:
  *
- *   node dist/test/support/unix-forwarder.js --listen unix:/tmp/x/api.sock --connect tcp:127.0.0.1:6443
- *   ip netns exec ns node dist/test/support/unix-forwarder.js --listen tcp:127.0.0.1:6443 --connect unix:/tmp/x/api.sock
+ *   node dist/harness/unix-forwarder.js --listen unix:/tmp/x/api.sock --connect tcp:127.0.0.1:6443
+ *   ip netns exec ns node dist/harness/unix-forwarder.js --listen tcp:127.0.0.1:6443 --connect unix:/tmp/x/api.sock
  *
  * A Unix socket is a file, so it crosses network namespaces where no packet
  * can: this is how the L2 lab's node namespaces reach the apiserver on the

@@ -11,12 +11,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildFilter, rejectAllFilter } from '../../src/packet/bpf-filter.js';
-import { errorCode, PacketSocket } from '../../src/packet/packet-socket.js';
-import { parseIp } from '../../src/packet/ip.js';
-import { gratuitousFrames } from '../../src/l2/frames.js';
-import { ARP_REQUEST, encodeArp } from '../../src/packet/arp.js';
-import { encodeEthernet } from '../../src/packet/ethernet.js';
+import { buildFilter, rejectAllFilter } from '../src/packet/bpf-filter.js';
+import { errorCode, PacketSocket } from '../src/packet/packet-socket.js';
+import { parseIp } from '../src/packet/ip.js';
+import { gratuitousFrames } from '../src/l2/frames.js';
+import { ARP_REQUEST, encodeArp } from '../src/packet/arp.js';
+import { encodeEthernet } from '../src/packet/ethernet.js';
 
 const [mode, ifname = 'eth0', ...rest] = process.argv.slice(2);
 const out = (o: object) => { process.stdout.write(`${JSON.stringify(o)}\n`); };

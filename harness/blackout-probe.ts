@@ -6,7 +6,7 @@
  * longest run of failures is the failover blackout.
  *
  * Run as a script in a namespace (see L2Lab.probe):
- *   node dist/test/support/blackout-probe.js --url http://192.0.2.200:80/ --interval 10 --duration 5000 --timeout 250
+ *   node dist/harness/blackout-probe.js --url http://192.0.2.200:80/ --interval 10 --duration 5000 --timeout 250
  * prints "started <epoch ms>", then one JSON line {"samples":[...]} when done.
  * Bounded: at most ceil(duration / interval) requests, and it exits by
  * duration + timeout + 1 s whatever happens.

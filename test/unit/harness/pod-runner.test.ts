@@ -1,7 +1,7 @@
-/** From a pod template to `podman run` arguments, as a kubelet would run it (test/support/pod-runner.ts). */
+/** From a pod template to `podman run` arguments, as a kubelet would run it (harness/pod-runner.ts). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cpuCores, expandVars, findWorkload, memoryBytes, PodSpecError, planPod, renderedManifests, type PodContext } from '../../support/pod-runner.js';
+import { cpuCores, expandVars, findWorkload, memoryBytes, PodSpecError, planPod, renderedManifests, type PodContext } from '../../../harness/pod-runner.js';
 
 const ctx: PodContext = {
   podName: 'herald-agent-node-a', namespace: 'kube-system', nodeName: 'node-a', netns: 'hrl-1-0-node-a',

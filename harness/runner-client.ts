@@ -1,4 +1,4 @@
-import type { AnnouncePair, ResponderCounters } from '../../src/l2/responder.js';
+import type { AnnouncePair, ResponderCounters } from '../src/l2/responder.js';
 import type { Host, Spawned, Testbed } from './testbed.js';
 import { responderRunner } from './entry-points.js';
 

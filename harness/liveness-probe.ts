@@ -12,13 +12,13 @@
  * "wire" how many incoming 0x88B5 frames reached the link at all.
  */
 import { createInterface } from 'node:readline';
-import type { LanSend } from '../../src/core/l2/lan-messages.js';
-import { LivenessLinks } from '../../src/l2/liveness-links.js';
-import { LinkInventory } from '../../src/net/link-inventory.js';
-import type { BpfInsn } from '../../src/packet/bpf-filter.js';
-import { ACCEPT, rejectAllFilter } from '../../src/packet/bpf-filter.js';
-import type { OpenFrameSocket } from '../../src/packet/packet-socket.js';
-import { PacketSocket } from '../../src/packet/packet-socket.js';
+import type { LanSend } from '../src/core/l2/lan-messages.js';
+import { LivenessLinks } from '../src/l2/liveness-links.js';
+import { LinkInventory } from '../src/net/link-inventory.js';
+import type { BpfInsn } from '../src/packet/bpf-filter.js';
+import { ACCEPT, rejectAllFilter } from '../src/packet/bpf-filter.js';
+import type { OpenFrameSocket } from '../src/packet/packet-socket.js';
+import { PacketSocket } from '../src/packet/packet-socket.js';
 
 const [link = 'eth0', nodeName = 'node', interval] = process.argv.slice(2);
 const emit = (event: string, data: object = {}) => { process.stdout.write(`${JSON.stringify({ event, ...data })}\n`); };

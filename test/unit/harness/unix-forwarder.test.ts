@@ -1,7 +1,7 @@
 /** Endpoint syntax of the management-link forwarder. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatEndpoint, parseEndpoint } from '../../support/unix-forwarder.js';
+import { formatEndpoint, parseEndpoint } from '../../../harness/unix-forwarder.js';
 
 test('tcp and unix endpoints round-trip', () => {
   assert.deepEqual(parseEndpoint('tcp:127.0.0.1:6443'), { kind: 'tcp', host: '127.0.0.1', port: 6443 });

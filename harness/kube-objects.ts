@@ -4,7 +4,7 @@
  */
 import { stringify } from 'yaml';
 import type { ControlPlane } from './control-plane.js';
-import type { PoolObject, ServiceObject, WireCondition } from '../../src/kube/objects.js';
+import type { PoolObject, ServiceObject, WireCondition } from '../src/kube/objects.js';
 
 export interface SvcOptions {
   namespace?: string;
