@@ -149,7 +149,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    const own = this.started ? ownNodeFacts(this.nodes.get(this.o.settings.nodeName)) : undefined;
+    const own = this.started ? ownNodeFacts(await this.ownNodeNow()) : undefined;
     const decision = restartDecision(this.o.settings.restartGraceMs, own);
     this.o.log.info({ mode: decision.mode, reason: decision.reason }, decision.mode === 'restart' ? 'stopping: restarting in place' : 'stopping: handing Services over');
     if (decision.mode === 'restart') {
@@ -169,6 +169,23 @@ export class Agent {
     this.responder.setDesired([]);
     await this.nodeLease.release();
     await this.close();
+  }
+
+  /**
+   * Our Node as the API has it now, else as our watch last showed it. The kubelet marks a
+   * node that shuts down NotReady just before it stops the pods, so the SIGTERM can come
+   * before the watch event does: one read settles handover or restart. A read that fails or
+   * takes over a second (the API away) leaves the watch's copy to decide.
+   */
+  private async ownNodeNow(): Promise<NodeObject | undefined> {
+    const name = this.o.settings.nodeName;
+    try {
+      return slimNode(await this.o.transport.json<unknown>(`/api/v1/nodes/${encodeURIComponent(name)}`, { timeoutMs: 1000 }));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading our Node on SIGTERM failed; deciding from the watch');
+      return this.nodes.get(name);
+    }
   }
 
   /**
