@@ -1,0 +1,89 @@
+/**
+ * Seed 001 end to end on a real cluster's parts (L2Lab.start({ cluster: 'real' })):
+ * its Deployments become Pods that the real scheduler binds to the lab's
+ * nodes and the lab kubelets run in pod namespaces; the real EndpointSlice
+ * controller and kube-proxy carry the VIP that herald operator assigns and
+ * the agents announce, from the client to a pod, also one on another node
+ * than the holder (externalTrafficPolicy: Cluster).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { serviceIps } from '../../harness/kube-objects.js';
+import { L2Lab } from '../../harness/l2-lab.js';
+import { seedDirectory } from '../../harness/paths.js';
+import { waitFor } from '../../harness/wait.js';
+
+const NODES = ['node-a', 'node-b', 'node-c'];
+let lab: L2Lab;
+
+before(async () => {
+  lab = await L2Lab.start({ nodes: 3, cluster: 'real' });
+  for (const n of NODES) await lab.startAgent(n);
+});
+
+after(async () => {
+  await lab.stop();
+});
+
+interface PodList { items: { metadata: { name: string }; spec: { nodeName?: string }; status: { phase?: string; podIP?: string } }[] }
+
+async function runningPods(app: string): Promise<PodList['items']> {
+  const pods = JSON.parse(await lab.cp.kubectl(['get', 'pods', '-n', 'default', '-l', `app=${app}`, '-o', 'json'])) as PodList;
+  return pods.items.filter((p) => p.status.phase === 'Running' && p.status.podIP !== undefined);
+}
+
+test('seed 001: curl from the client is answered by a pod, also one on another node than the holder', async () => {
+  const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
+    .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+  await lab.cp.kubectl(['apply', '-f', '-'], pool);
+  await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-l2announce.yaml`]);
+  await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-apps-and-svcs.yaml`]);
+  // One replica each in the seed: three of app1, so that pods run on other nodes than the holder.
+  await lab.cp.kubectl(['scale', 'deployment', 'app1-deployment', '--replicas=3']);
+
+  const app1 = await waitFor('3 app1 pods running', async () => {
+    const pods = await runningPods('app1');
+    return pods.length === 3 ? pods : undefined;
+  }, 90_000, 500);
+  await waitFor('1 app2 pod running', async () => ((await runningPods('app2')).length === 1 ? true : undefined), 60_000, 500);
+  for (const p of app1) assert.ok(NODES.includes(p.spec.nodeName ?? ''), `${p.metadata.name} bound to a lab node by the scheduler`);
+
+  const endpoints = await waitFor('the EndpointSlice controller to list the 3 app1 pods as ready', async () => {
+    const slices = JSON.parse(await lab.cp.kubectl(['get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=app1-service', '-o', 'json'])) as
+      { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] };
+    const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready === true).flatMap((e) => e.addresses);
+    return ready.length === 3 ? ready : undefined;
+  }, 60_000, 500);
+  assert.deepEqual([...endpoints].sort(), app1.map((p) => p.status.podIP ?? '').sort());
+
+  for (const svc of ['app1-service', 'app2-service']) {
+    const vip = await waitFor(`${svc} to get an address`, async () => (await serviceIps(lab.cp, svc))[0], 30_000, 200);
+    assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
+    const holder = await waitFor(`a node to announce ${svc}`, async () =>
+      (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined,
+    30_000, 200);
+    assert.ok(NODES.includes(holder), `${holder} is a lab node`);
+
+    // kube-proxy's own rules for the VIP, in the holder's namespace.
+    let ruleset = '';
+    await waitFor(`kube-proxy in ${holder} to have rules for ${vip}`, async () => {
+      ruleset = (await lab.bed.exec(lab.node(holder).host, ['nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout;
+      // The LoadBalancer IP in the service-ips map, going to the Service's external chain.
+      return ruleset.includes(`${vip} . tcp . 80 : goto external-`) && ruleset.includes(`-default/${svc}/tcp/`) ? true : undefined;
+    }, 30_000, 200).catch((err: unknown) => { throw new Error(`${String(err)}; its table:\n${ruleset}`); });
+
+    const app = svc.replace('-service', '');
+    const answer = await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200);
+    assert.match(answer, new RegExp(`^${app}-deployment-[a-z0-9]+-[a-z0-9]+ on node-[abc]$`), `a pod of ${app} answers`);
+
+    if (app === 'app1') {
+      const others = app1.filter((p) => p.spec.nodeName !== holder).map((p) => `${p.metadata.name} on ${p.spec.nodeName ?? ''}`);
+      assert.ok(others.length > 0, `the scheduler put every app1 pod on the holder ${holder}: the test needs one elsewhere`);
+      const seen = new Set<string>();
+      for (let i = 0; i < 60 && !others.some((o) => seen.has(o)); i++) seen.add(await lab.curl(vip));
+      assert.ok(others.some((o) => seen.has(o)), `a pod on another node than ${holder} answered (ETP Cluster); saw ${[...seen].join(', ')}`);
+    }
+  }
+  assert.ok(lab.clusterRunning, 'kube-controller-manager, kube-scheduler and every kube-proxy still run');
+});
