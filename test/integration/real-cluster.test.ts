@@ -7,6 +7,7 @@
  * than the holder (externalTrafficPolicy: Cluster).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serviceIps } from '../../harness/kube-objects.js';
@@ -86,4 +87,24 @@ test('seed 001: curl from the client is answered by a pod, also one on another n
     }
   }
   assert.ok(lab.clusterRunning, 'kube-controller-manager, kube-scheduler and every kube-proxy still run');
+});
+
+test('scaling down: the lab kubelet stops the pods, removes their namespaces and confirms their deletion', async () => {
+  await lab.cp.kubectl(['scale', 'deployment', 'app1-deployment', '--replicas=1']);
+  const left = await waitFor('app1 to be down to one pod, with no terminating one', async () => {
+    const pods = JSON.parse(await lab.cp.kubectl(['get', 'pods', '-n', 'default', '-l', 'app=app1', '-o', 'json'])) as PodList;
+    return pods.items.length === 1 ? pods.items[0] : undefined;
+  }, 60_000, 300);
+  const podNamespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n').map((l) => l.split(' ')[0] ?? '').filter((ns) => ns.startsWith(lab.bed.prefix) && /-pod\d+$/.test(ns));
+  assert.equal(podNamespaces().length, 2, `one namespace for app1's pod and one for app2's: ${podNamespaces().join(', ')}`);
+  const ips = lab.nodes.flatMap((n) => [...(lab.kubelet(n.name)?.podIPs.entries() ?? [])]);
+  assert.deepEqual(ips.filter(([key]) => key.startsWith('default/app1-')), [[`default/${left.metadata.name}`, left.status.podIP ?? '']]);
+  const vip = (await serviceIps(lab.cp, 'app1-service'))[0] ?? '';
+  const expected = `${left.metadata.name} on ${left.spec.nodeName ?? ''}`;
+  // kube-proxy follows the EndpointSlice: only the pod that is left answers.
+  await waitFor(`only ${expected} to answer`, async () => {
+    for (let i = 0; i < 5; i++) if (await lab.curl(vip) !== expected) return undefined;
+    return true;
+  }, 30_000, 300);
 });
