@@ -7,7 +7,7 @@
  *   in the lab's directory;
  * - a real kube-proxy per node namespace (nftables mode, iptables
  *   selectable), over the node's management link;
- * - a "lab kubelet" per node (LabKubelet): the kubelet's part only. It lists
+ * - a "lab kubelet" per node (LabKubelet): the kubelet's part only. It watches
  *   the Pods bound to its node (fieldSelector spec.nodeName), gives each a
  *   network namespace with a veth on the node's pod bridge and the next
  *   address of the node's pod CIDR, starts the pod's process there (HTTP on
@@ -21,7 +21,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type V1Pod } from '@kubernetes/client-node';
 import { clusterBinaries, freePort, type ControlPlane } from './control-plane.js';
 import { ManagedProcess } from './managed-process.js';
 import type { Host, Node, Spawned, Testbed } from './testbed.js';
@@ -143,14 +143,20 @@ interface RunningLabPod {
 
 /**
  * The kubelet's part for one node, no more: runs the Pods bound to it and
- * reports their status. Polls the API (a list with a field selector) every
- * `everyMs`; one pass at a time.
+ * reports their status. A watch on the Pods bound to the node (field
+ * selector spec.nodeName) triggers a pass, which lists them and brings the
+ * node in line; one pass at a time, another after it if anything changed
+ * meanwhile, and one every `resyncMs` regardless (as the kubelet resyncs).
  */
 export class LabKubelet {
   readonly #pods = new Map<string, RunningLabPod>();
   readonly #api: CoreV1Api;
+  readonly #selector: string;
   #timer: NodeJS.Timeout | undefined;
+  #watch: AbortController | undefined;
   #pass: Promise<void> = Promise.resolve();
+  #passing = false;
+  #dirty = false;
   #stopped = false;
   #counter = 0;
   /** The last error of a pass, for evidence. */
@@ -161,18 +167,62 @@ export class LabKubelet {
     private readonly cp: ControlPlane,
     private readonly node: Node,
     private readonly nodeIndex: number,
-    private readonly everyMs = 300,
+    private readonly resyncMs = 5000,
   ) {
     this.#api = cp.kubeConfig().makeApiClient(CoreV1Api);
+    this.#selector = `spec.nodeName=${node.name}`;
   }
 
   start(): void {
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.#pass = this.#sync().catch((err: unknown) => { this.lastError = err; })
-        .finally(() => { if (!this.#stopped) this.#timer = setTimeout(tick, this.everyMs); });
+    void this.#startWatch();
+    const resync = (): void => {
+      this.#kick();
+      if (!this.#stopped) this.#timer = setTimeout(resync, this.resyncMs);
     };
-    tick();
+    resync();
+  }
+
+  /** Watches the node's Pods; restarts the watch when it ends, as informers do. */
+  async #startWatch(): Promise<void> {
+    if (this.#stopped) return;
+    const again = (): void => {
+      this.#kick();
+      if (!this.#stopped) setTimeout(() => { void this.#startWatch(); }, 500);
+    };
+    try {
+      this.#watch = await new Watch(this.cp.kubeConfig()).watch('/api/v1/pods', { fieldSelector: this.#selector },
+        () => { this.#kick(); }, again);
+      if (this.#isStopped()) this.#watch.abort();  // stopped while it connected
+    } catch (err) {
+      this.lastError = err;
+      again();
+    }
+  }
+
+  #isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Runs a pass now, or right after the one under way. */
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#passing) {
+      this.#dirty = true;
+      return;
+    }
+    this.#passing = true;
+    this.#pass = (async () => {
+      do {
+        this.#dirty = false;
+        try {
+          await this.#sync();
+        } catch (err) {
+          this.lastError = err;
+          this.#dirty = true;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      } while (this.#dirty && !this.#stopped);
+    })().finally(() => { this.#passing = false; });
   }
 
   /** The pod addresses in use on this node, by "namespace/name". */
@@ -181,7 +231,7 @@ export class LabKubelet {
   }
 
   async #sync(): Promise<void> {
-    const list = await this.#api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.node.name}` });
+    const list = await this.#api.listPodForAllNamespaces({ fieldSelector: this.#selector });
     const seen = new Set<string>();
     for (const pod of list.items) {
       const name = pod.metadata?.name ?? '';
@@ -263,12 +313,12 @@ export class LabKubelet {
     await this.bed.removeHost(p.host);
   }
 
-  /** Stops polling and every pod's process; the testbed removes their namespaces. */
+  /** Stops watching, and every pod's process and namespace. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#watch?.abort();
     await this.#pass;
-    clearTimeout(this.#timer);
     for (const key of [...this.#pods.keys()]) await this.#remove(key);
   }
 }
