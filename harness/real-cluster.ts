@@ -98,7 +98,7 @@ export function startKubeProxy(bed: Testbed, node: Node, kubeconfig: string, dir
     // (on older kernels) its timeouts: leave them as they are.
     '--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0',
     `--healthz-bind-address=${node.ipv4 ?? '127.0.0.1'}:${KUBE_PROXY_HEALTHZ_PORT}`, '--metrics-bind-address=127.0.0.1:10249',
-    '--oom-score-adj=0',
+    '--nodeport-addresses=primary', '--oom-score-adj=0',
   ]);
   const log = createWriteStream(join(dir, `kube-proxy-${node.name}.log`), { flags: 'a' });
   proc.child.stdout?.on('data', (chunk: string) => { log.write(chunk); });
