@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serviceIps } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
+import { KUBE_PROXY_HEALTHZ_PORT } from '../../harness/real-cluster.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
 
@@ -85,6 +86,12 @@ test('seed 001: curl from the client is answered by a pod, also one on another n
       for (let i = 0; i < 60 && !others.some((o) => seen.has(o)); i++) seen.add(await lab.curl(vip));
       assert.ok(others.some((o) => seen.has(o)), `a pod on another node than ${holder} answered (ETP Cluster); saw ${[...seen].join(', ')}`);
     }
+  }
+  // kube-proxy's healthz on each node's LAN address (what ETP Local's health check node port builds on).
+  for (const n of lab.nodes) {
+    const { stdout } = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', '-o', '/dev/null', '-w', '%{http_code}',
+      `http://${n.host.ipv4 ?? ''}:${KUBE_PROXY_HEALTHZ_PORT}/healthz`]);
+    assert.equal(stdout, '200', `kube-proxy's healthz on ${n.name}`);
   }
   assert.ok(lab.clusterRunning, 'kube-controller-manager, kube-scheduler and every kube-proxy still run');
 });
