@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serviceIps } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
@@ -114,4 +114,35 @@ test('scaling down: the lab kubelet stops the pods, removes their namespaces and
     for (let i = 0; i < 5; i++) if (await lab.curl(vip) !== expected) return undefined;
     return true;
   }, 30_000, 300);
+});
+
+test('stop() leaves no namespace (pods\' included) and no process of the lab', async () => {
+  const prefix = lab.bed.prefix;
+  const dir = lab.cp.dir;
+  const pids = new Set<string>();
+  const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n').map((l) => l.split(' ')[0] ?? '').filter((ns) => ns.startsWith(prefix));
+  assert.ok(namespaces().some((ns) => /-pod\d+$/.test(ns)), 'pod namespaces before stop()');
+  for (const ns of namespaces()) {
+    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) pids.add(pid);
+  }
+  // Root-namespace processes of the lab all name its directory (etcd, the
+  // apiserver, kube-controller-manager, kube-scheduler, the operator, the forwarders).
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) pids.add(pid);
+    } catch { /* gone */ }
+  }
+  await lab.stop();
+  assert.deepEqual(namespaces(), []);
+  const alive = [...pids].filter((pid) => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(alive, []);
+  assert.throws(() => readdirSync(dir), /ENOENT/);
 });
