@@ -122,14 +122,19 @@ function portsOf(pod: V1Pod): PodPorts {
   };
 }
 
-/** The pod's process: HTTP on each TCP port and an echo on each UDP port, answering "<pod> on <node>". */
+/**
+ * The pod's process: HTTP on each TCP port and an echo on each UDP port,
+ * answering "<pod> on <node>"; HTTP GET /source answers with the peer's address.
+ */
 function podProgram(answer: string, ports: PodPorts): string {
   return `
     const answer = ${JSON.stringify(`${answer}\n`)};
     const tcp = ${JSON.stringify(ports.tcp)}, udp = ${JSON.stringify(ports.udp)};
     let pending = tcp.length + udp.length;
     const up = () => { if (--pending === 0) console.log('listening'); };
-    for (const p of tcp) require('node:http').createServer((req, res) => res.end(answer)).listen(p, '0.0.0.0', up);
+    // GET /source: the address the request came from (a client's own with externalTrafficPolicy: Local).
+    const reply = (req, res) => res.end(req.url === '/source' ? req.socket.remoteAddress + '\\n' : answer);
+    for (const p of tcp) require('node:http').createServer(reply).listen(p, '0.0.0.0', up);
     for (const p of udp) {
       const s = require('node:dgram').createSocket('udp4');
       s.on('message', (m, from) => s.send(answer.trimEnd() + ': ' + m.toString(), from.port, from.address));

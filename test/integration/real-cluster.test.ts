@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
 import { serviceIps } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { KUBE_PROXY_HEALTHZ_PORT } from '../../harness/real-cluster.js';
@@ -114,6 +115,39 @@ test('scaling down: the lab kubelet stops the pods, removes their namespaces and
     for (let i = 0; i < 5; i++) if (await lab.curl(vip) !== expected) return undefined;
     return true;
   }, 30_000, 300);
+});
+
+test('externalTrafficPolicy: Local: the node of the pod holds the address, and the pod sees the client\'s', async () => {
+  await lab.cp.kubectl(['apply', '-f', '-'], [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'local-app', namespace: 'default' }, spec: {
+      replicas: 1, selector: { matchLabels: { app: 'local-app' } },
+      template: { metadata: { labels: { app: 'local-app' } }, spec: { containers: [{ name: 'web', image: 'hashicorp/http-echo', ports: [{ containerPort: 8080 }] }] } },
+    } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'local-app', namespace: 'default', labels: { app: 'myapp' } }, spec: {
+      type: 'LoadBalancer', externalTrafficPolicy: 'Local', selector: { app: 'local-app' },
+      ports: [{ protocol: 'TCP', port: 80, targetPort: 8080 }],
+    } },
+  ].map((o) => stringify(o)).join('---\n'));
+  const pod = await waitFor('the local-app pod running', async () => (await runningPods('local-app'))[0], 60_000, 300);
+  const podNode = pod.spec.nodeName ?? '';
+  const vip = await waitFor('local-app to get an address', async () => (await serviceIps(lab.cp, 'local-app'))[0], 30_000, 200);
+  await waitFor(`${podNode}, the node with the endpoint, to hold local-app's Lease`, async () =>
+    (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-local-app', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) === podNode ? true : undefined,
+  30_000, 200);
+  const answer = await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200);
+  assert.equal(answer, `${pod.metadata.name} on ${podNode}`);
+  const { stdout } = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', `http://${vip}/source`]);
+  assert.equal(stdout.trim(), lab.bed.client.ipv4, 'the pod sees the client\'s own address (no masquerade)');
+  // kube-proxy's health check node port: 200 where the endpoint is, 503 elsewhere.
+  const hc = JSON.parse(await lab.cp.kubectl(['get', 'svc', 'local-app', '-o', 'jsonpath={.spec.healthCheckNodePort}'])) as number;
+  for (const n of lab.nodes) {
+    const code = await waitFor(`the health check node port on ${n.name}`, async () => {
+      const r = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', '-o', '/dev/null', '-w', '%{http_code}',
+        `http://${n.host.ipv4 ?? ''}:${hc}/`]);
+      return r.stdout === '000' ? undefined : r.stdout;
+    }, 15_000, 200);
+    assert.equal(code, n.name === podNode ? '200' : '503', `kube-proxy's health check on ${n.name}`);
+  }
 });
 
 test('stop() leaves no namespace (pods\' included) and no process of the lab', async () => {
