@@ -150,6 +150,41 @@ test('externalTrafficPolicy: Local: the node of the pod holds the address, and t
   }
 });
 
+/** One UDP datagram from the client to vip:port; resolves with the answer, or undefined after timeoutMs. */
+async function udpAsk(vip: string, port: number, text: string, timeoutMs = 2000): Promise<string | undefined> {
+  const code = `
+    const s = require('node:dgram').createSocket('udp4');
+    s.on('message', (m) => { console.log(m.toString()); process.exit(0); });
+    s.send(${JSON.stringify(text)}, ${port}, ${JSON.stringify(vip)});
+    setTimeout(() => process.exit(1), ${timeoutMs});`;
+  const r = await lab.bed.execStatus(lab.bed.client, [process.execPath, '-e', code], { timeoutMs: timeoutMs + 5000 });
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+test('a Service with a TCP and a UDP port on one address: both reach the pod', async () => {
+  await lab.cp.kubectl(['apply', '-f', '-'], [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'mixed', namespace: 'default' }, spec: {
+      replicas: 1, selector: { matchLabels: { app: 'mixed' } },
+      template: { metadata: { labels: { app: 'mixed' } }, spec: { containers: [{ name: 'dns', image: 'example/dns',
+        ports: [{ containerPort: 8053, protocol: 'TCP' }, { containerPort: 5353, protocol: 'UDP' }] }] } },
+    } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'mixed', namespace: 'default', labels: { app: 'myapp' } }, spec: {
+      type: 'LoadBalancer', selector: { app: 'mixed' },
+      ports: [{ name: 'tcp', protocol: 'TCP', port: 80, targetPort: 8053 }, { name: 'udp', protocol: 'UDP', port: 53, targetPort: 5353 }],
+    } },
+  ].map((o) => stringify(o)).join('---\n'));
+  const pod = await waitFor('the mixed pod running', async () => (await runningPods('mixed'))[0], 60_000, 300);
+  const vips = await waitFor('mixed to get one address', async () => {
+    const ips = await serviceIps(lab.cp, 'mixed');
+    return ips.length > 0 ? ips : undefined;
+  }, 30_000, 200);
+  assert.equal(vips.length, 1, `one address for both ports: ${vips.join(', ')}`);
+  const vip = vips[0] ?? '';
+  const expected = `${pod.metadata.name} on ${pod.spec.nodeName ?? ''}`;
+  assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200), expected);
+  assert.equal(await waitFor(`UDP to ${vip}:53`, async () => udpAsk(vip, 53, 'hello'), 30_000, 200), `${expected}: hello`);
+});
+
 test('stop() leaves no namespace (pods\' included) and no process of the lab', async () => {
   const prefix = lab.bed.prefix;
   const dir = lab.cp.dir;
