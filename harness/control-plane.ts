@@ -17,7 +17,15 @@ import { ManagedProcess } from './managed-process.js';
 
 const run = promisify(execFile);
 
-export interface Binaries { etcd: string; kubeApiserver: string; kubectl: string }
+export interface Binaries {
+  etcd: string;
+  kubeApiserver: string;
+  kubectl: string;
+  /** The lab's real cluster (L2Lab.start({ cluster: 'real' })); checked when it starts, see clusterBinaries(). */
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+}
 
 function cacheBin(): string {
   return join(process.env.HERALD_CACHE ?? join(homedir(), '.cache', 'herald'), 'bin');
@@ -30,11 +38,23 @@ export function controlPlaneBinaries(): Binaries {
     etcd: join(bin, 'etcd-current', 'etcd'),
     kubeApiserver: join(bin, 'kubernetes', 'kube-apiserver'),
     kubectl: join(bin, 'kubernetes', 'kubectl'),
+    kubeControllerManager: join(bin, 'kubernetes', 'kube-controller-manager'),
+    kubeScheduler: join(bin, 'kubernetes', 'kube-scheduler'),
+    kubeProxy: join(bin, 'kubernetes', 'kube-proxy'),
   };
-  for (const path of Object.values(found)) {
-    if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/ensure-controlplane.sh first`);
-  }
+  for (const path of [found.etcd, found.kubeApiserver, found.kubectl]) mustExist(path);
   return found;
+}
+
+/** controlPlaneBinaries(), also checking the real cluster's kube-controller-manager, kube-scheduler and kube-proxy. */
+export function clusterBinaries(): Binaries {
+  const found = controlPlaneBinaries();
+  for (const path of [found.kubeControllerManager, found.kubeScheduler, found.kubeProxy]) mustExist(path);
+  return found;
+}
+
+function mustExist(path: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/ensure-controlplane.sh first`);
 }
 
 /** The helm that scripts/ensure-controlplane.sh builds from its Go module (hack/helm), for the chart's tests. */

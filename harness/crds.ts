@@ -1,5 +1,6 @@
 import type { ControlPlane } from './control-plane.js';
 import { crdDirectory } from './paths.js';
+import { waitFor } from './wait.js';
 
 export const heraldCrds = [
   'ciliumloadbalancerippools.cilium.io',
@@ -9,5 +10,11 @@ export const heraldCrds = [
 /** Applies herald's CRDs and waits until the apiserver serves them. */
 export async function installCrds(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', crdDirectory]);
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...heraldCrds.map((c) => `crd/${c}`)]);
+  // kubectl wait fails at once ("status.conditions accessor error: <nil>")
+  // when it reads a CRD before the apiserver has written any condition, which
+  // a loaded machine shows now and then: try again until it can wait.
+  await waitFor('herald\'s CRDs to be established', async () => {
+    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...heraldCrds.map((c) => `crd/${c}`)]);
+    return true;
+  }, 60_000, 200);
 }

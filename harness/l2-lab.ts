@@ -37,6 +37,7 @@ import type { HeraldProcess } from './herald-process.js';
 import { operatorUser, startOperator } from './operator-setup.js';
 import { repoRoot } from './paths.js';
 import { applyRbac, findWorkload, PodRunner, renderedManifests, type RunningPod, type Workload } from './pod-runner.js';
+import { ClusterControllers, LabKubelet, podCidr, setUpPodNetwork, startKubeProxy, type ProxyMode } from './real-cluster.js';
 import { Testbed, type Node, type Spawned } from './testbed.js';
 import type { ProbeReport } from './blackout-probe.js';
 import { waitFor } from './wait.js';
@@ -81,6 +82,17 @@ export interface L2LabOptions {
    * built the image. Agents then start with startAgentPod().
    */
   readonly fromImage?: boolean;
+  /**
+   * 'stand-in' (default): hand-made Node objects, an HTTP "pod" per node and
+   * the kube-proxy stand-in above. 'real': a real cluster's parts instead
+   * (real-cluster.ts): kube-controller-manager and kube-scheduler, real
+   * kube-proxy in each node namespace, a pod network (a /28 of 203.0.113.0/24
+   * per node) and a lab kubelet per node that runs the Pods the scheduler
+   * binds to it. `kubeProxy` is then ignored.
+   */
+  readonly cluster?: 'stand-in' | 'real';
+  /** kube-proxy's mode with cluster: 'real' (default nftables). */
+  readonly proxyMode?: ProxyMode;
 }
 
 export interface LabNode {
@@ -177,11 +189,16 @@ export class L2Lab {
   readonly #agents = new Map<string, Spawned>();
   readonly #probes = new Set<Spawned>();
   readonly #perVip: boolean;
+  readonly #real: boolean;
+  #controllers: ClusterControllers | undefined;
+  readonly #kubelets = new Map<string, LabKubelet>();
+  readonly #kubeProxies = new Map<string, Spawned>();
   #stopped = false;
   #evidenceCount = 0;
 
   private constructor(opts: L2LabOptions) {
     this.#perVip = opts.kubeProxy !== undefined && 'perVip' in opts.kubeProxy;
+    this.#real = opts.cluster === 'real';
   }
 
   static async start(opts: L2LabOptions = {}): Promise<L2Lab> {
@@ -201,19 +218,24 @@ export class L2Lab {
     const apiPort = Number(new URL(cp.server).port);
     const operatorKubeconfig = await operatorUser(cp);  // also installs the CRDs
     await installAgentRbac(cp);
+    if (this.#real) this.#controllers = await ClusterControllers.start(cp);
+    const proxyConfig = this.#real ? await cp.kubeconfigFor('system:kube-proxy') : undefined;
     const bed = this.#bed = await Testbed.create({ nodes: wanted.map((n) => ({ name: n.name })) });
     for (const [i, want] of wanted.entries()) {
       const host = bed.node(want.name);
-      await this.#createNodeObject(want, host);
+      await this.#createNodeObject(want, host, i);
       const user = agentUser(want.name);
       const bridge = await ApiBridge.start(bed, host, cp.dir, apiPort);
       this.#bridges.set(want.name, bridge);
       const kubeconfig = join(cp.dir, `${want.name}.kubeconfig`);
       rewriteServer(await agentUserKubeconfig(cp, user), bridge.server, kubeconfig);
-      await this.#serveHttp(host);
-      await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
+      if (proxyConfig === undefined) {
+        await this.#serveHttp(host);
+        await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
+      }
       this.nodes[i] = { name: want.name, host, user, kubeconfig };
     }
+    if (proxyConfig !== undefined) await this.#startCluster(proxyConfig, opts.proxyMode ?? 'nftables');
     this.#operatorKubeconfig = operatorKubeconfig;
     this.#operatorArgs = opts.operatorArgs ?? [];
     if (opts.fromImage) {
@@ -225,6 +247,30 @@ export class L2Lab {
     } else if (opts.operator ?? true) {
       for (let i = 0; i < (opts.operatorReplicas ?? 1); i++) await this.startOperatorReplica(`operator-${i}`);
     }
+  }
+
+  /** The pod network, then per node a real kube-proxy (its kubeconfig over the node's management link) and a lab kubelet. */
+  async #startCluster(proxyConfig: string, mode: ProxyMode): Promise<void> {
+    const hosts = this.nodes.map((n) => n.host);
+    await setUpPodNetwork(this.bed, hosts);
+    for (const [i, n] of this.nodes.entries()) {
+      const kubeconfig = join(this.cp.dir, `kube-proxy-${n.name}.kubeconfig`);
+      rewriteServer(proxyConfig, this.#bridge(n.name).server, kubeconfig);
+      this.#kubeProxies.set(n.name, startKubeProxy(this.bed, n.host, kubeconfig, this.cp.dir, mode));
+      const kubelet = new LabKubelet(this.bed, this.cp, n.host, i);
+      this.#kubelets.set(n.name, kubelet);
+      kubelet.start();
+    }
+  }
+
+  /** The node's lab kubelet (cluster: 'real'), else undefined. */
+  kubelet(node: string): LabKubelet | undefined {
+    return this.#kubelets.get(node);
+  }
+
+  /** Whether kube-controller-manager, kube-scheduler and every kube-proxy still run (cluster: 'real'). */
+  get clusterRunning(): boolean {
+    return (this.#controllers?.running ?? false) && [...this.#kubeProxies.values()].every((p) => p.child.exitCode === null && p.child.signalCode === null);
   }
 
   /** One operator pod, in a network namespace of its own whose 127.0.0.1:6443 is the apiserver (as a pod network would reach it). */
@@ -243,12 +289,19 @@ export class L2Lab {
   }
 
   /** A Node as a kubelet would register it: hostname label, InternalIP, Ready. */
-  async #createNodeObject(want: LabNodeOptions, host: Node): Promise<void> {
+  async #createNodeObject(want: LabNodeOptions, host: Node, index: number): Promise<void> {
     const cp = this.cp;
+    const cidr = this.#real ? podCidr(index) : undefined;
     await cp.kubectl(['apply', '-f', '-'], stringify({
       apiVersion: 'v1', kind: 'Node',
       metadata: { name: want.name, labels: { 'kubernetes.io/hostname': want.name, 'kubernetes.io/os': 'linux', ...want.labels } },
+      ...(cidr === undefined ? {} : { spec: { podCIDR: cidr, podCIDRs: [cidr] } }),
     }, { version: '1.1' }));
+    if (this.#real) {
+      // What the scheduler needs to bind Pods here: room.
+      const room = { cpu: '4', memory: '8Gi', pods: '13' };
+      await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { capacity: room, allocatable: room } })]);
+    }
     const addresses = [
       ...(host.ipv4 ? [{ type: 'InternalIP', address: host.ipv4 }] : []),
       ...(host.ipv6 ? [{ type: 'InternalIP', address: host.ipv6 }] : []),
@@ -256,6 +309,9 @@ export class L2Lab {
     ];
     await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { addresses } })]);
     await this.setNodeReady(want.name, true);
+    // The apiserver taints a new Node not-ready; node-lifecycle (not run in
+    // the lab: no kubelet heartbeats) lifts the taint once the Node is Ready.
+    if (this.#real) await cp.kubectl(['taint', 'node', want.name, 'node.kubernetes.io/not-ready:NoSchedule-']);
   }
 
   /**
@@ -629,6 +685,9 @@ export class L2Lab {
     };
     for (const p of [...this.#agents.values(), ...this.#probes]) await step(() => p.stop(2000));
     this.#agents.clear();
+    for (const k of this.#kubelets.values()) await step(() => k.stop());
+    for (const p of this.#kubeProxies.values()) await step(() => p.stop(2000));
+    await step(async () => { await this.#controllers?.stop(); });
     // The pods go before the namespaces they live in: a short grace, the lab is going.
     await step(async () => { await this.#runner?.stopAll(2); });
     this.#agentPods.clear();

@@ -285,6 +285,15 @@ export class Testbed {
     return { name, ns, ipv4: undefined, ipv6: undefined, mac: '' };
   }
 
+  /** Removes a namespace that addHost() made: kills what runs in it, then deletes it (and so its links). */
+  async removeHost(host: Host): Promise<void> {
+    const i = this.#namespaces.indexOf(host.ns);
+    if (i < 0) return;
+    this.#namespaces.splice(i, 1);
+    removeNamespaceSync(host.ns);
+    await Promise.resolve();
+  }
+
   /** Adds another LAN port to a host, e.g. a second NIC with no address. */
   async addLanPort(host: Host, ifname: string, mac: string): Promise<void> {
     const lanEnd = `x${this.#namespaces.length}${ifname}`.slice(0, 15);

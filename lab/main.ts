@@ -10,6 +10,10 @@
  * `--keep` leaves it running until Ctrl-C, with a kubeconfig to explore.
  * `--image` runs the operator and the agents from the container image, as
  * the pods of deploy/manifests, with podman (harness/pod-runner.ts).
+ * `--real` runs a real cluster's parts instead of the stand-ins
+ * (harness/real-cluster.ts): kube-controller-manager, kube-scheduler, real
+ * kube-proxy in each node and the seed's Deployments as pods in namespaces
+ * of their own, so curl is answered by a pod.
  */
 import { readFileSync } from 'node:fs';
 import { L2Lab } from '../harness/l2-lab.js';
@@ -19,12 +23,13 @@ import { waitFor } from '../harness/wait.js';
 
 const keep = process.argv.includes('--keep');
 const fromImage = process.argv.includes('--image');
+const real = process.argv.includes('--real');
 const say = (s: string): void => { console.log(`\n[herald lab] ${s}`); };
 const NODES = ['node-a', 'node-b', 'node-c'];
 
 say('starting etcd, kube-apiserver and herald operator on 127.0.0.1, and three node namespaces and a client on one LAN bridge...');
 const started = Date.now();
-const lab = await L2Lab.start({ nodes: 3, fromImage });
+const lab = await L2Lab.start({ nodes: 3, fromImage, ...(real ? { cluster: 'real' } : {}) });
 let stopping = false;
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
@@ -65,9 +70,11 @@ try {
   await kubectl('get', 'ciliumloadbalancerippool');
   await kubectl('get', 'l2announcement');
   await kubectl('get', 'svc', '-n', 'default');
+  if (real) await kubectl('get', 'pods', '-n', 'default', '-o', 'wide');
   await kubectl('get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service');
   for (const vip of vips) {
-    say(`curl ${vip}   (from the client namespace; the "pod" answers with its node's name)`);
+    say(real ? `curl ${vip}   (from the client namespace; a pod answers with its name and node)`
+      : `curl ${vip}   (from the client namespace; the "pod" answers with its node's name)`);
     console.log(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 15_000, 200));
   }
   say('ip neigh   (the client\'s ARP table: each address at the MAC of the node that holds its Lease)');
