@@ -11,6 +11,7 @@ import { longestBlackoutMs } from '../../harness/blackout-probe.js';
 import { arpingReplies } from '../../harness/testbed.js';
 import { apply, conditionOf, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
 import { waitFor, sleep } from '../../harness/wait.js';
+import { waitForCrds } from '../../harness/crds.js';
 
 let lab: L2Lab;
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -42,7 +43,7 @@ async function installGatewayCrd(): Promise<void> {
     '  names: {kind: Gateway, plural: gateways, singular: gateway, listKind: GatewayList}',
     '  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]',
   ].join('\n'));
-  await lab.cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/gateways.gateway.networking.k8s.io']);
+  await waitForCrds(lab.cp, ['gateways.gateway.networking.k8s.io']);
 }
 
 after(async () => {

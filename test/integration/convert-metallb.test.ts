@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { ControlPlane, KubectlError } from '../../harness/control-plane.js';
 import { heraldCli } from '../../harness/entry-points.js';
-import { installCrds } from '../../harness/crds.js';
+import { installCrds, waitForCrds } from '../../harness/crds.js';
 import { conditionOf, getService, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
 import { operatorUser, startOperator } from '../../harness/operator-setup.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
@@ -103,8 +103,7 @@ before(async () => {
   for (const kind of ['ipaddresspools', 'l2advertisements', 'bgpadvertisements']) {
     await cp.kubectl(['apply', '-f', `${dir}/metallb.io_${kind}.yaml`]);
   }
-  await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s',
-    'crd/ipaddresspools.metallb.io', 'crd/l2advertisements.metallb.io', 'crd/bgpadvertisements.metallb.io']);
+  await waitForCrds(cp, ['ipaddresspools.metallb.io', 'l2advertisements.metallb.io', 'bgpadvertisements.metallb.io']);
   for (const ns of ['metallb-system', 'infra', 'prod']) await cp.kubectl(['create', 'namespace', ns]);
 });
 

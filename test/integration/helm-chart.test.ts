@@ -22,7 +22,7 @@ import { chartOwnedFlags } from '../../tools/gen-chart-schema.js';
 import { chartDir, manifestsDir, renderCommand, renderManifests, splitRendered } from '../../tools/render-manifests.js';
 import { ControlPlane, helmBinary } from '../../harness/control-plane.js';
 import { crdDirectory } from '../../harness/paths.js';
-import { heraldCrds } from '../../harness/crds.js';
+import { heraldCrds, waitForCrds } from '../../harness/crds.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
 import { apply, getService, poolManifest, serviceManifest } from '../../harness/kube-objects.js';
 import { startOperator } from '../../harness/operator-setup.js';
@@ -214,8 +214,7 @@ describe('on a real kube-apiserver', () => {
 
   test('every object the chart renders is accepted by the apiserver (server-side dry run)', async () => {
     for (const crd of [monitorCrd('ServiceMonitor', 'endpoints'), monitorCrd('PodMonitor', 'podMetricsEndpoints')]) await apply(cp, crd);
-    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/servicemonitors.monitoring.coreos.com', 'crd/podmonitors.monitoring.coreos.com']);
+    await waitForCrds(cp, ['servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com']);
     // Leases elsewhere: the Roles follow them there.
     await cp.kubectl(['create', 'namespace', 'herald-leases']);
     for (const values of [[], ['-f', allOn], ['-f', podMonitors], ['--set', 'agent.config.namespace=herald-leases']]) {
@@ -240,7 +239,7 @@ describe('on a real kube-apiserver', () => {
     pool.metadata.labels = { 'io.cilium.k8s.crd.schema.version': '1.32.0' };
     await apply(cp, stringify(pool));
     // Established is written after creation: read the CRD once it settled.
-    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${heraldCrds[0]}`]);
+    await waitForCrds(cp, [heraldCrds[0]]);
     const before = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[0], '-o', 'json'])) as { metadata: { resourceVersion: string } };
 
     const out = await helmOk(['install', 'herald', chartDir, ...kubeconfigArgs()]);
@@ -252,7 +251,7 @@ describe('on a real kube-apiserver', () => {
     };
     assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, 'the existing CRD was not changed');
     assert.deepEqual(after.metadata.labels, { 'io.cilium.k8s.crd.schema.version': '1.32.0' });
-    await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `crd/${heraldCrds[1]}`]);
+    await waitForCrds(cp, [heraldCrds[1]]);
     const policyCrd = JSON.parse(await cp.kubectl(['get', 'crd', heraldCrds[1], '-o', 'json'])) as { metadata: { labels: Record<string, string> } };
     assert.equal(policyCrd.metadata.labels['app.kubernetes.io/part-of'], 'herald', 'the missing CRD came from the chart');
 
