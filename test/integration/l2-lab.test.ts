@@ -17,6 +17,7 @@ import { heraldCli } from '../../harness/entry-points.js';
 import { apply, poolManifest, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { waitFor } from '../../harness/wait.js';
+import { labNamespaces, labProcesses, stillRunning } from '../../harness/lab-footprint.js';
 
 let lab: L2Lab;
 
@@ -256,31 +257,11 @@ describe('teardown', () => {
   test('stop() leaves no namespace, no process and no temporary directory', async () => {
     const prefix = lab.bed.prefix;
     const dir = lab.cp.dir;
-    const pids = new Set<string>();
-    for (const ns of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '')) {
-      if (!ns.startsWith(prefix)) continue;
-      for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) pids.add(pid);
-    }
-    // Root-namespace processes of the lab all name its directory (etcd,
-    // apiserver, operator kubeconfig, root forwarders).
-    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) pids.add(pid);
-      } catch { /* gone */ }
-    }
+    const pids = labProcesses(prefix, dir);
     assert.ok(pids.size >= 3 * 2 + 3 + 2, `found only ${pids.size} lab processes`);
     await lab.stop();
-    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(prefix));
-    assert.deepEqual(left, []);
-    const alive = [...pids].filter((pid) => {
-      try {
-        process.kill(Number(pid), 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    assert.deepEqual(alive, []);
+    assert.deepEqual(labNamespaces(prefix), []);
+    assert.deepEqual(stillRunning(pids), []);
     assert.throws(() => readdirSync(dir), /ENOENT/);
     assert.deepEqual(childProcesses(), []);
   });

@@ -16,6 +16,7 @@ import { L2Lab } from '../../harness/l2-lab.js';
 import { KUBE_PROXY_HEALTHZ_PORT } from '../../harness/real-cluster.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
+import { labNamespaces, labProcesses, stillRunning } from '../../harness/lab-footprint.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 let lab: L2Lab;
@@ -188,30 +189,10 @@ test('a Service with a TCP and a UDP port on one address: both reach the pod', a
 test('stop() leaves no namespace (pods\' included) and no process of the lab', async () => {
   const prefix = lab.bed.prefix;
   const dir = lab.cp.dir;
-  const pids = new Set<string>();
-  const namespaces = (): string[] => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n').map((l) => l.split(' ')[0] ?? '').filter((ns) => ns.startsWith(prefix));
-  assert.ok(namespaces().some((ns) => /-pod\d+$/.test(ns)), 'pod namespaces before stop()');
-  for (const ns of namespaces()) {
-    for (const pid of execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean)) pids.add(pid);
-  }
-  // Root-namespace processes of the lab all name its directory (etcd, the
-  // apiserver, kube-controller-manager, kube-scheduler, the operator, the forwarders).
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) pids.add(pid);
-    } catch { /* gone */ }
-  }
+  assert.ok(labNamespaces(prefix).some((ns) => /-pod\d+$/.test(ns)), 'pod namespaces before stop()');
+  const pids = labProcesses(prefix, dir);
   await lab.stop();
-  assert.deepEqual(namespaces(), []);
-  const alive = [...pids].filter((pid) => {
-    try {
-      process.kill(Number(pid), 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  assert.deepEqual(alive, []);
+  assert.deepEqual(labNamespaces(prefix), []);
+  assert.deepEqual(stillRunning(pids), []);
   assert.throws(() => readdirSync(dir), /ENOENT/);
 });
