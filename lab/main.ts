@@ -15,11 +15,10 @@
  * kube-proxy in each node and the seed's Deployments as pods in namespaces
  * of their own, so curl is answered by a pod.
  */
-import { readFileSync } from 'node:fs';
 import { L2Lab } from '../harness/l2-lab.js';
 import { serviceIps } from '../harness/kube-objects.js';
-import { seedDirectory } from '../harness/paths.js';
 import { waitFor } from '../harness/wait.js';
+import { seed001Pool } from '../harness/seeds.js';
 
 const keep = process.argv.includes('--keep');
 const fromImage = process.argv.includes('--image');
@@ -52,8 +51,7 @@ try {
     if (fromImage) await lab.startAgentPod(n);
     else await lab.startAgent(n);
   }
-  const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
-    .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+  const pool = seed001Pool();
   say('seed 001 step 3, its pool on a documentation range:');
   process.stdout.write(pool);
   await lab.cp.kubectl(['apply', '-f', '-'], pool);

@@ -18,6 +18,7 @@ import { L2Lab } from '../../harness/l2-lab.js';
 import { repoRoot, seedDirectory } from '../../harness/paths.js';
 import { runImageOnce, type RunningPod } from '../../harness/pod-runner.js';
 import { waitFor } from '../../harness/wait.js';
+import { seed001Pool } from '../../harness/seeds.js';
 
 const run = promisify(execFile);
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -93,8 +94,7 @@ describe('seed 001, with the operator and the agents running from the image', ()
 
   test('the Services get addresses from the pool and each is announced by the node holding its Lease', async () => {
     const l = theLab();
-    const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
-      .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+    const pool = seed001Pool();
     assert.match(pool, /192\.0\.2\.240/);
     await l.cp.kubectl(['apply', '-f', '-'], pool);
     for (const file of ['001-l2announce.yaml', '001-apps-and-svcs.yaml', '003-rendered.yaml', '004-layer2-policy.yaml']) {

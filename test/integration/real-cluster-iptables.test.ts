@@ -4,12 +4,12 @@
  * Service is carried from the client to a pod by kube-proxy's iptables rules.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { serviceIps } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
+import { seed001Pool } from '../../harness/seeds.js';
 
 let lab: L2Lab;
 
@@ -23,8 +23,7 @@ after(async () => {
 });
 
 test('iptables mode: curl from the client is answered by a pod through kube-proxy\'s iptables rules', async () => {
-  const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
-    .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+  const pool = seed001Pool();
   await lab.cp.kubectl(['apply', '-f', '-'], pool);
   await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-l2announce.yaml`]);
   await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-apps-and-svcs.yaml`]);

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { serviceIps } from '../../harness/kube-objects.js';
@@ -17,6 +17,7 @@ import { KUBE_PROXY_HEALTHZ_PORT } from '../../harness/real-cluster.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
 import { labNamespaces, labProcesses, stillRunning } from '../../harness/lab-footprint.js';
+import { seed001Pool } from '../../harness/seeds.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 let lab: L2Lab;
@@ -38,8 +39,7 @@ async function runningPods(app: string): Promise<PodList['items']> {
 }
 
 test('seed 001: curl from the client is answered by a pod, also one on another node than the holder', async () => {
-  const pool = readFileSync(`${seedDirectory}/001-ipam.yaml`, 'utf8')
-    .replace('"172.19.0.240"', '"192.0.2.240"').replace('"172.19.0.250"', '"192.0.2.250"');
+  const pool = seed001Pool();
   await lab.cp.kubectl(['apply', '-f', '-'], pool);
   await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-l2announce.yaml`]);
   await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-apps-and-svcs.yaml`]);
