@@ -38,6 +38,7 @@ import type { CompiledL2Policy } from './l2-policy.js';
 import { LanLiveness, type ApiPause, type LivenessStatus, type MarkWrite, type RingMember, type RingSpec } from './lan-liveness.js';
 import { ringGroups } from './liveness-rings.js';
 import type { LanReceived, LanSend } from './lan-messages.js';
+import { addressGroups } from './address-groups.js';
 import { assignmentsByService, planService, servicesOf, type NodePlanInput, type ServicePlan } from './node-plan.js';
 import { compareResourceVersions } from './resource-version.js';
 import { CandidateRanker } from './rendezvous.js';
@@ -430,7 +431,9 @@ export class AgentCore {
       for (const k of this.planByService.keys()) if (!all.has(k)) this.forget(k);
       keys = all;
     } else {
-      keys = new Set(this.dirty);
+      // A Service follows the holder of its address group (node-plan.ts): re-decide the whole group.
+      const groups = addressGroups(selection);
+      keys = new Set([...this.dirty].flatMap((k) => groups.of(k).members));
     }
     this.dirty.clear();
     const writes: LeaseWrite[] = [];

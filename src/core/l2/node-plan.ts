@@ -1,5 +1,6 @@
 import type { ServiceKey } from '../ipam/types.js';
-import { decideOwnership, type OwnershipDecision } from './ownership.js';
+import { addressGroups } from './address-groups.js';
+import { decideOwnership, type GroupHolder, type OwnershipDecision } from './ownership.js';
 import type { CandidateRanker } from './rendezvous.js';
 import type { L2Selection, NodeAssignment } from './selection.js';
 
@@ -56,7 +57,10 @@ export function servicesOf(input: Pick<NodePlanInput, 'self' | 'holders'>, mine:
 export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, readonly NodeAssignment[]>, key: ServiceKey): ServicePlan {
   const { self, selection } = input;
   const candidacy = selection.services.get(key);
-  const ranked = candidacy === undefined ? [] : input.ranker.rank(key, candidacy.candidates);
+  const group = addressGroups(selection).of(key);
+  // A group's Services rank alike, so with the same candidates they pick the same node.
+  const ranked = candidacy === undefined ? [] : input.ranker.rank(group.rankKey, candidacy.candidates);
+  const groupHolder = group.members.length > 1 && candidacy !== undefined ? holderOfGroup(input, group.members, key, candidacy.candidates) : undefined;
   const assignments = mine.get(key) ?? input.previous.get(key) ?? [];
   const notCandidateReason = candidacy === undefined ? 'the Service is gone or not announced' : candidacy.whyNot(self);
   const decision = decideOwnership({
@@ -71,9 +75,25 @@ export function planService(input: NodePlanInput, mine: ReadonlyMap<ServiceKey, 
     addresses: [...new Set(assignments.map((a) => a.address))],
     conflicted: input.conflicted,
     ...(notCandidateReason === undefined ? {} : { notCandidateReason }),
+    ...(groupHolder === undefined ? {} : { groupHolder }),
   });
   const answering = new Set(decision.answerAddresses);
   return { service: key, decision, answer: assignments.filter((a) => answering.has(a.address)) };
+}
+
+/**
+ * The node holding another Service of the group that this one should join:
+ * the holder of the first member (in key order) held by a live, unpaused
+ * candidate of this Service. Every agent with the same observations finds the same.
+ */
+function holderOfGroup(input: NodePlanInput, members: readonly ServiceKey[], key: ServiceKey, candidates: readonly string[]): GroupHolder | undefined {
+  for (const other of members) {
+    if (other === key) continue;
+    const node = input.holders.get(other) ?? '';
+    if (node === '' || !input.live.has(node) || (input.paused?.has(node) ?? false) || !candidates.includes(node)) continue;
+    return { node, service: other, earlier: other < key };
+  }
+  return undefined;
 }
 
 /**

@@ -39,6 +39,20 @@ export interface OwnershipInput {
   readonly conflicted: ReadonlySet<string>;
   /** ServiceCandidacy.whyNot(self), used in the reason when self is not a candidate. */
   readonly notCandidateReason?: string;
+  /**
+   * Another Service of this one's address group (address-groups.ts) held by
+   * a live, unpaused candidate of this Service: the node that should answer
+   * for the shared address. `earlier`: that Service sorts before this one,
+   * so a holder of this one hands over to it (only ever towards earlier
+   * Services, so following never goes round in a circle).
+   */
+  readonly groupHolder?: GroupHolder;
+}
+
+export interface GroupHolder {
+  readonly node: string;
+  readonly service: string;
+  readonly earlier: boolean;
 }
 
 export interface OwnershipDecision {
@@ -89,6 +103,13 @@ function decideAsHolder(input: OwnershipInput, selfCandidate: boolean): Ownershi
     }
     return { answer, answerAddresses, action: 'release', reason: `releasing, no other live candidate: ${why}` };
   }
+  const joining = input.groupHolder;
+  if (joining !== undefined && joining.earlier && joining.node !== self && input.apiReachable) {
+    return {
+      answer, answerAddresses, action: 'handover', target: joining.node,
+      reason: `handing over to ${joining.node}, which holds ${joining.service} on a shared address (one node answers for it)`,
+    };
+  }
   if (silenced.length > 0) {
     return {
       answer, answerAddresses, action: 'none',
@@ -119,13 +140,18 @@ export function decideOwnership(input: OwnershipInput): OwnershipDecision {
   // Every agent that shares these observations picks the same node, so at most one claims.
   const willing = ranked.filter((n) => live.has(n) && !(input.paused?.has(n) ?? false));
   const passed = Math.min(input.passOver ?? 0, Math.max(0, willing.length - 1));
-  const best = willing[passed];
+  // The node holding a Service that shares an address comes first, unless it
+  // has already let a claim's patience run out.
+  const joining = (input.passOver ?? 0) === 0 ? input.groupHolder : undefined;
+  const best = joining?.node ?? willing[passed];
+  const joinNote = joining === undefined ? '' : `; ${joining.node} holds ${joining.service} on a shared address`;
   if (best === self) {
     if (input.leaving !== undefined) return { ...idle, reason: `not claiming while leaving (${input.leaving}): ${problem}` };
-    return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}` };
+    return { ...idle, action: 'claim', target: self, reason: `claimed: ${problem}${joinNote}` };
   }
   if (notCandidate !== undefined) return { ...idle, reason: `${notCandidate}; ${problem}` };
   if (best === undefined) return { ...idle, reason: `no live candidate to claim: ${problem}` };
+  if (joining !== undefined) return { ...idle, waitingFor: best, reason: `waiting for ${best} to claim: ${problem}${joinNote}` };
   const after = passed === 0 ? '' : ` (${willing.slice(0, passed).join(', ')} did not in time)`;
   return { ...idle, waitingFor: best, reason: `waiting for ${best} (best-ranked live candidate${after}) to claim: ${problem}` };
 }
