@@ -18,6 +18,8 @@ import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
 import { labNamespaces, labProcesses, stillRunning } from '../../harness/lab-footprint.js';
 import { seed001Pool } from '../../harness/seeds.js';
+import { arpingReplies } from '../../harness/testbed.js';
+import { longestBlackoutMs } from '../../harness/blackout-probe.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 let lab: L2Lab;
@@ -151,6 +153,43 @@ test('externalTrafficPolicy: Local: the node of the pod holds the address, and t
   }
 });
 
+test('externalTrafficPolicy: Local: moving the only pod to another node moves the announcement there', async (t) => {
+  const holderOf = async (): Promise<string> =>
+    lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-local-app', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+  const before = await waitFor('the local-app pod', async () => (await runningPods('local-app'))[0], 30_000, 300);
+  const from = before.spec.nodeName ?? '';
+  const to = NODES.find((n) => n !== from) ?? '';
+  const vip = (await serviceIps(lab.cp, 'local-app'))[0] ?? '';
+  assert.equal(await holderOf(), from);
+  const probe = await lab.startProbe({ vip, durationMs: 15_000, intervalMs: 20, timeoutMs: 250 });
+  // As an operator moves a workload: a new nodeSelector, and the Deployment rolls the pod over.
+  await lab.cp.kubectl(['patch', 'deployment', 'local-app', '--type=merge', '-p',
+    JSON.stringify({ spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': to } } } } })]);
+  const after = await waitFor(`the only local-app pod to run on ${to}`, async () => {
+    const pods = JSON.parse(await lab.cp.kubectl(['get', 'pods', '-n', 'default', '-l', 'app=local-app', '-o', 'json'])) as PodList;
+    const p = pods.items[0];
+    return pods.items.length === 1 && p?.spec.nodeName === to && p.status.phase === 'Running' ? p : undefined;
+  }, 60_000, 300);
+  await waitFor(`${to} to hold local-app's Lease`, async () => ((await holderOf()) === to ? true : undefined), 30_000, 100);
+  const expected = `${after.metadata.name} on ${to}`;
+  assert.equal(await waitFor(`curl ${vip} answered on ${to}`, async () => {
+    const a = await lab.curl(vip).catch(() => undefined);
+    return a === expected ? a : undefined;
+  }, 30_000, 200), expected);
+  assert.equal(await lab.neighMac(vip), lab.node(to).host.mac, `the client's neighbour entry for ${vip} moved to ${to}`);
+  const { stdout } = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', `http://${vip}/source`]);
+  assert.equal(stdout.trim(), lab.bed.client.ipv4, 'the client\'s own address still reaches the pod');
+  const report = await probe.done;
+  // The probe's answers name the pod's node last ("<pod> on <node>").
+  const nodeOf = (x: { node?: string } | undefined): string | undefined => x?.node?.split(' ').at(-1);
+  const answered = new Set(report.samples.flatMap((x) => nodeOf(x) ?? []));
+  assert.ok(answered.has(from) && answered.has(to), `the probe saw the pods on both nodes answer: ${[...answered].join(', ')}`);
+  assert.equal(nodeOf(report.samples.at(-1)), to, 'the probe ends answered by the moved pod');
+  // The figure itself belongs to the benchmark (bench/l2-coordination.ts, PARTS=move); shown here for the log.
+  const failed = report.samples.filter((x) => x.error !== undefined).length;
+  t.diagnostic(`pod move ${from} → ${to}: longest blackout ${longestBlackoutMs(report.samples)} ms, ${failed} of ${report.samples.length} requests failed`);
+});
+
 /** One UDP datagram from the client to vip:port; resolves with the answer, or undefined after timeoutMs. */
 async function udpAsk(vip: string, port: number, text: string, timeoutMs = 2000): Promise<string | undefined> {
   const code = `
@@ -184,6 +223,41 @@ test('a Service with a TCP and a UDP port on one address: both reach the pod', a
   const expected = `${pod.metadata.name} on ${pod.spec.nodeName ?? ''}`;
   assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200), expected);
   assert.equal(await waitFor(`UDP to ${vip}:53`, async () => udpAsk(vip, 53, 'hello'), 30_000, 200), `${expected}: hello`);
+});
+
+test('two Services share one address by sharing key, TCP on one and UDP on the other: both reach the pod, and one node answers for it', async () => {
+  const annotations = { 'lbipam.cilium.io/sharing-key': 'dns' };
+  await lab.cp.kubectl(['apply', '-f', '-'], [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'dns', namespace: 'default' }, spec: {
+      replicas: 1, selector: { matchLabels: { app: 'dns' } },
+      template: { metadata: { labels: { app: 'dns' } }, spec: { containers: [{ name: 'dns', image: 'example/dns',
+        ports: [{ containerPort: 8053, protocol: 'TCP' }, { containerPort: 5353, protocol: 'UDP' }] }] } },
+    } },
+    // Ranked apart, these two names would be announced by different nodes of node-a/b/c (cilium/cilium#48419).
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'dns-tcp', namespace: 'default', labels: { app: 'myapp' }, annotations }, spec: {
+      type: 'LoadBalancer', selector: { app: 'dns' }, ports: [{ protocol: 'TCP', port: 53, targetPort: 8053 }],
+    } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'dns-udp', namespace: 'default', labels: { app: 'myapp' }, annotations }, spec: {
+      type: 'LoadBalancer', selector: { app: 'dns' }, ports: [{ protocol: 'UDP', port: 53, targetPort: 5353 }],
+    } },
+  ].map((o) => stringify(o)).join('---\n'));
+  const pod = await waitFor('the dns pod running', async () => (await runningPods('dns'))[0], 60_000, 300);
+  const [tcpVip, udpVip] = await waitFor('both Services to get an address', async () => {
+    const ips = [(await serviceIps(lab.cp, 'dns-tcp'))[0], (await serviceIps(lab.cp, 'dns-udp'))[0]];
+    return ips.every((ip) => ip !== undefined) ? ips as [string, string] : undefined;
+  }, 30_000, 200);
+  assert.equal(udpVip, tcpVip, 'the sharing key gives both Services one address');
+  const holders = await waitFor('both Leases held', async () => {
+    const hs = await Promise.all(['dns-tcp', 'dns-udp'].map((svc) =>
+      lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')));
+    return hs.every((h) => h !== '') ? hs : undefined;
+  }, 30_000, 200);
+  assert.equal(holders[1], holders[0], `one node holds both Services on the shared address: ${holders.join(', ')}`);
+  const r = await lab.bed.execStatus(lab.bed.client, ['arping', '-c', '4', '-w', '5', '-I', 'eth0', tcpVip], { timeoutMs: 15_000 });
+  assert.deepEqual([...new Set(arpingReplies(r.stdout))], [lab.node(holders[0] ?? '').host.mac], `only ${holders[0] ?? ''} answers ARP for ${tcpVip}`);
+  const expected = `${pod.metadata.name} on ${pod.spec.nodeName ?? ''}`;
+  assert.equal(await waitFor(`TCP to ${tcpVip}:53`, async () => lab.curl(tcpVip, 53).catch(() => undefined), 30_000, 200), expected);
+  assert.equal(await waitFor(`UDP to ${tcpVip}:53`, async () => udpAsk(tcpVip, 53, 'query'), 30_000, 200), `${expected}: query`);
 });
 
 test('stop() leaves no namespace (pods\' included) and no process of the lab', async () => {
