@@ -2,27 +2,31 @@
  * The lab: herald's main job end to end on one machine. It starts a real
  * control plane (etcd and kube-apiserver on loopback), `herald operator`,
  * three node network namespaces on one LAN bridge with `herald agent` each
- * (plus a kube-proxy stand-in and an HTTP "pod" that answers with its node's
- * name), and a client namespace. Then it walks through seed 001: the seed's
+ * and a client namespace. Then it walks through seed 001: the seed's
  * Services and L2 policy unchanged, its pool on a documentation range
  * (192.0.2.240-250 instead of 172.19.0.240-250), and shows what the seed
  * shows: EXTERNAL-IPs, the Leases' holders, curl and the client's ARP table.
  * `--keep` leaves it running until Ctrl-C, with a kubeconfig to explore.
  * `--image` runs the operator and the agents from the container image, as
  * the pods of deploy/manifests, with podman (harness/pod-runner.ts).
- * `--real` runs a real cluster's parts instead of the stand-ins
- * (harness/real-cluster.ts): kube-controller-manager, kube-scheduler, real
- * kube-proxy in each node and the seed's Deployments as pods in namespaces
- * of their own, so curl is answered by a pod.
+ * By default it runs a real cluster's parts (harness/real-cluster.ts):
+ * kube-controller-manager, kube-scheduler, a real kube-proxy (nftables
+ * mode) in each node and the seed's Deployments as pods in network
+ * namespaces of their own, so it shows the whole chain: the pods and
+ * EndpointSlices, the holder's kube-proxy rules for each VIP, and curl
+ * answered by a pod. `--stand-in` runs the older, lighter lab instead (an
+ * HTTP "pod" per node behind a catch-all DNAT stand-in for kube-proxy).
  */
 import { L2Lab } from '../harness/l2-lab.js';
 import { serviceIps } from '../harness/kube-objects.js';
 import { waitFor } from '../harness/wait.js';
 import { seed001Pool } from '../harness/seeds.js';
+import { rulesForAddress } from '../harness/kube-proxy-rules.js';
 
 const keep = process.argv.includes('--keep');
 const fromImage = process.argv.includes('--image');
-const real = process.argv.includes('--real');
+// --real was the opt-in before the real cluster became the default; still accepted.
+const real = !process.argv.includes('--stand-in');
 const say = (s: string): void => { console.log(`\n[herald lab] ${s}`); };
 const NODES = ['node-a', 'node-b', 'node-c'];
 
@@ -68,12 +72,32 @@ try {
   await kubectl('get', 'ciliumloadbalancerippool');
   await kubectl('get', 'l2announcement');
   await kubectl('get', 'svc', '-n', 'default');
-  if (real) await kubectl('get', 'pods', '-n', 'default', '-o', 'wide');
   await kubectl('get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service');
-  for (const vip of vips) {
+  if (real) {
+    await waitFor('the seed\'s pods to run', async () => {
+      const phases = (await lab.cp.kubectl(['get', 'pods', '-n', 'default', '-o', 'jsonpath={.items[*].status.phase}'])).split(' ').filter((x) => x !== '');
+      return phases.length >= 2 && phases.every((x) => x === 'Running') ? true : undefined;
+    }, 60_000, 300);
+    say('the pods, each in a network namespace of its own, bound to a node by kube-scheduler and run by the lab kubelet:');
+    await kubectl('get', 'pods', '-n', 'default', '-o', 'wide');
+    say('their EndpointSlices, written by kube-controller-manager:');
+    await kubectl('get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name in (app1-service,app2-service)');
+  }
+  for (const [i, vip] of vips.entries()) {
+    const svc = i === 0 ? 'app1-service' : 'app2-service';
+    if (real) {
+      const holder = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']);
+      const rules = await waitFor(`kube-proxy on ${holder} to have rules for ${vip}`, async () => {
+        const { stdout } = await lab.bed.exec(lab.node(holder).host, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
+        const r = rulesForAddress(stdout, vip);
+        return /\bdnat\b/.test(r) ? r : undefined;
+      }, 30_000, 300);
+      say(`nft list table ip kube-proxy, in ${holder} (holds ${svc}), the part for ${vip}:`);
+      console.log(rules);
+    }
     say(real ? `curl ${vip}   (from the client namespace; a pod answers with its name and node)`
       : `curl ${vip}   (from the client namespace; the "pod" answers with its node's name)`);
-    console.log(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 15_000, 200));
+    console.log(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200));
   }
   say('ip neigh   (the client\'s ARP table: each address at the MAC of the node that holds its Lease)');
   for (const vip of vips) {
