@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse } from 'yaml';
 import { ControlPlane } from '../../harness/control-plane.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { operatorUser, startOperator } from '../../harness/operator-setup.js';
@@ -143,7 +144,8 @@ describe('pools', () => {
     assert.equal(c.reason, 'cidr_overlap');
     assert.match(c.message ?? '', /p-a-old/);
     const table = await cp.kubectl(['get', 'ippools', 'p-b-new', '--no-headers']);
-    assert.match(table, /^p-b-new\s+false\s+True\s/);
+    // Cilium's own docs print a conflicting pool's count: "red-pool false True 254".
+    assert.match(table, /^p-b-new\s+false\s+True\s+13\s/);
     await apply(cp, serviceManifest('c1', { labels: { test: 'conflict-new' } }));
     assert.equal((await conditionOfService('c1', 'False')).reason, 'no_pool');
     await apply(cp, poolManifest('p-b-new', { blocks: [{ start: '198.51.100.32', stop: '198.51.100.40' }], serviceSelector: { matchLabels: { test: 'conflict-new' } } }));
@@ -160,6 +162,8 @@ describe('pools', () => {
     await apply(cp, serviceManifest('d2', { labels: { test: 'dis' } }));
     assert.equal((await conditionOfService('d2', 'False')).reason, 'no_pool');
     assert.deepEqual(await serviceIps(cp, 'd1'), ['203.0.113.0']);
+    // IPS AVAILABLE is the real count, as Cilium prints it, not 0.
+    assert.match(await cp.kubectl(['get', 'ippools', 'p-dis', '--no-headers']), /^p-dis\s+true\s+False\s+15\s/);
   });
 
   test('a pool edit moves only the Services whose addresses fell out of it', async () => {
@@ -171,6 +175,43 @@ describe('pools', () => {
     await apply(cp, poolManifest('p-edit', { blocks: [{ start: '203.0.113.33', stop: '203.0.113.36' }], serviceSelector: { matchLabels: { test: 'edit' } } }));
     await waitFor(`${moved} to move`, async () => ((await serviceIps(cp, moved))[0] === '203.0.113.35' ? true : undefined));
     for (const [n, ip] of before) if (n !== moved) assert.deepEqual(await serviceIps(cp, n), [ip], `${n} moved although its address stayed valid`);
+  });
+});
+
+describe('what Cilium users ran into (issue 12)', () => {
+  test('an address one Service names goes to it, not to a Service created with it that asked for none', async () => {
+    await apply(cp, poolManifest('p-list', { blocks: [{ cidr: '192.0.2.252/30' }], allowFirstLastIPs: 'Yes', serviceSelector: { matchLabels: { test: 'list' } } }));
+    await poolCondition('p-list', 'cilium.io/PoolConflict', 'False');
+    // One `kubectl create` of a List: both in the same second, and "api" sorts before "web".
+    const list = { apiVersion: 'v1', kind: 'List', items: [
+      parse(serviceManifest('web', { labels: { test: 'list' }, annotations: { 'lbipam.cilium.io/ips': '192.0.2.252' } })) as unknown,
+      parse(serviceManifest('api', { labels: { test: 'list' } })) as unknown,
+    ] };
+    await cp.kubectl(['create', '-f', '-'], JSON.stringify(list));
+    assert.deepEqual(await ipsOf('web', 1), ['192.0.2.252']);
+    const [api] = await ipsOf('api', 1);
+    assert.match(api ?? '', /^192\.0\.2\.25[345]$/);
+    assert.equal((await conditionOfService('web', 'True')).reason, 'satisfied');
+  });
+
+  test('allowFirstLastIPs Yes → No takes back no address in use; only new ones are refused', async () => {
+    const spec = (allow: string): Record<string, unknown> => ({ blocks: [{ cidr: '192.0.2.244/30' }], allowFirstLastIPs: allow, serviceSelector: { matchLabels: { test: 'firstlast' } } });
+    await apply(cp, poolManifest('p-firstlast', spec('Yes')));
+    await apply(cp, serviceManifest('fl-auto', { labels: { test: 'firstlast' } }));
+    assert.deepEqual(await ipsOf('fl-auto', 1), ['192.0.2.244']);
+    await apply(cp, serviceManifest('fl-asked', { labels: { test: 'firstlast' }, annotations: { 'lbipam.cilium.io/ips': '192.0.2.247' } }));
+    assert.deepEqual(await ipsOf('fl-asked', 1), ['192.0.2.247']);
+    await apply(cp, poolManifest('p-firstlast', spec('No')));
+    // The operator has seen the edit once the pool's total drops from 4 to 2.
+    await waitFor('IPsTotal 2', async () => (conditionOf(await getPool(cp, 'p-firstlast'), 'cilium.io/IPsTotal')?.message === '2' ? true : undefined));
+    await apply(cp, serviceManifest('fl-new', { labels: { test: 'firstlast' }, annotations: { 'lbipam.cilium.io/ips': '192.0.2.244' } }));
+    const refused = await conditionOfService('fl-new', 'False');
+    assert.equal(refused.reason, 'already_allocated', 'the address is still fl-auto\'s');
+    assert.deepEqual(await serviceIps(cp, 'fl-auto'), ['192.0.2.244']);
+    assert.deepEqual(await serviceIps(cp, 'fl-asked'), ['192.0.2.247']);
+    assert.equal((await conditionOfService('fl-asked', 'True')).reason, 'satisfied');
+    const released = await cp.kubectl(['get', 'events', '-n', 'default', '--field-selector', 'reason=IPReleased', '-o', 'jsonpath={.items[*].involvedObject.name}']);
+    assert.doesNotMatch(released, /\bfl-/, 'no address was released');
   });
 });
 
@@ -249,8 +290,15 @@ describe('requests, sharing and families', () => {
     assert.match(ips[1]!, /^2001:db8:5::/);
     await apply(cp, poolManifest('p-v4only', { blocks: [{ cidr: '192.0.2.128/28' }], serviceSelector: { matchLabels: { test: 'v4only' } } }));
     await apply(cp, serviceManifest('need-dual', { labels: { test: 'v4only' }, ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
+    // As Cilium: the family it can have, meanwhile, and a False condition naming the one it lacks.
     const c = await conditionOfService('need-dual', 'False');
-    assert.match(c.message ?? '', /IPv6/);
+    assert.equal(c.reason, 'no_pool');
+    assert.match(c.message ?? '', /IPv6.*holding 192\.0\.2\.128 meanwhile/);
+    assert.deepEqual(await ipsOf('need-dual', 1), ['192.0.2.128']);
+    // PreferDualStack is satisfied with one family (Cilium says False/no_pool), and says which it lacks.
+    await apply(cp, serviceManifest('prefer-dual', { labels: { test: 'v4only' }, ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] }));
+    const p = await conditionOfService('prefer-dual', 'True');
+    assert.match(p.message ?? '', /^Assigned 192\.0\.2\.129 \(pool p-v4only\); no IPv6 address: no usable pool that selects this Service has IPv6 addresses/);
   });
 });
 

@@ -84,6 +84,16 @@ export class IpamState {
   /** ...of which having a sharing key, by key: a sharer that changes may become compatible. */
   private readonly unsatisfiedBySharingKey = new Map<string, Set<ServiceKey>>();
   private readonly preferDual = new Set<ServiceKey>();
+  /**
+   * Addresses that eligible Services name in lbipam.cilium.io/ips, by
+   * address key. They count as used in every pool's allocator, so automatic
+   * allocation never hands one out, whatever order Services arrive or are
+   * batched in; the Services that named them take them in phase 2.
+   */
+  private readonly requestedBy = new Map<string, { readonly family: IpFamily; readonly value: bigint; readonly services: Set<ServiceKey> }>();
+  private readonly requesting = new Map<ServiceKey, Set<string>>();
+  /** A request was dropped and its address freed since the last reconcile. */
+  private requestFreed = false;
   private readonly lastDecisions = new Map<ServiceKey, ServiceDecision>();
   private readonly lastDecisionText = new Map<ServiceKey, string>();
   private readonly lastPoolText = new Map<string, string>();
@@ -109,6 +119,7 @@ export class IpamState {
     this.pools.set(spec.name, pool);
     // Occupancy covers every owner inside the ranges, whichever pool it counts against.
     for (const owner of this.owners.values()) pool.allocator.take(owner.family, owner.value);
+    for (const r of this.requestedBy.values()) pool.allocator.take(r.family, r.value);
     this.afterPoolChange(spec.name);
   }
 
@@ -127,6 +138,7 @@ export class IpamState {
     this.services.set(key, entry);
     if (entry.eligible && entry.request.familyPolicy === 'PreferDualStack') this.preferDual.add(key);
     else this.preferDual.delete(key);
+    this.setRequests(key, entry.eligible ? entry.request.requested.map((r) => r.address) : []);
     this.dirty.add(key);
   }
 
@@ -135,6 +147,7 @@ export class IpamState {
     if (!this.services.has(key) && !this.held.has(key)) return;
     this.services.delete(key);
     this.preferDual.delete(key);
+    this.setRequests(key, []);
     this.dirty.add(key);
   }
 
@@ -203,7 +216,7 @@ export class IpamState {
     for (const key of this.dirty) if (this.services.get(key)?.eligible === true) phase2.add(key);
     // Re-try waiting Services that this batch may unblock.
     if (this.poolsChanged) for (const key of this.unsatisfied.keys()) phase2.add(key);
-    else if (released) for (const key of this.waitingForAddress) phase2.add(key);
+    else if (released || this.requestFreed) for (const key of this.waitingForAddress) phase2.add(key);
     for (const key of phase1) {
       const sharingKey = this.services.get(key)?.request.sharingKey;
       if (sharingKey !== undefined) for (const other of this.unsatisfiedBySharingKey.get(sharingKey) ?? []) phase2.add(other);
@@ -234,6 +247,7 @@ export class IpamState {
     }
     this.dirty.clear();
     this.poolsChanged = false;
+    this.requestFreed = false;
     const pools = this.poolStatusChanges();
     const events = this.events;
     this.events = [];
@@ -266,6 +280,15 @@ export class IpamState {
     }
   }
 
+  /**
+   * Whether the pool's blocks cover the address, first and last included:
+   * allowFirstLastIPs only stops new allocations of those, it never takes
+   * back one in use (as Cilium).
+   */
+  private covers(pool: CompiledPool, family: IpFamily, value: bigint): boolean {
+    return pool.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end);
+  }
+
   private usable(pool: CompiledPool): boolean {
     return !pool.disabled && !this.conflicts.has(pool.name) && pool.problems.length === 0;
   }
@@ -283,7 +306,8 @@ export class IpamState {
     const conflict = this.conflicts.get(pool.name);
     const total = pool.allocator.total();
     const used = BigInt(this.poolUsed.get(pool.name) ?? 0);
-    const available = this.usable(pool) ? total - BigInt(pool.allocator.used) : 0n;
+    // As Cilium counts it: what the ranges have free, also while the pool is disabled or conflicting.
+    const available = total - BigInt(pool.allocator.used);
     const count = (type: string, n: bigint): Condition => ({ type, status: 'Unknown', reason: 'noreason', message: n.toString() });
     const conditions: Condition[] = [
       conflict === undefined
@@ -376,8 +400,36 @@ export class IpamState {
       if (bucket?.size === 0) this.bySharingKey.delete(b);
     }
     this.poolUsed.set(owner.pool, (this.poolUsed.get(owner.pool) ?? 1) - 1);
-    for (const p of this.poolOrder) p.allocator.release(owner.family, owner.value);
+    if (!this.requestedBy.has(owner.key)) for (const p of this.poolOrder) p.allocator.release(owner.family, owner.value);
     return true;
+  }
+
+  /** Records the addresses a Service names (none when it names none or is not served). */
+  private setRequests(key: ServiceKey, addresses: readonly { readonly family: IpFamily; readonly value: bigint }[]): void {
+    const want = new Map(addresses.map((a) => [addressKey(a.family, a.value), a]));
+    const had = this.requesting.get(key) ?? new Set<string>();
+    for (const k of had) {
+      if (want.has(k)) continue;
+      const r = this.requestedBy.get(k);
+      if (r === undefined) continue;
+      r.services.delete(key);
+      if (r.services.size > 0) continue;
+      this.requestedBy.delete(k);
+      if (this.owners.has(k)) continue;
+      for (const p of this.poolOrder) p.allocator.release(r.family, r.value);
+      this.requestFreed = true;
+    }
+    for (const [k, a] of want) {
+      let r = this.requestedBy.get(k);
+      if (r === undefined) {
+        r = { family: a.family, value: a.value, services: new Set() };
+        this.requestedBy.set(k, r);
+        for (const p of this.poolOrder) p.allocator.take(a.family, a.value);
+      }
+      r.services.add(key);
+    }
+    if (want.size > 0) this.requesting.set(key, new Set(want.keys()));
+    else this.requesting.delete(key);
   }
 
   private setOwnerPool(owner: Owner, pool: string): void {
@@ -421,7 +473,7 @@ export class IpamState {
       this.addHolder(request.key, family, value, owner.pool);
       return { text: owner.text, pool: owner.pool };
     }
-    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
+    const containing = this.poolOrder.filter((p) => this.covers(p, family, value));
     if (containing.length === 0) return `no pool contains ${formatIp(family, value)}`;
     const pool = containing.find((p) => this.selectsForKeeping(p, request));
     if (pool === undefined) return `${formatIp(family, value)} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`;
@@ -458,20 +510,20 @@ export class IpamState {
       }
       // Still in a pool that selects the Service? Prefer the pool it counts against; else re-home it.
       const current = this.pools.get(owner.pool);
-      if (current === undefined || !current.allocator.contains(owner.family, owner.value) || !this.selectsForKeeping(current, request)) {
-        const home = this.poolOrder.find((p) => p.allocator.contains(owner.family, owner.value) && this.selectsForKeeping(p, request));
+      if (current === undefined || !this.covers(current, owner.family, owner.value) || !this.selectsForKeeping(current, request)) {
+        const home = this.poolOrder.find((p) => this.covers(p, owner.family, owner.value) && this.selectsForKeeping(p, request));
         if (home === undefined) {
           const why =
             current === undefined
               ? `pool ${owner.pool} was deleted and no other pool that selects the Service contains it`
-              : !current.allocator.contains(owner.family, owner.value)
+              : !this.covers(current, owner.family, owner.value)
                 ? `pool ${owner.pool} no longer contains it`
                 : `pool ${owner.pool} no longer selects the Service`;
           released = this.release(key, owner, why) || released;
           continue;
         }
         // Shared with others that the old pool still selects: leave them on it, this Service just leaves.
-        if (owner.holders.size > 1 && current?.allocator.contains(owner.family, owner.value) === true) {
+        if (owner.holders.size > 1 && current !== undefined && this.covers(current, owner.family, owner.value)) {
           released = this.release(key, owner, `pool ${owner.pool} no longer selects the Service`) || released;
           continue;
         }
@@ -527,14 +579,8 @@ export class IpamState {
     // Facts about the pools come first and ownership last, so the reason does
     // not depend on whether another Service happened to take the address
     // before or after this one was looked at.
-    const containing = this.poolOrder.filter((p) => p.allocator.contains(family, value));
-    if (containing.length === 0) {
-      const reservedIn = this.poolOrder.find((p) => p.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end));
-      if (reservedIn !== undefined) {
-        return { reason: 'no_pool', message: `requested IP ${text} is the first or last address of a CIDR in pool ${reservedIn.name}, reserved by allowFirstLastIPs: No` };
-      }
-      return { reason: 'no_pool', message: `no pool contains the requested IP ${text}` };
-    }
+    const containing = this.poolOrder.filter((p) => this.covers(p, family, value));
+    if (containing.length === 0) return { reason: 'no_pool', message: `no pool contains the requested IP ${text}` };
     const selecting = containing.filter((p) => this.selectsForAllocating(p, request));
     if (selecting.length === 0) {
       return {
@@ -542,11 +588,12 @@ export class IpamState {
         message: `requested IP ${text} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`,
       };
     }
-    const pool = selecting.find((p) => this.usable(p));
-    if (pool === undefined) {
+    const usable = selecting.filter((p) => this.usable(p));
+    if (usable.length === 0) {
       return { reason: 'no_pool', message: `requested IP ${text} is in pool ${selecting.map((p) => `${p.name} (${this.unusableWhy(p)})`).join(', ')}` };
     }
     if (owner !== undefined) {
+      // Sharing an address in use hands out nothing new, so allowFirstLastIPs does not stand in the way.
       const others = [...owner.holders].join(', ');
       const why = this.incompatibleWithHolders(request, owner);
       if (why === undefined) {
@@ -557,6 +604,10 @@ export class IpamState {
         return { reason: 'already_allocated_incompatible_service', message: `requested IP ${text} is used by ${others} and cannot be shared: ${why}` };
       }
       return { reason: 'already_allocated', message: `requested IP ${text} is already allocated to ${others}; add the same lbipam.cilium.io/sharing-key to share it` };
+    }
+    const pool = usable.find((p) => p.allocator.contains(family, value));
+    if (pool === undefined) {
+      return { reason: 'no_pool', message: `requested IP ${text} is the first or last address of a CIDR in pool ${usable.map((p) => p.name).join(', ')}, reserved by allowFirstLastIPs: No` };
     }
     this.take(entry, family, value, pool);
     return undefined;
@@ -575,6 +626,11 @@ export class IpamState {
     const plans: { family: IpFamily; run: () => void }[] = [];
     // New attempt, new explanation.
     if (wanted.some((f) => !holds.has(f))) this.notes.delete(request.key);
+    // PreferDualStack is satisfied with one family, but says which one it could not have.
+    for (const f of request.families) {
+      if (wanted.includes(f)) continue;
+      this.addNote(request.key, `no ${familyName(f)} address: no usable pool that selects this Service has ${familyName(f)} addresses (PreferDualStack accepts one family)`);
+    }
     for (const family of wanted) {
       if (holds.has(family)) continue;
       const shared = this.findShareable(request, family);
@@ -605,8 +661,8 @@ export class IpamState {
         failures.push({ reason: 'out_of_ips', message: `no free ${familyName(family)} address in pool ${usable.map((p) => p.name).join(', ')}` });
       }
     }
-    // RequireDualStack is all or nothing: take no new address unless every family can be served.
-    if (request.familyPolicy === 'RequireDualStack' && failures.length > 0) return failures;
+    // RequireDualStack with a family missing takes what it can, as Cilium does: that family
+    // works meanwhile, and the condition stays False, naming the missing one.
     for (const plan of plans) plan.run();
     return failures;
   }
@@ -639,6 +695,12 @@ export class IpamState {
       this.notes.set(request.key, notes);
     }
     return best;
+  }
+
+  private addNote(key: ServiceKey, note: string): void {
+    const notes = this.notes.get(key) ?? [];
+    if (!notes.includes(note)) notes.push(note);
+    this.notes.set(key, notes);
   }
 
   private incompatibleWithHolders(request: ServiceRequest, owner: Owner): string | undefined {

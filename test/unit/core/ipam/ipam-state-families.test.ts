@@ -33,6 +33,11 @@ describe('IpamState address families', () => {
     const s2 = state([v4only()], [b]);
     assert.deepEqual(ipsOf(s2, b), ['192.0.2.0']);
     assert.equal(reasonOf(s2, b), 'satisfied');
+    assert.equal(decisionOf(s2, b).condition?.message,
+      'Assigned 192.0.2.0 (pool v4); no IPv6 address: no usable pool that selects this Service has IPv6 addresses (PreferDualStack accepts one family)');
+    s2.upsertPool(pool('other', [{ cidr: '198.51.100.0/24' }]));
+    s2.reconcile();
+    assert.equal((decisionOf(s2, b).condition?.message.match(/no IPv6 address/g) ?? []).length, 1, 'said once, however often it is re-tried');
   });
 
   it('PreferDualStack picks up the second family when a pool for it appears', () => {
@@ -43,14 +48,19 @@ describe('IpamState address families', () => {
     assert.deepEqual(ipsOf(s, b), ['192.0.2.0', '2001:db8::']);
   });
 
-  it('RequireDualStack takes both families, or nothing with a reason', () => {
+  it('RequireDualStack takes both families, or the one it can with a reason', () => {
     const a = svc('a', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] });
     const s = state([dual()], [a]);
     assert.deepEqual(ipsOf(s, a), ['192.0.2.0', '2001:db8::']);
+    // The family it can have works meanwhile (as Cilium); the condition says what is missing.
     const s2 = state([v4only()], [a]);
-    assert.deepEqual(ipsOf(s2, a), []);
+    assert.deepEqual(ipsOf(s2, a), ['192.0.2.0']);
     assert.equal(reasonOf(s2, a), 'no_pool');
-    assert.match(decisionOf(s2, a).condition?.message ?? '', /IPv6/);
+    assert.match(decisionOf(s2, a).condition?.message ?? '', /IPv6.*holding 192\.0\.2\.0 meanwhile/);
+    s2.upsertPool(pool('v6', [{ cidr: '2001:db8::/120' }]));
+    s2.reconcile();
+    assert.deepEqual(ipsOf(s2, a), ['192.0.2.0', '2001:db8::']);
+    assert.equal(reasonOf(s2, a), 'satisfied');
   });
 
   it('releases an address of a family the Service no longer wants', () => {

@@ -46,7 +46,8 @@ describe('IpamState pools', () => {
     assert.deepEqual(ipsOf(s, a), ['192.0.2.0']);
     assert.equal(reasonOf(s, b), 'no_pool');
     assert.match(decisionOf(s, b).condition?.message ?? '', /p \(disabled\)/);
-    assert.equal(statusOf(s, 'p').available, '0');
+    // Cilium's count: what is free, disabled or not (kubectl get shows it).
+    assert.equal(statusOf(s, 'p').available, '15');
     assert.equal(statusOf(s, 'p').used, '1');
     s.upsertPool(p);
     s.reconcile();
@@ -72,7 +73,8 @@ describe('IpamState pools', () => {
     });
     assert.ok(r.events.some((e) => e.object.name === 'newer' && e.reason === 'PoolConflict' && e.type === 'Warning'));
     assert.equal(statusOf(s, 'newer').conflicting, true);
-    assert.equal(statusOf(s, 'newer').available, '0');
+    // Cilium shows a conflicting pool's real count too (its docs: "red-pool false True 254").
+    assert.equal(statusOf(s, 'newer').available, '12');
 
     s.upsertPool({ ...newer, blocks: [{ start: '192.0.3.0', stop: '192.0.3.5' }] });
     const cleared = s.reconcile();
@@ -254,3 +256,39 @@ describe('IpamState pool edits move only the affected Services', () => {
 function statusOfSpec(name: string): ReturnType<typeof pool> {
   return pool(name, [{ cidr: '198.51.100.8/29' }], { creationTimestamp: '2020-01-01T00:00:00Z' });
 }
+
+describe('IpamState: allowFirstLastIPs only governs new allocations', () => {
+  it('Yes → No keeps the first and last addresses in use, requested or automatic, and gives them to nobody new (issue 12, 2)', () => {
+    const p = pool('p', [{ cidr: '192.0.2.4/30' }], { allowFirstLastIPs: 'Yes' });
+    const asked = svc('asked', { loadBalancerIP: '192.0.2.4' });
+    const auto1 = svc('auto1');
+    const auto2 = svc('auto2');
+    const auto3 = svc('auto3');
+    const s = state([p], [asked, auto1, auto2, auto3]);
+    assert.deepEqual([asked, auto1, auto2, auto3].map((v) => ipsOf(s, v)[0]), ['192.0.2.4', '192.0.2.5', '192.0.2.6', '192.0.2.7']);
+    s.upsertPool({ ...p, allowFirstLastIPs: 'No' });
+    const r = s.reconcile();
+    assert.deepEqual([asked, auto1, auto2, auto3].map((v) => ipsOf(s, v)[0]), ['192.0.2.4', '192.0.2.5', '192.0.2.6', '192.0.2.7']);
+    assert.deepEqual(r.events.filter((e) => e.reason === 'IPReleased'), [], 'nothing released');
+    s.deleteService('default', 'auto3');
+    const late = svc('late');
+    s.upsertService(late);
+    s.reconcile();
+    assert.equal(reasonOf(s, late), 'out_of_ips', 'the freed last address is not handed out again');
+    const again = svc('again', { loadBalancerIP: '192.0.2.7' });
+    s.upsertService(again);
+    s.reconcile();
+    assert.equal(reasonOf(s, again), 'no_pool');
+    assert.match(decisionOf(s, again).condition?.message ?? '', /first or last address of a CIDR in pool p, reserved by allowFirstLastIPs: No/);
+  });
+
+  it('an address leaves its Service when it leaves the pool\'s blocks', () => {
+    const p = pool('p', [{ cidr: '192.0.2.4/30' }], { allowFirstLastIPs: 'Yes' });
+    const a = svc('a', { loadBalancerIP: '192.0.2.4' });
+    const s = state([p], [a]);
+    s.upsertPool({ ...p, blocks: [{ cidr: '192.0.2.8/30' }] });
+    s.reconcile();
+    assert.deepEqual(ipsOf(s, a), []);
+    assert.equal(reasonOf(s, a), 'no_pool');
+  });
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decisionOf, ipsOf, pool, reasonOf, state, svc } from './fixtures.js';
+import { IpamState } from '../../../../src/core/ipam/ipam-state.js';
 
 const message = (s: Parameters<typeof decisionOf>[0], v: Parameters<typeof decisionOf>[1]): string => decisionOf(s, v).condition?.message ?? '';
 
@@ -88,5 +89,56 @@ describe('IpamState requested IPs', () => {
     const r = s.reconcile();
     assert.deepEqual(ipsOf(s, a), ['192.0.2.77']);
     assert.deepEqual(r.events.map((e) => e.reason), ['IPReleased', 'IPAllocated']);
+  });
+});
+
+describe('IpamState: an address a Service names is never handed out automatically', () => {
+  const sameSecond = '2026-03-01T00:00:00Z';
+
+  it('whatever the batch order: the Service that names it gets it, the other the next one (issue 12, 1)', () => {
+    for (const order of ['web first', 'api first']) {
+      const p = pool('p', [{ cidr: '192.0.2.252/30' }], { allowFirstLastIPs: 'Yes' });
+      // One kubectl create of a List: same creationTimestamp, and "api" sorts before "web".
+      const web = svc('web', { creationTimestamp: sameSecond, annotations: { 'lbipam.cilium.io/ips': '192.0.2.252' } });
+      const api = svc('api', { creationTimestamp: sameSecond });
+      const s = state([p], order === 'web first' ? [web, api] : [api, web]);
+      assert.deepEqual(ipsOf(s, web), ['192.0.2.252'], order);
+      assert.deepEqual(ipsOf(s, api), ['192.0.2.253'], order);
+      assert.equal(reasonOf(s, web), 'satisfied');
+    }
+  });
+
+  it('also across batches: a requester still waiting keeps its address out of automatic allocation', () => {
+    const p = pool('p', [{ start: '192.0.2.10', stop: '192.0.2.11' }]);
+    const holder = svc('holder', { loadBalancerIP: '192.0.2.10' });
+    const web = svc('web', { loadBalancerIP: '192.0.2.10' });
+    const s = state([p], [holder, web]);
+    assert.equal(reasonOf(s, web), 'already_allocated');
+    const api = svc('api');
+    const late = svc('late');
+    s.upsertService(api);
+    s.upsertService(late);
+    s.deleteService('default', 'holder');
+    s.reconcile();
+    assert.deepEqual(ipsOf(s, web), ['192.0.2.10'], 'freed, it goes to the Service that named it');
+    assert.deepEqual(ipsOf(s, api), ['192.0.2.11']);
+    assert.equal(reasonOf(s, late), 'out_of_ips');
+    assert.equal(s.poolStatuses()[0]?.available, '0');
+  });
+
+  it('an address nobody names any more is free again, for a Service waiting for one', () => {
+    const p = pool('p', [{ start: '192.0.2.10', stop: '192.0.2.10' }]);
+    const wants = svc('wants', { loadBalancerIP: '192.0.2.10', labels: { color: 'red' } });
+    const s = new IpamState();
+    s.upsertPool({ ...p, serviceSelector: { matchLabels: { color: 'blue' } } });
+    s.upsertService(wants);
+    const waiting = svc('waiting', { labels: { color: 'blue' } });
+    s.upsertService(waiting);
+    s.reconcile();
+    assert.equal(reasonOf(s, wants), 'pool_selector_mismatch');
+    assert.equal(reasonOf(s, waiting), 'out_of_ips', 'the named address is kept for the Service that named it, even while it cannot have it');
+    s.upsertService({ ...wants, loadBalancerIP: undefined, annotations: { 'lbipam.cilium.io/ips': '198.51.100.1' } });
+    s.reconcile();
+    assert.deepEqual(ipsOf(s, waiting), ['192.0.2.10']);
   });
 });
