@@ -24,9 +24,17 @@ export function sameCondition(a: WireCondition | undefined, b: DesiredCondition)
   return a !== undefined && a.status === b.status && (a.reason ?? '') === b.reason && (a.message ?? '') === b.message;
 }
 
-/** The conditions to apply, or undefined when the stored ones already say it. */
+/** Condition types herald adds only while they hold (herald.io/PoolInvalid), so their absence is news. */
+const OPTIONAL_CONDITION = /^herald\.io\//;
+
+/**
+ * The conditions to apply, or undefined when the stored ones already say it:
+ * every wanted condition as stored, and none of herald's optional ones left
+ * over (a server-side apply without it removes it).
+ */
 export function conditionsPatch(observed: readonly WireCondition[] | undefined, wanted: readonly DesiredCondition[], now: string): object | undefined {
-  if (wanted.every((c) => sameCondition(observed?.find((o) => o.type === c.type), c))) return undefined;
+  const stale = (observed ?? []).some((o) => OPTIONAL_CONDITION.test(o.type) && !wanted.some((w) => w.type === o.type));
+  if (!stale && wanted.every((c) => sameCondition(observed?.find((o) => o.type === c.type), c))) return undefined;
   return { conditions: wanted.map((c) => toWireCondition(c, observed, now)) };
 }
 
