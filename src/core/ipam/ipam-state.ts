@@ -1,6 +1,10 @@
-import { addressKey, formatIp, parseIp, type IpFamily } from './address.js';
+import { formatIp, parseIp, type IpFamily } from './address.js';
+import { AddressLedger, type Owner } from './address-ledger.js';
 import { comparePools, compilePool, type CompiledPool } from './compiled-pool.js';
 import { findPoolConflicts, type PoolConflict } from './pool-conflicts.js';
+import { poolStatus, PoolStatuses } from './pool-statuses.js';
+import { ServiceMessages } from './service-messages.js';
+import { WaitingRoom } from './waiting-room.js';
 import { compareServices, deriveRequest, isEligible, type ServiceRequest } from './service-request.js';
 import { sharingIncompatibility } from './sharing.js';
 import {
@@ -9,7 +13,6 @@ import {
   serviceKey,
   type Condition,
   type ImportReport,
-  type IpamEvent,
   type IpamOptions,
   type PoolSpec,
   type PoolStatus,
@@ -19,18 +22,6 @@ import {
   type ServiceReason,
   type ServiceSpec,
 } from './types.js';
-
-/** One address in use: the pool it counts against and the Services holding it (several when shared). */
-interface Owner {
-  readonly key: string;
-  readonly family: IpFamily;
-  readonly value: bigint;
-  readonly text: string;
-  pool: string;
-  readonly holders: Set<ServiceKey>;
-  /** Sharing-key buckets this owner is listed in (entries may be stale; checked on use). */
-  readonly buckets: Set<string>;
-}
 
 interface ServiceEntry {
   readonly spec: ServiceSpec;
@@ -60,6 +51,12 @@ const familyName = (f: IpFamily): string => (f === 4 ? 'IPv4' : 'IPv6');
  * Pure: no I/O, no clock, no randomness. Feed it watch events through the
  * upsert/delete methods (cheap: they only record and mark work), then call
  * reconcile() to get what changed. See docs/ipam.md.
+ *
+ * It keeps the input (pools, Services, what changed) and the two phases;
+ * the state they work on lives in stores that keep their own indexes in
+ * step: the address ledger (who holds or names which address), the waiting
+ * room (unsatisfied Services by what could unblock them), pool statuses,
+ * and the messages users read (decisions, notes, Events).
  */
 export class IpamState {
   private readonly classes: ReadonlySet<string>;
@@ -67,44 +64,15 @@ export class IpamState {
   private poolOrder: CompiledPool[] = [];
   private conflicts = new Map<string, PoolConflict>();
   private readonly services = new Map<ServiceKey, ServiceEntry>();
-  private readonly owners = new Map<string, Owner>();
-  private readonly held = new Map<ServiceKey, Set<string>>();
-  private readonly poolUsed = new Map<string, number>();
-  /** Owners by the sharing key of a holder, so finding a shareable address is not O(all addresses). */
-  private readonly bySharingKey = new Map<string, Set<Owner>>();
   private readonly dirty = new Set<ServiceKey>();
-  /**
-   * Services whose condition is False, indexed by what could unblock them, so
-   * one watch event re-tries only those it may help (5,000 waiting Services
-   * must not make every event O(5,000) allocations).
-   */
-  private readonly unsatisfied = new Map<ServiceKey, string | undefined>();
-  /** ...of which waiting for an address to be freed (out_of_ips, already_allocated*). */
-  private readonly waitingForAddress = new Set<ServiceKey>();
-  /** ...of which having a sharing key, by key: a sharer that changes may become compatible. */
-  private readonly unsatisfiedBySharingKey = new Map<string, Set<ServiceKey>>();
   private readonly preferDual = new Set<ServiceKey>();
-  /**
-   * Addresses that eligible Services name in lbipam.cilium.io/ips, by
-   * address key. They count as used in every pool's allocator, so automatic
-   * allocation never hands one out, whatever order Services arrive or are
-   * batched in; the Services that named them take them in phase 2.
-   */
-  private readonly requestedBy = new Map<string, { readonly family: IpFamily; readonly value: bigint; readonly services: Set<ServiceKey> }>();
-  private readonly requesting = new Map<ServiceKey, Set<string>>();
+  private readonly ledger = new AddressLedger(() => this.poolOrder);
+  private readonly waiting = new WaitingRoom();
+  private readonly poolReports = new PoolStatuses();
+  private readonly messages = new ServiceMessages();
+  private poolsChanged = false;
   /** A request was dropped and its address freed since the last reconcile. */
   private requestFreed = false;
-  private readonly lastDecisions = new Map<ServiceKey, ServiceDecision>();
-  private readonly lastDecisionText = new Map<ServiceKey, string>();
-  private readonly lastPoolText = new Map<string, string>();
-  private readonly lastPoolStatus = new Map<string, PoolStatus>();
-  private poolsChanged = false;
-  private events: IpamEvent[] = [];
-  /**
-   * Why a Service did not share (for its condition message). Kept while the
-   * address it explains is held, so later reconciles do not flap the message.
-   */
-  private readonly notes = new Map<ServiceKey, string[]>();
 
   constructor(options: IpamOptions = {}) {
     this.classes = new Set(options.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES);
@@ -118,15 +86,13 @@ export class IpamState {
     const pool = compilePool(spec);
     this.pools.set(spec.name, pool);
     // Occupancy covers every owner inside the ranges, whichever pool it counts against.
-    for (const owner of this.owners.values()) pool.allocator.take(owner.family, owner.value);
-    for (const r of this.requestedBy.values()) pool.allocator.take(r.family, r.value);
+    this.ledger.occupy(pool);
     this.afterPoolChange(spec.name);
   }
 
   deletePool(name: string): void {
     if (!this.pools.delete(name)) return;
-    this.lastPoolText.delete(name);
-    this.lastPoolStatus.delete(name);
+    this.poolReports.forget(name);
     this.afterPoolChange(name);
   }
 
@@ -138,16 +104,16 @@ export class IpamState {
     this.services.set(key, entry);
     if (entry.eligible && entry.request.familyPolicy === 'PreferDualStack') this.preferDual.add(key);
     else this.preferDual.delete(key);
-    this.setRequests(key, entry.eligible ? entry.request.requested.map((r) => r.address) : []);
+    this.requestFreed = this.ledger.setRequests(key, entry.eligible ? entry.request.requested.map((r) => r.address) : []) || this.requestFreed;
     this.dirty.add(key);
   }
 
   deleteService(namespace: string, name: string): void {
     const key = serviceKey(namespace, name);
-    if (!this.services.has(key) && !this.held.has(key)) return;
+    if (!this.services.has(key) && this.ledger.heldBy(key).length === 0) return;
     this.services.delete(key);
     this.preferDual.delete(key);
-    this.setRequests(key, []);
+    this.requestFreed = this.ledger.setRequests(key, []) || this.requestFreed;
     this.dirty.add(key);
   }
 
@@ -194,7 +160,7 @@ export class IpamState {
    * outcome does not depend on the order of watch events within one batch.
    */
   reconcile(): ReconcileResult {
-    this.events = [];
+    this.messages.takeEvents();  // only this reconcile's
     const changed: ServiceDecision[] = [];
     let released = false;
 
@@ -203,9 +169,8 @@ export class IpamState {
     for (const key of phase1) {
       const entry = this.services.get(key);
       if (entry === undefined || !entry.eligible) {
-        this.notes.delete(key);
         released = this.releaseAll(key, entry === undefined ? 'the Service was deleted' : 'the Service is no longer a LoadBalancer Service herald serves') || released;
-        this.markSatisfied(key);
+        this.waiting.leave(key);
         gone.push(key);
       } else {
         released = this.validateHoldings(entry) || released;
@@ -215,48 +180,36 @@ export class IpamState {
     const phase2 = new Set<ServiceKey>();
     for (const key of this.dirty) if (this.services.get(key)?.eligible === true) phase2.add(key);
     // Re-try waiting Services that this batch may unblock.
-    if (this.poolsChanged) for (const key of this.unsatisfied.keys()) phase2.add(key);
-    else if (released || this.requestFreed) for (const key of this.waitingForAddress) phase2.add(key);
+    if (this.poolsChanged) for (const key of this.waiting.all()) phase2.add(key);
+    else if (released || this.requestFreed) for (const key of this.waiting.forAddress()) phase2.add(key);
     for (const key of phase1) {
       const sharingKey = this.services.get(key)?.request.sharingKey;
-      if (sharingKey !== undefined) for (const other of this.unsatisfiedBySharingKey.get(sharingKey) ?? []) phase2.add(other);
+      if (sharingKey !== undefined) for (const other of this.waiting.withSharingKey(sharingKey)) phase2.add(other);
     }
     if (this.poolsChanged) for (const key of this.preferDual) phase2.add(key);
     for (const key of this.sortedKeys(phase2)) {
       const entry = this.services.get(key);
       if (entry === undefined || !entry.eligible) continue;
       const decision = this.allocate(entry);
-      const text = JSON.stringify(decision);
-      if (this.lastDecisionText.get(key) !== text) {
-        const before = this.lastDecisions.get(key)?.condition;
-        const now = decision.condition;
-        if (now?.status === 'False' && (before?.status !== 'False' || before.message !== now.message)) {
-          this.event(entry.spec, 'Warning', 'IPAllocationFailed', now.message);
-        }
-        this.lastDecisionText.set(key, text);
-        this.lastDecisions.set(key, decision);
-        changed.push(decision);
-      }
+      if (this.messages.record(decision)) changed.push(decision);
     }
     // Report "unmanaged" once, to a Service herald had decided for; then forget it.
     for (const key of gone) {
       const [namespace, name] = splitKey(key);
-      if (this.lastDecisions.get(key)?.managed === true) changed.push({ key, namespace, name, managed: false, ips: [] });
-      this.lastDecisions.delete(key);
-      this.lastDecisionText.delete(key);
+      const unmanaged = this.messages.forget(key, namespace, name);
+      if (unmanaged !== undefined) changed.push(unmanaged);
     }
     this.dirty.clear();
     this.poolsChanged = false;
     this.requestFreed = false;
-    const pools = this.poolStatusChanges();
-    const events = this.events;
-    this.events = [];
-    return { services: changed, pools, events };
+    const events = this.messages.takeEvents();
+    const pools = this.poolReports.changes(this.poolOrder.map((p) => ({ status: this.poolStatus(p), conflict: this.conflicts.get(p.name) })));
+    return { services: changed, pools: pools.statuses, events: [...events, ...pools.events] };
   }
 
   /** The current decision for a Service (undefined before its first reconcile). */
   decision(namespace: string, name: string): ServiceDecision | undefined {
-    return this.lastDecisions.get(serviceKey(namespace, name));
+    return this.messages.decision(serviceKey(namespace, name));
   }
 
   /** Every current pool status, in pool order. */
@@ -266,7 +219,7 @@ export class IpamState {
 
   /** Every address in use: its pool and holders (a snapshot, for tests and `herald explain`). */
   assignments(): { ip: string; family: IpFamily; pool: string; services: ServiceKey[] }[] {
-    return [...this.owners.values()].map((o) => ({ ip: o.text, family: o.family, pool: o.pool, services: [...o.holders].sort() }));
+    return this.ledger.assignments();
   }
 
   // ---- pools -------------------------------------------------------------
@@ -275,8 +228,8 @@ export class IpamState {
     this.poolOrder = [...this.pools.values()].sort((a, b) => comparePools(a.spec, b.spec));
     this.conflicts = findPoolConflicts(this.poolOrder);
     this.poolsChanged = true;
-    for (const owner of this.owners.values()) {
-      if (owner.pool === name) for (const h of owner.holders) this.dirty.add(h);
+    for (const a of this.ledger.assignments()) {
+      if (a.pool === name) for (const h of a.services) this.dirty.add(h);
     }
   }
 
@@ -303,159 +256,25 @@ export class IpamState {
   }
 
   private poolStatus(pool: CompiledPool): PoolStatus {
-    const conflict = this.conflicts.get(pool.name);
-    const total = pool.allocator.total();
-    const used = BigInt(this.poolUsed.get(pool.name) ?? 0);
-    // As Cilium counts it: what the ranges have free, also while the pool is disabled or conflicting.
-    const available = total - BigInt(pool.allocator.used);
-    const count = (type: string, n: bigint): Condition => ({ type, status: 'Unknown', reason: 'noreason', message: n.toString() });
-    const conditions: Condition[] = [
-      conflict === undefined
-        ? { type: 'cilium.io/PoolConflict', status: 'False', reason: 'resolved', message: 'Pool does not conflict with other pools' }
-        : { type: 'cilium.io/PoolConflict', status: 'True', reason: 'cidr_overlap', message: conflict.message },
-      count('cilium.io/IPsTotal', total),
-      count('cilium.io/IPsAvailable', available),
-      count('cilium.io/IPsUsed', used),
-    ];
-    if (pool.problems.length > 0) {
-      conditions.push({ type: 'herald.io/PoolInvalid', status: 'True', reason: 'invalid_spec', message: `Pool allocates nothing until fixed: ${pool.problems.join('; ')}` });
-    }
-    return {
-      name: pool.name,
-      conflicting: conflict !== undefined,
-      total: total.toString(),
-      used: used.toString(),
-      available: available.toString(),
-      problems: pool.problems,
-      conditions,
-    };
-  }
-
-  private poolStatusChanges(): PoolStatus[] {
-    const out: PoolStatus[] = [];
-    for (const pool of this.poolOrder) {
-      const status = this.poolStatus(pool);
-      const text = JSON.stringify(status);
-      if (this.lastPoolText.get(pool.name) === text) continue;
-      const before = this.lastPoolStatus.get(pool.name);
-      const object = { kind: 'CiliumLoadBalancerIPPool', name: pool.name } as const;
-      if (status.conflicting && before?.conflicting !== true) {
-        const message = this.conflicts.get(pool.name)?.message ?? '';
-        this.events.push({ object, type: 'Warning', reason: 'PoolConflict', message });
-      } else if (!status.conflicting && before?.conflicting === true) {
-        this.events.push({ object, type: 'Normal', reason: 'PoolConflictResolved', message: 'Pool no longer overlaps another pool' });
-      }
-      if (status.problems.length > 0 && before?.problems.join() !== status.problems.join()) {
-        this.events.push({ object, type: 'Warning', reason: 'InvalidPool', message: status.problems.join('; ') });
-      }
-      this.lastPoolText.set(pool.name, text);
-      this.lastPoolStatus.set(pool.name, status);
-      out.push(status);
-    }
-    return out;
+    return poolStatus(pool, this.conflicts.get(pool.name), this.ledger.usedIn(pool.name));
   }
 
   // ---- ownership ---------------------------------------------------------
 
   private addHolder(key: ServiceKey, family: IpFamily, value: bigint, pool: string): Owner {
-    const k = addressKey(family, value);
-    let owner = this.owners.get(k);
-    if (owner === undefined) {
-      owner = { key: k, family, value, text: formatIp(family, value), pool, holders: new Set(), buckets: new Set() };
-      this.owners.set(k, owner);
-      this.poolUsed.set(pool, (this.poolUsed.get(pool) ?? 0) + 1);
-      for (const p of this.poolOrder) p.allocator.take(family, value);
-    }
-    owner.holders.add(key);
-    const sharingKey = this.services.get(key)?.request.sharingKey;
-    if (sharingKey !== undefined && !owner.buckets.has(sharingKey)) {
-      owner.buckets.add(sharingKey);
-      let bucket = this.bySharingKey.get(sharingKey);
-      if (bucket === undefined) {
-        bucket = new Set();
-        this.bySharingKey.set(sharingKey, bucket);
-      }
-      bucket.add(owner);
-    }
-    let mine = this.held.get(key);
-    if (mine === undefined) {
-      mine = new Set();
-      this.held.set(key, mine);
-    }
-    mine.add(k);
-    return owner;
-  }
-
-  /** Removes one holder; frees the address when it was the last. Returns true when the address was freed. */
-  private removeHolder(key: ServiceKey, owner: Owner): boolean {
-    owner.holders.delete(key);
-    const mine = this.held.get(key);
-    mine?.delete(owner.key);
-    if (mine?.size === 0) this.held.delete(key);
-    if (owner.holders.size > 0) return false;
-    this.owners.delete(owner.key);
-    for (const b of owner.buckets) {
-      const bucket = this.bySharingKey.get(b);
-      bucket?.delete(owner);
-      if (bucket?.size === 0) this.bySharingKey.delete(b);
-    }
-    this.poolUsed.set(owner.pool, (this.poolUsed.get(owner.pool) ?? 1) - 1);
-    if (!this.requestedBy.has(owner.key)) for (const p of this.poolOrder) p.allocator.release(owner.family, owner.value);
-    return true;
-  }
-
-  /** Records the addresses a Service names (none when it names none or is not served). */
-  private setRequests(key: ServiceKey, addresses: readonly { readonly family: IpFamily; readonly value: bigint }[]): void {
-    const want = new Map(addresses.map((a) => [addressKey(a.family, a.value), a]));
-    const had = this.requesting.get(key) ?? new Set<string>();
-    for (const k of had) {
-      if (want.has(k)) continue;
-      const r = this.requestedBy.get(k);
-      if (r === undefined) continue;
-      r.services.delete(key);
-      if (r.services.size > 0) continue;
-      this.requestedBy.delete(k);
-      if (this.owners.has(k)) continue;
-      for (const p of this.poolOrder) p.allocator.release(r.family, r.value);
-      this.requestFreed = true;
-    }
-    for (const [k, a] of want) {
-      let r = this.requestedBy.get(k);
-      if (r === undefined) {
-        r = { family: a.family, value: a.value, services: new Set() };
-        this.requestedBy.set(k, r);
-        for (const p of this.poolOrder) p.allocator.take(a.family, a.value);
-      }
-      r.services.add(key);
-    }
-    if (want.size > 0) this.requesting.set(key, new Set(want.keys()));
-    else this.requesting.delete(key);
-  }
-
-  private setOwnerPool(owner: Owner, pool: string): void {
-    this.poolUsed.set(owner.pool, (this.poolUsed.get(owner.pool) ?? 1) - 1);
-    owner.pool = pool;
-    this.poolUsed.set(pool, (this.poolUsed.get(pool) ?? 0) + 1);
+    return this.ledger.addHolder(key, this.services.get(key)?.request.sharingKey, family, value, pool);
   }
 
   private releaseAll(key: ServiceKey, why: string): boolean {
     let any = false;
-    for (const k of [...(this.held.get(key) ?? [])]) {
-      const owner = this.owners.get(k);
-      if (owner !== undefined) any = this.release(key, owner, why) || any;
-    }
+    for (const owner of this.ledger.heldBy(key)) any = this.release(key, owner, why) || any;
     return any;
   }
 
   private release(key: ServiceKey, owner: Owner, why: string): boolean {
-    this.removeHolder(key, owner);
+    this.ledger.removeHolder(key, owner);
     const [namespace, name] = splitKey(key);
-    this.events.push({
-      object: { kind: 'Service', namespace, name },
-      type: 'Normal',
-      reason: 'IPReleased',
-      message: `Released ${owner.text} (pool ${owner.pool}): ${why}`,
-    });
+    this.messages.event({ namespace, name }, 'Normal', 'IPReleased', `Released ${owner.text} (pool ${owner.pool}): ${why}`);
     return true;
   }
 
@@ -463,7 +282,7 @@ export class IpamState {
     const parsed = parseForAdopt(ip);
     if (typeof parsed === 'string') return parsed;
     const { family, value } = parsed;
-    const owner = this.owners.get(addressKey(family, value));
+    const owner = this.ledger.owner(family, value);
     if (owner !== undefined) {
       if (owner.holders.has(request.key)) return { text: owner.text, pool: owner.pool };
       const why = this.incompatibleWithHolders(request, owner);
@@ -487,16 +306,13 @@ export class IpamState {
     const { request } = entry;
     const key = request.key;
     let released = false;
-    const mine = [...(this.held.get(key) ?? [])]
-      .map((k) => this.owners.get(k))
-      .filter((o): o is Owner => o !== undefined)
-      .sort((a, b) => a.family - b.family || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    const mine = this.ledger.heldBy(key);
     const requestMode = request.requested.length > 0 || request.unparsable.length > 0;
-    const requested = new Set(request.requested.map((r) => addressKey(r.address.family, r.address.value)));
+    const requested = new Set(request.requested.map((r) => formatIp(r.address.family, r.address.value)));
     const keptFamilies = new Set<IpFamily>();
     for (const owner of mine) {
       // Still wanted?
-      if (requestMode && !requested.has(owner.key)) {
+      if (requestMode && !requested.has(owner.text)) {
         released = this.release(key, owner, 'the Service no longer requests it') || released;
         continue;
       }
@@ -527,7 +343,7 @@ export class IpamState {
           released = this.release(key, owner, `pool ${owner.pool} no longer selects the Service`) || released;
           continue;
         }
-        this.setOwnerPool(owner, home.name);
+        this.ledger.moveToPool(owner, home.name);
       }
       // Still compatible with everyone it shares with? The newer Service gives way.
       let evicted = false;
@@ -574,7 +390,7 @@ export class IpamState {
   private acquireRequested(entry: ServiceEntry, family: IpFamily, value: bigint): Failure | undefined {
     const { request } = entry;
     const text = formatIp(family, value);
-    const owner = this.owners.get(addressKey(family, value));
+    const owner = this.ledger.owner(family, value);
     if (owner?.holders.has(request.key) === true) return undefined;
     // Facts about the pools come first and ownership last, so the reason does
     // not depend on whether another Service happened to take the address
@@ -616,7 +432,7 @@ export class IpamState {
   private acquireAutomatic(entry: ServiceEntry): Failure[] {
     const { request } = entry;
     const selecting = this.poolOrder.filter((p) => this.selectsForAllocating(p, request));
-    const holds = this.heldFamilies(request.key);
+    const holds = this.ledger.heldFamilies(request.key);
     let wanted: IpFamily[] = [...request.families];
     if (request.familyPolicy === 'PreferDualStack') {
       wanted = wanted.filter((f) => holds.has(f) || selecting.some((p) => this.usable(p) && p.allocator.hasFamily(f)));
@@ -625,11 +441,11 @@ export class IpamState {
     const failures: Failure[] = [];
     const plans: { family: IpFamily; run: () => void }[] = [];
     // New attempt, new explanation.
-    if (wanted.some((f) => !holds.has(f))) this.notes.delete(request.key);
+    if (wanted.some((f) => !holds.has(f))) this.messages.clearNotes(request.key);
     // PreferDualStack is satisfied with one family, but says which one it could not have.
     for (const f of request.families) {
       if (wanted.includes(f)) continue;
-      this.addNote(request.key, `no ${familyName(f)} address: no usable pool that selects this Service has ${familyName(f)} addresses (PreferDualStack accepts one family)`);
+      this.messages.note(request.key, `no ${familyName(f)} address: no usable pool that selects this Service has ${familyName(f)} addresses (PreferDualStack accepts one family)`);
     }
     for (const family of wanted) {
       if (holds.has(family)) continue;
@@ -671,8 +487,7 @@ export class IpamState {
     if (request.sharingKey === undefined) return undefined;
     let best: Owner | undefined;
     const refusals: string[] = [];
-    const bucket = [...(this.bySharingKey.get(request.sharingKey) ?? [])].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-    for (const owner of bucket) {
+    for (const owner of this.ledger.sharingKeyOwners(request.sharingKey)) {
       if (owner.family !== family || owner.holders.has(request.key)) continue;
       const why = this.incompatibleWithHolders(request, owner);
       const pool = this.pools.get(owner.pool);
@@ -688,19 +503,11 @@ export class IpamState {
       break;
     }
     if (best === undefined && refusals.length > 0) {
-      const notes = this.notes.get(request.key) ?? [];
       // A condition message must stay readable: name a few refusals, count the rest.
       const shown = refusals.slice(0, 3).join('; ') + (refusals.length > 3 ? `; and ${refusals.length - 3} more` : '');
-      notes.push(`not shared with sharing key "${request.sharingKey}" (${shown})`);
-      this.notes.set(request.key, notes);
+      this.messages.note(request.key, `not shared with sharing key "${request.sharingKey}" (${shown})`);
     }
     return best;
-  }
-
-  private addNote(key: ServiceKey, note: string): void {
-    const notes = this.notes.get(key) ?? [];
-    if (!notes.includes(note)) notes.push(note);
-    this.notes.set(key, notes);
   }
 
   private incompatibleWithHolders(request: ServiceRequest, owner: Owner): string | undefined {
@@ -720,42 +527,31 @@ export class IpamState {
     return 'usable';
   }
 
-  private heldFamilies(key: ServiceKey): Set<IpFamily> {
-    const out = new Set<IpFamily>();
-    for (const k of this.held.get(key) ?? []) {
-      const o = this.owners.get(k);
-      if (o !== undefined) out.add(o.family);
-    }
-    return out;
-  }
-
   private take(entry: ServiceEntry, family: IpFamily, value: bigint, pool: CompiledPool): void {
     const owner = this.addHolder(entry.request.key, family, value, pool.name);
-    this.event(entry.spec, 'Normal', 'IPAllocated', `Allocated ${owner.text} from pool ${pool.name}`);
+    this.messages.event(entry.spec, 'Normal', 'IPAllocated', `Allocated ${owner.text} from pool ${pool.name}`);
   }
 
   private join(entry: ServiceEntry, owner: Owner): void {
     const others = [...owner.holders].join(', ');
     this.addHolder(entry.request.key, owner.family, owner.value, owner.pool);
-    this.event(entry.spec, 'Normal', 'IPAllocated', `Sharing ${owner.text} (pool ${owner.pool}) with ${others}`);
+    this.messages.event(entry.spec, 'Normal', 'IPAllocated', `Sharing ${owner.text} (pool ${owner.pool}) with ${others}`);
   }
 
   private decide(entry: ServiceEntry, failures: Failure[]): ServiceDecision {
     const { request, spec } = entry;
     const primary = request.families[0] ?? 4;
-    const mine = [...(this.held.get(request.key) ?? [])]
-      .map((k) => this.owners.get(k))
-      .filter((o): o is Owner => o !== undefined)
+    const mine = this.ledger.heldBy(request.key)
       .sort((a, b) => (a.family === b.family ? (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) : a.family === primary ? -1 : 1));
-    const notes = this.notes.get(request.key) ?? [];
+    const notes = this.messages.notes(request.key);
     let condition: Condition;
     if (failures.length === 0) {
-      this.markSatisfied(request.key);
+      this.waiting.leave(request.key);
       // Only this Service's own facts: a message that named co-sharers would go stale when they change.
       const what = mine.map((o) => `${o.text} (pool ${o.pool})`).join(', ');
       condition = { type: SERVICE_CONDITION, status: 'True', reason: 'satisfied', message: [`Assigned ${what}`, ...notes].join('; ') };
     } else {
-      this.markUnsatisfied(request, failures);
+      this.waiting.wait(request.key, request.sharingKey, failures.some((f) => f.reason === 'out_of_ips' || f.reason.startsWith('already_allocated')));
       const worst = [...failures].sort((a, b) => REASON_RANK[a.reason] - REASON_RANK[b.reason])[0] as Failure;
       const parts = failures.map((f) => f.message);
       if (mine.length > 0) parts.push(`holding ${mine.map((o) => o.text).join(', ')} meanwhile`);
@@ -765,35 +561,6 @@ export class IpamState {
   }
 
   // ---- helpers -----------------------------------------------------------
-
-  private markUnsatisfied(request: ServiceRequest, failures: readonly Failure[]): void {
-    this.markSatisfied(request.key);
-    this.unsatisfied.set(request.key, request.sharingKey);
-    if (failures.some((f) => f.reason === 'out_of_ips' || f.reason.startsWith('already_allocated'))) this.waitingForAddress.add(request.key);
-    if (request.sharingKey !== undefined) {
-      let set = this.unsatisfiedBySharingKey.get(request.sharingKey);
-      if (set === undefined) {
-        set = new Set();
-        this.unsatisfiedBySharingKey.set(request.sharingKey, set);
-      }
-      set.add(request.key);
-    }
-  }
-
-  private markSatisfied(key: ServiceKey): void {
-    if (!this.unsatisfied.has(key)) return;
-    const sharingKey = this.unsatisfied.get(key);
-    this.unsatisfied.delete(key);
-    this.waitingForAddress.delete(key);
-    if (sharingKey === undefined) return;
-    const set = this.unsatisfiedBySharingKey.get(sharingKey);
-    set?.delete(key);
-    if (set?.size === 0) this.unsatisfiedBySharingKey.delete(sharingKey);
-  }
-
-  private event(spec: ServiceSpec, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.events.push({ object: { kind: 'Service', namespace: spec.namespace, name: spec.name }, type, reason, message });
-  }
 
   private sortedKeys(keys: Iterable<ServiceKey>): ServiceKey[] {
     return [...keys].sort((a, b) => {
