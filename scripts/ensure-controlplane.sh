@@ -36,7 +36,7 @@ k8s_pkgs() { local c; for c in "$@"; do printf 'k8s.io/kubernetes/cmd/%s\n' "$c"
 missing() { local c; for c in "$@"; do [ -x "$k8s_out/$c" ] || return 0; done; return 1; }
 if missing "${k8s_core[@]}"; then
   start=$(date +%s)
-  say "building ${k8s_core[*]} ${k8s_cluster[*]} $k8s_ver from the Go module proxy (cold: about 15 minutes on 2 cores)..."
+  say "building ${k8s_core[*]} ${k8s_cluster[*]} $k8s_ver from the Go module proxy (cold: about 5 minutes on 2 cores)..."
   # shellcheck disable=SC2046
   build "$k8s_dir" "$k8s_out" $(k8s_pkgs "${k8s_core[@]}" "${k8s_cluster[@]}")
   say "built kubernetes $k8s_ver in $(( $(date +%s) - start ))s"
