@@ -20,6 +20,7 @@ import { labNamespaces, labProcesses, stillRunning } from '../../harness/lab-foo
 import { seed001Pool } from '../../harness/seeds.js';
 import { arpingReplies } from '../../harness/testbed.js';
 import { longestBlackoutMs } from '../../harness/blackout-probe.js';
+import { rulesForAddress } from '../../harness/kube-proxy-rules.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 let lab: L2Lab;
@@ -38,6 +39,37 @@ interface PodList { items: { metadata: { name: string }; spec: { nodeName?: stri
 async function runningPods(app: string): Promise<PodList['items']> {
   const pods = JSON.parse(await lab.cp.kubectl(['get', 'pods', '-n', 'default', '-l', `app=${app}`, '-o', 'json'])) as PodList;
   return pods.items.filter((p) => p.status.phase === 'Running' && p.status.podIP !== undefined);
+}
+
+/** What a failed curl to a VIP leaves to go on: who holds what, the client's neighbour entry, each node's kube-proxy rules for it. */
+async function evidence(vip: string): Promise<string> {
+  const out: string[] = [];
+  const run = async (what: string, f: () => Promise<string>): Promise<void> => {
+    out.push(`--- ${what}`, await f().catch((err: unknown) => `(failed: ${String(err)})`));
+  };
+  await run('Service Leases', () => lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', '-l', 'herald.io/lease=service']));
+  await run('Services', () => lab.cp.kubectl(['get', 'svc', '-A', '-o', 'wide']));
+  await run('pods', () => lab.cp.kubectl(['get', 'pods', '-A', '-o', 'wide']));
+  await run('EndpointSlices', () => lab.cp.kubectl(['get', 'endpointslices', '-A']));
+  await run(`client: ip neigh ${vip}`, async () => (await lab.bed.exec(lab.bed.client, ['ip', 'neigh', 'show', vip])).stdout);
+  await run(`client: arping ${vip}`, async () => (await lab.bed.execStatus(lab.bed.client, ['arping', '-c', '2', '-w', '3', '-I', 'eth0', vip], { timeoutMs: 10_000 })).stdout);
+  for (const n of lab.nodes) {
+    await run(`${n.name}: kube-proxy rules for ${vip}`, async () => rulesForAddress((await lab.bed.exec(n.host, ['nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout, vip));
+  }
+  await run(`curl -v ${vip}`, async () => {
+    const r = await lab.bed.execStatus(lab.bed.client, ['curl', '-sv', '--noproxy', '*', '--max-time', '3', `http://${vip}/`], { timeoutMs: 10_000 });
+    return `${r.stdout}${r.stderr}`;
+  });
+  return out.join('\n');
+}
+
+/** curl answered, or an error carrying the evidence. */
+async function curlVip(vip: string, port = 80): Promise<string> {
+  try {
+    return await waitFor(`curl ${vip}:${port}`, async () => lab.curl(vip, port).catch(() => undefined), 30_000, 200);
+  } catch (err) {
+    throw new Error(`${String(err)}\n${await evidence(vip)}`);
+  }
 }
 
 test('seed 001: curl from the client is answered by a pod, also one on another node than the holder', async () => {
@@ -137,8 +169,7 @@ test('externalTrafficPolicy: Local: the node of the pod holds the address, and t
   await waitFor(`${podNode}, the node with the endpoint, to hold local-app's Lease`, async () =>
     (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-local-app', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) === podNode ? true : undefined,
   30_000, 200);
-  const answer = await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200);
-  assert.equal(answer, `${pod.metadata.name} on ${podNode}`);
+  assert.equal(await curlVip(vip), `${pod.metadata.name} on ${podNode}`);
   const { stdout } = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', `http://${vip}/source`]);
   assert.equal(stdout.trim(), lab.bed.client.ipv4, 'the pod sees the client\'s own address (no masquerade)');
   // kube-proxy's health check node port: 200 where the endpoint is, 503 elsewhere.
@@ -221,7 +252,7 @@ test('a Service with a TCP and a UDP port on one address: both reach the pod', a
   assert.equal(vips.length, 1, `one address for both ports: ${vips.join(', ')}`);
   const vip = vips[0] ?? '';
   const expected = `${pod.metadata.name} on ${pod.spec.nodeName ?? ''}`;
-  assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200), expected);
+  assert.equal(await curlVip(vip), expected);
   assert.equal(await waitFor(`UDP to ${vip}:53`, async () => udpAsk(vip, 53, 'hello'), 30_000, 200), `${expected}: hello`);
 });
 
@@ -256,7 +287,7 @@ test('two Services share one address by sharing key, TCP on one and UDP on the o
   const r = await lab.bed.execStatus(lab.bed.client, ['arping', '-c', '4', '-w', '5', '-I', 'eth0', tcpVip], { timeoutMs: 15_000 });
   assert.deepEqual([...new Set(arpingReplies(r.stdout))], [lab.node(holders[0] ?? '').host.mac], `only ${holders[0] ?? ''} answers ARP for ${tcpVip}`);
   const expected = `${pod.metadata.name} on ${pod.spec.nodeName ?? ''}`;
-  assert.equal(await waitFor(`TCP to ${tcpVip}:53`, async () => lab.curl(tcpVip, 53).catch(() => undefined), 30_000, 200), expected);
+  assert.equal(await curlVip(tcpVip, 53), expected);
   assert.equal(await waitFor(`UDP to ${tcpVip}:53`, async () => udpAsk(tcpVip, 53, 'query'), 30_000, 200), `${expected}: query`);
 });
 
