@@ -97,7 +97,9 @@ function decideAsHolder(input: OwnershipInput, selfCandidate: boolean): Ownershi
   const answer = answerAddresses.length > 0;
   const why = input.leaving ?? (selfCandidate ? undefined : `not a candidate${input.notCandidateReason === undefined ? '' : `: ${input.notCandidateReason}`}`);
   if (why !== undefined) {
-    const successor = ranked.find((n) => n !== self && live.has(n) && !(input.paused?.has(n) ?? false));
+    // To the node that holds another Service on a shared address, if there is one; else the best-ranked.
+    const group = input.groupHolder?.node;
+    const successor = group !== undefined && group !== self ? group : ranked.find((n) => n !== self && live.has(n) && !(input.paused?.has(n) ?? false));
     if (successor !== undefined) {
       return { answer, answerAddresses, action: 'handover', target: successor, reason: `handing over to ${successor}: ${why}` };
     }
