@@ -31,12 +31,12 @@ describe('compileL2Policy', () => {
     assert.equal(p.matchesLink('eno1'), false);
   });
 
-  it('emits all three conditions as False with empty reason and message when valid', () => {
+  it('emits all three conditions as False, reason resolved (a reason Cilium\'s CRD accepts), no message, when valid', () => {
     const p = compileL2Policy({ name: 'p', nodeSelector: { matchLabels: { a: 'b' } }, interfaces: ['^eth[0-9]+'] });
     assert.deepEqual(p.conditions, [
-      { type: CONDITION_BAD_NODE_SELECTOR, status: 'False', reason: '', message: '' },
-      { type: CONDITION_BAD_SERVICE_SELECTOR, status: 'False', reason: '', message: '' },
-      { type: CONDITION_BAD_INTERFACE_REGEX, status: 'False', reason: '', message: '' },
+      { type: CONDITION_BAD_NODE_SELECTOR, status: 'False', reason: 'resolved', message: '' },
+      { type: CONDITION_BAD_SERVICE_SELECTOR, status: 'False', reason: 'resolved', message: '' },
+      { type: CONDITION_BAD_INTERFACE_REGEX, status: 'False', reason: 'resolved', message: '' },
     ]);
   });
 
