@@ -52,11 +52,16 @@ const conditions: Schema = {
     type: 'object',
     required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
     properties: {
-      type: { type: 'string', maxLength: 316 },
+      // metav1.Condition's checks, as in Cilium's CRDs: herald's writes must pass them whichever CRD is installed.
+      type: {
+        type: 'string',
+        maxLength: 316,
+        pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+      },
       status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
       observedGeneration: { type: 'integer', format: 'int64', minimum: 0 },
       lastTransitionTime: { type: 'string', format: 'date-time' },
-      reason: { type: 'string', maxLength: 1024 },
+      reason: { type: 'string', maxLength: 1024, minLength: 1, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' },
       message: { type: 'string', maxLength: 32768 },
     },
   },
