@@ -24,26 +24,47 @@ export interface CompiledPool {
   readonly allocator: RangeAllocator;
 }
 
-function compileBlock(block: PoolSpec['blocks'][number], reserveFirstLast: boolean): CompiledBlock | string {
-  if (block.cidr !== undefined && block.cidr !== '') {
-    if (block.start !== undefined || block.stop !== undefined) return `block "${block.cidr}" sets both cidr and start/stop`;
+/** Cilium's operator reads these fields as Go strings, where "" and missing are the same. */
+const given = (text: string | undefined): text is string => text !== undefined && text !== '';
+
+/**
+ * One block, or what is wrong with it. The CRD accepts any strings here, as
+ * Cilium's does, so every mistake ends up in the pool's PoolInvalid condition:
+ * the message names the block by its position (1-based, as people count) and
+ * quotes the offending values.
+ */
+function compileBlock(block: PoolSpec['blocks'][number], index: number, reserveFirstLast: boolean): CompiledBlock | string {
+  const where = `block ${index + 1}`;
+  if (given(block.cidr)) {
+    // Cilium would use cidr and silently drop start/stop; herald does not guess which one was meant.
+    if (given(block.start) || given(block.stop)) {
+      const other = given(block.start) ? `start "${block.start}"` : `stop "${block.stop}"`;
+      return `${where}: has both cidr "${block.cidr}" and ${other}; set either cidr or start/stop`;
+    }
     const parsed = parseCidr(block.cidr);
-    if (!parsed.ok) return parsed.error;
+    if (!parsed.ok) return `${where}: cidr ${parsed.error}`;
     const { family, start, end } = parsed.value;
     const range: IpRange = { family, start, end };
     // Network and broadcast are reserved only where they exist: blocks of more than two addresses.
     const reserve = reserveFirstLast && end - start + 1n > 2n;
     return { text: block.cidr, range, allocatable: reserve ? { family, start: start + 1n, end: end - 1n } : range };
   }
-  if (block.start === undefined || block.start === '') return 'block has neither cidr nor start';
+  if (!given(block.start)) {
+    return given(block.stop)
+      ? `${where}: has stop "${block.stop}" but no start`
+      : `${where}: has neither cidr nor start`;
+  }
   const start = parseIp(block.start);
-  if (!start.ok) return `block start ${start.error}`;
-  const stopText = block.stop === undefined || block.stop === '' ? block.start : block.stop;
+  if (!start.ok) return `${where}: start "${block.start}" is not an IPv4 or IPv6 address`;
+  // An empty stop means start alone, as in Cilium.
+  const stopText = given(block.stop) ? block.stop : block.start;
   const stop = parseIp(stopText);
-  if (!stop.ok) return `block stop ${stop.error}`;
+  if (!stop.ok) return `${where}: stop "${stopText}" is not an IPv4 or IPv6 address`;
+  if (start.value.family !== stop.value.family) {
+    return `${where}: start "${block.start}" and stop "${stopText}" are of different IP families`;
+  }
+  if (stop.value.value < start.value.value) return `${where}: stop "${stopText}" is before start "${block.start}"`;
   const text = stopText === block.start ? block.start : `${block.start}-${stopText}`;
-  if (start.value.family !== stop.value.family) return `block "${text}" mixes IPv4 and IPv6`;
-  if (stop.value.value < start.value.value) return `block "${text}" has stop before start`;
   const range: IpRange = { family: start.value.family, start: start.value.value, end: stop.value.value };
   return { text, range, allocatable: range };
 }
@@ -55,8 +76,8 @@ export function compilePool(spec: PoolSpec): CompiledPool {
     problems.push(`allowFirstLastIPs "${spec.allowFirstLastIPs}" is not Yes or No`);
   }
   const blocks: CompiledBlock[] = [];
-  for (const block of spec.blocks) {
-    const compiled = compileBlock(block, reserve);
+  for (const [index, block] of spec.blocks.entries()) {
+    const compiled = compileBlock(block, index, reserve);
     if (typeof compiled === 'string') problems.push(compiled);
     else blocks.push(compiled);
   }

@@ -38,9 +38,15 @@ export interface CompiledL2Policy {
   matchesLink(link: string): boolean;
 }
 
+/**
+ * A False condition needs a reason too: Cilium's CRD (which stays in place
+ * where Cilium ran) requires a non-empty one, so an empty reason would make
+ * every status write fail there. "resolved" is the word Cilium's pool
+ * conditions use for "no problem".
+ */
 function condition(type: string, error: string | undefined): Condition {
   return error === undefined
-    ? { type, status: 'False', reason: '', message: '' }
+    ? { type, status: 'False', reason: 'resolved', message: '' }
     : { type, status: 'True', reason: 'error', message: error };
 }
 
