@@ -242,6 +242,15 @@ export class IpamState {
     return pool.blocks.some((b) => b.range.family === family && b.range.start <= value && value <= b.range.end);
   }
 
+  /**
+   * Whether the pool keeps an address counted against it: while its spec is
+   * invalid, every one (a typo in a block must not move Services; the pool
+   * allocates nothing until fixed), else those its blocks cover.
+   */
+  private keeps(pool: CompiledPool, family: IpFamily, value: bigint): boolean {
+    return pool.problems.length > 0 || this.covers(pool, family, value);
+  }
+
   private usable(pool: CompiledPool): boolean {
     return !pool.disabled && !this.conflicts.has(pool.name) && pool.problems.length === 0;
   }
@@ -292,9 +301,11 @@ export class IpamState {
       this.addHolder(request.key, family, value, owner.pool);
       return { text: owner.text, pool: owner.pool };
     }
+    // An invalid pool keeps what it has, and which addresses it had is not in its spec any more.
     const containing = this.poolOrder.filter((p) => this.covers(p, family, value));
-    if (containing.length === 0) return `no pool contains ${formatIp(family, value)}`;
-    const pool = containing.find((p) => this.selectsForKeeping(p, request));
+    const invalid = this.poolOrder.filter((p) => p.problems.length > 0 && this.selectsForKeeping(p, request));
+    if (containing.length === 0 && invalid.length === 0) return `no pool contains ${formatIp(family, value)}`;
+    const pool = containing.find((p) => this.selectsForKeeping(p, request)) ?? invalid[0];
     if (pool === undefined) return `${formatIp(family, value)} is in pool ${containing.map((p) => p.name).join(', ')}, whose serviceSelector does not select this Service`;
     const added = this.addHolder(request.key, family, value, pool.name);
     return { text: added.text, pool: pool.name };
@@ -326,7 +337,7 @@ export class IpamState {
       }
       // Still in a pool that selects the Service? Prefer the pool it counts against; else re-home it.
       const current = this.pools.get(owner.pool);
-      if (current === undefined || !this.covers(current, owner.family, owner.value) || !this.selectsForKeeping(current, request)) {
+      if (current === undefined || !this.keeps(current, owner.family, owner.value) || !this.selectsForKeeping(current, request)) {
         const home = this.poolOrder.find((p) => this.covers(p, owner.family, owner.value) && this.selectsForKeeping(p, request));
         if (home === undefined) {
           const why =

@@ -292,3 +292,30 @@ describe('IpamState: allowFirstLastIPs only governs new allocations', () => {
     assert.equal(reasonOf(s, a), 'no_pool');
   });
 });
+
+describe('IpamState: an edit that breaks a pool moves nothing', () => {
+  it('a block made unparsable keeps covering what its last valid version covered, until fixed', () => {
+    const p = pool('p', [{ start: '192.0.2.1', stop: '192.0.2.9' }]);
+    const a = svc('a', { loadBalancerIP: '192.0.2.5' });
+    const b = svc('b');
+    const s = state([p], [a, b]);
+    assert.deepEqual([ipsOf(s, a), ipsOf(s, b)], [['192.0.2.5'], ['192.0.2.1']]);
+    s.upsertPool({ ...p, blocks: [{ start: '192.0.2.1', stop: 'gateway' }] });
+    const r = s.reconcile();
+    assert.ok(statusOf(s, 'p').problems.length > 0);
+    assert.deepEqual(r.events.filter((e) => e.reason === 'IPReleased'), []);
+    assert.deepEqual([ipsOf(s, a), ipsOf(s, b)], [['192.0.2.5'], ['192.0.2.1']]);
+    // Broken twice in a row: still the last valid version that counts.
+    s.upsertPool({ ...p, blocks: [{ start: 'x', stop: 'y' }] });
+    s.reconcile();
+    assert.deepEqual([ipsOf(s, a), ipsOf(s, b)], [['192.0.2.5'], ['192.0.2.1']]);
+    const c = svc('c');
+    s.upsertService(c);
+    s.reconcile();
+    assert.equal(reasonOf(s, c), 'no_pool', 'an invalid pool hands out nothing');
+    s.upsertPool({ ...p, blocks: [{ start: '192.0.2.1', stop: '192.0.2.3' }] });
+    s.reconcile();
+    assert.deepEqual(ipsOf(s, a), [], 'a valid edit that leaves the address out does take it back');
+    assert.deepEqual(ipsOf(s, b), ['192.0.2.1']);
+  });
+});
