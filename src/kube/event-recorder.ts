@@ -71,7 +71,7 @@ export class EventRecorder {
       } catch (err) {
         // An Event is a courtesy; failing to write one must not fail anything else.
         this.recent.delete(key);
-        this.log.warn({ err: String(err), reason: event.reason, subject: `${namespace}/${subject.name}` }, 'could not write an Event');
+        this.log.warn({ err, reason: event.reason, subject: `${namespace}/${subject.name}` }, 'could not write an Event');
       }
     });
   }

@@ -60,7 +60,7 @@ export class LeaderElector {
         await this.opts.lock.release();
         this.opts.log.info('released the leader lease');
       } catch (err) {
-        this.opts.log.warn({ err: String(err) }, 'could not release the leader lease; it will expire');
+        this.opts.log.warn({ err }, 'could not release the leader lease; it will expire');
       }
     }
   }
@@ -88,7 +88,7 @@ export class LeaderElector {
         this.stepDown(`the lease is held by ${outcome.holder || 'someone else'}`);
       }
     } catch (err) {
-      this.opts.log.warn({ err: String(err) }, 'leader lease request failed');
+      this.opts.log.warn({ err }, 'leader lease request failed');
       if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineMs) {
         this.stepDown(`could not renew for ${this.opts.renewDeadlineMs} ms`);
       }

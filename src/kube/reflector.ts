@@ -165,7 +165,7 @@ export class Reflector<T extends KubeObject> {
         }
         this.stats.errors++;
         const delay = this.backoff.next();
-        this.log().warn({ path: this.opts.path, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        this.log().warn({ path: this.opts.path, err, retryInMs: delay }, 'list/watch failed; retrying');
         await this.sleep(delay);
       }
     }

@@ -95,7 +95,7 @@ export class WriteQueue {
         let b = this.backoffs.get(key);
         if (!b) this.backoffs.set(key, (b = new Backoff(250, 30_000)));
         const delay = b.next();
-        this.log.warn({ key, err: String(err), retryInMs: delay }, 'write failed; will retry');
+        this.log.warn({ key, err, retryInMs: delay }, 'write failed; will retry');
         this.timers.set(key, setTimeout(() => {
           this.timers.delete(key);
           this.put(key, job);

@@ -208,7 +208,7 @@ export class Operator {
       this.updateGauges(term);
     } catch (err) {
       this.metrics.reconcileErrors.inc();
-      this.log.error({ err: String(err), stack: err instanceof Error ? err.stack : undefined }, 'reconcile failed');
+      this.log.error({ err }, 'reconcile failed');
     } finally {
       end();
     }
