@@ -8,6 +8,9 @@
 import type { Logger } from '../log.js';
 import type { LeaseLock } from './lease-lock.js';
 
+/** A renewal is given half the renew deadline, but never less than this: an ordinary apiserver round trip must fit even with tiny timings. */
+const MIN_RENEW_TIMEOUT_MS = 500;
+
 export interface LeaderElectorOptions {
   lock: LeaseLock;
   leaseDurationMs: number;
@@ -75,7 +78,7 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     try {
       // A hung request (a frozen apiserver) must not keep a leader from stepping down.
-      const outcome = await withTimeout(this.opts.lock.acquireOrRenew(), Math.max(500, this.opts.renewDeadlineMs / 2));
+      const outcome = await withTimeout(this.opts.lock.acquireOrRenew(), Math.max(MIN_RENEW_TIMEOUT_MS, this.opts.renewDeadlineMs / 2));
       if (!this.running) return;
       if (outcome.held) {
         this.lastRenew = this.now();
