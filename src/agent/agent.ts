@@ -183,7 +183,7 @@ export class Agent {
       return slimNode(await this.o.transport.json<unknown>(`/api/v1/nodes/${encodeURIComponent(name)}`, { timeoutMs: 1000 }));
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'reading our Node on SIGTERM failed; deciding from the watch');
+      this.o.log.warn({ err }, 'reading our Node on SIGTERM failed; deciding from the watch');
       return this.nodes.get(name);
     }
   }
@@ -375,7 +375,7 @@ export class Agent {
           return;
         }
         this.metrics.leaseReads.inc({ result: 'error' });
-        this.o.log.warn({ service, err: String(err) }, 'Service Lease read failed: yielding the addresses another MAC announced');
+        this.o.log.warn({ service, err }, 'Service Lease read failed: yielding the addresses another MAC announced');
         this.changed(this.core.leaseRead(service, { result: 'error', message: String(err) }));
       },
     );
@@ -389,7 +389,7 @@ export class Agent {
         const addresses = this.selection?.services.get(w.service)?.addresses.map((a) => a.address) ?? [];
         announcerChanged(w, addresses, this.services.get(w.service)?.metadata.uid, this.events, this.o.log);
       }
-      if (outcome.result === 'error') this.o.log.warn({ service: w.service, action: w.action, err: outcome.message }, 'Service Lease write failed');
+      if (outcome.result === 'error') this.o.log.warn({ service: w.service, action: w.action, err: outcome.err }, 'Service Lease write failed');
       // Without the API, retrying every 2 ms only adds load.
       this.changed(this.core.writeFinished(w, outcome), this.core.apiReachable() ? 2 : 250);
     });

@@ -146,7 +146,7 @@ export class NodeLeaseWriter {
   private failed(node: string, err: unknown): false {
     this.o.apiAnswered(false);
     this.o.metrics.nodeLeaseWrites.inc({ lease: node === this.o.node ? 'own' : 'other', result: 'error' });
-    this.o.log.warn({ node, err: String(err) }, 'node Lease write failed');
+    this.o.log.warn({ node, err }, 'node Lease write failed');
     return false;
   }
 }

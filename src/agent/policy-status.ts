@@ -19,6 +19,6 @@ export function syncPolicyStatus(
     const patch = conditionsPatch(p.status?.conditions, compile(p).conditions, nowRfc3339());
     if (!patch) continue;
     applyStatus(transport, { path: `${POLICIES_PATH}/${p.metadata.name}`, apiVersion: 'cilium.io/v2alpha1', kind: 'CiliumL2AnnouncementPolicy', name: p.metadata.name },
-      patch, 'herald-agent').catch((err: unknown) => { log.warn({ policy: p.metadata.name, err: String(err) }, 'could not write policy status'); });
+      patch, 'herald-agent').catch((err: unknown) => { log.warn({ policy: p.metadata.name, err }, 'could not write policy status'); });
   }
 }

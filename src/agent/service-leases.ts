@@ -20,6 +20,11 @@ export interface ServiceLeaseWriterOptions {
   readonly cached: (key: string) => Lease | undefined;
 }
 
+/** The core's WriteOutcome; an error keeps what was thrown beside its message, for the log. */
+export type LeaseWriteOutcome =
+  | Exclude<WriteOutcome, { result: 'error' }>
+  | (Extract<WriteOutcome, { result: 'error' }> & { readonly err: unknown });
+
 /** Cilium's agents write 15 s; nobody renews these, so the value only has to be valid. */
 const LEASE_DURATION_SECONDS = 15;
 
@@ -36,7 +41,7 @@ export class ServiceLeaseWriter {
   }
 
   /** Never rejects: a lost race and an error are outcomes for the core. */
-  async write(w: LeaseWrite): Promise<WriteOutcome> {
+  async write(w: LeaseWrite): Promise<LeaseWriteOutcome> {
     const [namespace = '', name = ''] = w.service.split('/');
     const leaseName = serviceLeaseName(namespace, name);
     try {
@@ -48,7 +53,7 @@ export class ServiceLeaseWriter {
       this.written.set(w.service, lease);
       return { result: 'ok', lease: leaseFacts(lease) };
     } catch (err) {
-      return { result: 'error', message: String(err) };
+      return { result: 'error', message: String(err), err };
     }
   }
 

@@ -49,7 +49,7 @@ export const agentCommand: Command = {
       process.once('SIGINT', resolve);
     });
     const links = await LinkInventory.start({ debounceMs: 10 });
-    links.on('problem', (err) => { log.warn({ err: err.message }, 'reading links failed'); });
+    links.on('problem', (err) => { log.warn({ err }, 'reading links failed'); });
     try {
       const agent = new Agent({
         transport, clock: () => performance.now(), links, log,

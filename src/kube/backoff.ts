@@ -1,3 +1,5 @@
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS } from './timeouts.js';
+
 /**
  * Exponential backoff with full jitter: after the n-th consecutive failure
  * wait a random time in [0, min(max, initial * 2^n)], so that many clients
@@ -7,8 +9,8 @@ export class Backoff {
   private failures = 0;
 
   constructor(
-    private readonly initialMs = 200,
-    private readonly maxMs = 30_000,
+    private readonly initialMs = BACKOFF_INITIAL_MS,
+    private readonly maxMs = BACKOFF_MAX_MS,
     private readonly random: () => number = Math.random,
   ) {
     if (!(initialMs > 0) || !(maxMs >= initialMs)) throw new RangeError('backoff needs 0 < initialMs <= maxMs');

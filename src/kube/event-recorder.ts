@@ -10,6 +10,17 @@ import type { Logger } from '../log.js';
 import type { KubeTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
+/** The same Event for the same object is written at most once per window, as client-go's 10-minute Event aggregation. */
+const EVENT_DEDUPE_MS = 10 * 60_000;
+/** Past this many remembered Events, expired ones are pruned, so the dedupe map cannot grow without bound. */
+const EVENT_DEDUPE_MAX_KEYS = 50_000;
+/** Few Events in flight at once, so a burst of them never crowds out the status writes that matter. */
+const EVENT_WRITE_CONCURRENCY = 4;
+/** An Event is a courtesy that is never retried: a hung POST gives up its slot after this long. */
+const EVENT_WRITE_TIMEOUT_MS = 10_000;
+/** The apiserver rejects an Event whose note is longer than this (validation's NoteLengthLimit, counted in bytes). */
+const EVENT_NOTE_MAX_LENGTH = 1024;
+
 export interface EventSubject {
   apiVersion: string;
   kind: string;
@@ -37,9 +48,9 @@ export class EventRecorder {
     private readonly log: Logger,
     /** Events are written in this namespace when the subject is cluster-scoped. */
     private readonly defaultNamespace = 'default',
-    private readonly dedupeMs = 10 * 60_000,
+    private readonly dedupeMs = EVENT_DEDUPE_MS,
   ) {
-    this.queue = new WriteQueue(4, log, undefined, false);
+    this.queue = new WriteQueue(EVENT_WRITE_CONCURRENCY, log, undefined, false);
   }
 
   /** Queues an Event; it is written in the background, never retried. */
@@ -49,7 +60,7 @@ export class EventRecorder {
     const last = this.recent.get(key);
     if (last !== undefined && now - last < this.dedupeMs) return;
     this.recent.set(key, now);
-    if (this.recent.size > 50_000) this.prune(now);
+    if (this.recent.size > EVENT_DEDUPE_MAX_KEYS) this.prune(now);
     const namespace = subject.namespace ?? this.defaultNamespace;
     const body = {
       apiVersion: 'events.k8s.io/v1',
@@ -60,18 +71,18 @@ export class EventRecorder {
       reportingInstance: this.instance,
       action: event.action,
       reason: event.reason,
-      note: event.note.slice(0, 1024),
+      note: event.note.slice(0, EVENT_NOTE_MAX_LENGTH),
       type: event.type,
       regarding: subject,
     };
     this.queue.put(key, async () => {
       try {
-        await this.transport.json(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, { method: 'POST', body, timeoutMs: 10_000 });
+        await this.transport.json(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, { method: 'POST', body, timeoutMs: EVENT_WRITE_TIMEOUT_MS });
         this.written++;
       } catch (err) {
         // An Event is a courtesy; failing to write one must not fail anything else.
         this.recent.delete(key);
-        this.log.warn({ err: String(err), reason: event.reason, subject: `${namespace}/${subject.name}` }, 'could not write an Event');
+        this.log.warn({ err, reason: event.reason, subject: `${namespace}/${subject.name}` }, 'could not write an Event');
       }
     });
   }

@@ -8,6 +8,9 @@
 import type { Logger } from '../log.js';
 import type { LeaseLock } from './lease-lock.js';
 
+/** A renewal is given half the renew deadline, but never less than this: an ordinary apiserver round trip must fit even with tiny timings. */
+const MIN_RENEW_TIMEOUT_MS = 500;
+
 export interface LeaderElectorOptions {
   lock: LeaseLock;
   leaseDurationMs: number;
@@ -60,7 +63,7 @@ export class LeaderElector {
         await this.opts.lock.release();
         this.opts.log.info('released the leader lease');
       } catch (err) {
-        this.opts.log.warn({ err: String(err) }, 'could not release the leader lease; it will expire');
+        this.opts.log.warn({ err }, 'could not release the leader lease; it will expire');
       }
     }
   }
@@ -75,7 +78,7 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     try {
       // A hung request (a frozen apiserver) must not keep a leader from stepping down.
-      const outcome = await withTimeout(this.opts.lock.acquireOrRenew(), Math.max(500, this.opts.renewDeadlineMs / 2));
+      const outcome = await withTimeout(this.opts.lock.acquireOrRenew(), Math.max(MIN_RENEW_TIMEOUT_MS, this.opts.renewDeadlineMs / 2));
       if (!this.running) return;
       if (outcome.held) {
         this.lastRenew = this.now();
@@ -88,7 +91,7 @@ export class LeaderElector {
         this.stepDown(`the lease is held by ${outcome.holder || 'someone else'}`);
       }
     } catch (err) {
-      this.opts.log.warn({ err: String(err) }, 'leader lease request failed');
+      this.opts.log.warn({ err }, 'leader lease request failed');
       if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineMs) {
         this.stepDown(`could not renew for ${this.opts.renewDeadlineMs} ms`);
       }

@@ -9,6 +9,9 @@
 import { performance } from 'node:perf_hooks';
 import { KubeApiError, type KubeTransport } from './transport.js';
 
+/** Deadline of a Lease request whose caller sets none: the operator's default renew deadline, so one hung request cannot outlast it. */
+const LEASE_REQUEST_TIMEOUT_MS = 10_000;
+
 /** coordination.k8s.io/v1 Lease, as JSON (MicroTime fields are strings). */
 export interface Lease {
   apiVersion?: string;
@@ -84,7 +87,7 @@ export interface LeaseWriteRequest {
 export async function writeLease(transport: KubeTransport, req: LeaseWriteRequest): Promise<Lease | undefined> {
   const path = `/apis/coordination.k8s.io/v1/namespaces/${req.namespace}/leases`;
   const now = microTime();
-  const timeoutMs = req.timeoutMs ?? 10_000;
+  const timeoutMs = req.timeoutMs ?? LEASE_REQUEST_TIMEOUT_MS;
   const holderIdentity = req.holder === '' ? undefined : req.holder;
   if (req.current === undefined) {
     const body: Lease = {
@@ -141,7 +144,7 @@ export class LeaseLock {
   }
 
   private read(): Promise<Lease> {
-    return this.opts.transport.json<Lease>(`${this.path}/${this.opts.name}`, { timeoutMs: this.opts.timeoutMs ?? 10_000 });
+    return this.opts.transport.json<Lease>(`${this.path}/${this.opts.name}`, { timeoutMs: this.opts.timeoutMs ?? LEASE_REQUEST_TIMEOUT_MS });
   }
 
   get identity(): string { return this.opts.identity; }

@@ -12,7 +12,19 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import { Backoff } from './backoff.js';
+import { BACKOFF_INITIAL_MS, BACKOFF_MAX_MS } from './timeouts.js';
 import { KubeApiError, type KubeTransport } from './transport.js';
+
+/** Objects per list page, as client-go's pager: one response stays small however big the collection. */
+const LIST_PAGE_SIZE = 500;
+/** Deadline of one list page: ample for 500 objects from a loaded apiserver; a hung list is retried with backoff. */
+const LIST_REQUEST_TIMEOUT_MS = 30_000;
+/** Server-side watch timeout, drawn between these, as client-go's reflector (5 to 10 min): clients do not re-watch in step. */
+const WATCH_TIMEOUT_MIN_SECONDS = 300;
+/** Twice the minimum, as client-go: a wide spread, and no watch lasts past ten minutes. */
+const WATCH_TIMEOUT_MAX_SECONDS = 600;
+/** The apiserver sends a bookmark about once a minute to a watch that asks for them; 90 s of silence means a dead connection. */
+const WATCH_IDLE_TIMEOUT_MS = 90_000;
 
 export interface ObjectMeta {
   name?: string;
@@ -84,7 +96,7 @@ export class Reflector<T extends KubeObject> {
 
   constructor(private readonly opts: ReflectorOptions<T>) {
     this.transform = opts.transform ?? ((raw) => raw as T);
-    this.backoff = new Backoff(opts.backoff?.initialMs ?? 200, opts.backoff?.maxMs ?? 30_000);
+    this.backoff = new Backoff(opts.backoff?.initialMs ?? BACKOFF_INITIAL_MS, opts.backoff?.maxMs ?? BACKOFF_MAX_MS);
   }
 
   /** Registers a consumer. Events arrive after the cache holds the change. */
@@ -165,7 +177,7 @@ export class Reflector<T extends KubeObject> {
         }
         this.stats.errors++;
         const delay = this.backoff.next();
-        this.log().warn({ path: this.opts.path, err: String(err), retryInMs: delay }, 'list/watch failed; retrying');
+        this.log().warn({ path: this.opts.path, err, retryInMs: delay }, 'list/watch failed; retrying');
         await this.sleep(delay);
       }
     }
@@ -192,11 +204,11 @@ export class Reflector<T extends KubeObject> {
     let token = '';
     let rv = '';
     do {
-      const params: Record<string, string> = { limit: String(this.opts.pageSize ?? 500) };
+      const params: Record<string, string> = { limit: String(this.opts.pageSize ?? LIST_PAGE_SIZE) };
       if (token) params.continue = token;
       this.abort = new AbortController();
       const page = await this.opts.transport.json<ListBody>(this.query(params), {
-        signal: this.abort.signal, timeoutMs: this.opts.requestTimeoutMs ?? 30_000,
+        signal: this.abort.signal, timeoutMs: this.opts.requestTimeoutMs ?? LIST_REQUEST_TIMEOUT_MS,
       }).catch((err: unknown) => {
         // An expired continue token: the list starts over (the loop re-lists).
         if (err instanceof KubeApiError && err.status === 410) throw new Error('list continue token expired');
@@ -236,12 +248,12 @@ export class Reflector<T extends KubeObject> {
   }
 
   private async watchOnce(): Promise<void> {
-    const { min, max } = this.opts.watchTimeoutSeconds ?? { min: 300, max: 600 };
+    const { min, max } = this.opts.watchTimeoutSeconds ?? { min: WATCH_TIMEOUT_MIN_SECONDS, max: WATCH_TIMEOUT_MAX_SECONDS };
     const timeout = Math.round(min + Math.random() * (max - min));
     this.abort = new AbortController();
     const abort = this.abort;
     this.stats.watches++;
-    const idleMs = this.opts.idleTimeoutMs ?? 90_000;
+    const idleMs = this.opts.idleTimeoutMs ?? WATCH_IDLE_TIMEOUT_MS;
     // The watchdog covers the wait for headers too: a frozen apiserver never sends them.
     let idle: NodeJS.Timeout | undefined;
     const fired = { value: false };

@@ -6,6 +6,9 @@
  */
 import type { KubeTransport } from './transport.js';
 
+/** A status apply is not urgent (the write queue retries it), so it gets longer than a Lease request before it is abandoned. */
+const STATUS_APPLY_TIMEOUT_MS = 15_000;
+
 export interface ApplyTarget {
   /** e.g. /api/v1/namespaces/default/services/app1-service */
   path: string;
@@ -20,7 +23,7 @@ export async function applyStatus<T>(
   target: ApplyTarget,
   status: object,
   fieldManager: string,
-  timeoutMs = 15_000,
+  timeoutMs = STATUS_APPLY_TIMEOUT_MS,
 ): Promise<T> {
   const body = {
     apiVersion: target.apiVersion,

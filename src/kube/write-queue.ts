@@ -6,6 +6,10 @@
  */
 import type { Logger } from '../log.js';
 import { Backoff } from './backoff.js';
+import { BACKOFF_MAX_MS } from './timeouts.js';
+
+/** First retry of a failed write: most failures are a conflict or a brief API hiccup, so try again soon. */
+const WRITE_RETRY_INITIAL_MS = 250;
 
 export type WriteJob = () => Promise<void>;
 
@@ -93,9 +97,9 @@ export class WriteQueue {
       this.onResult?.(key, false);
       if (this.retry && !this.stopped && !this.pending.has(key)) {
         let b = this.backoffs.get(key);
-        if (!b) this.backoffs.set(key, (b = new Backoff(250, 30_000)));
+        if (!b) this.backoffs.set(key, (b = new Backoff(WRITE_RETRY_INITIAL_MS, BACKOFF_MAX_MS)));
         const delay = b.next();
-        this.log.warn({ key, err: String(err), retryInMs: delay }, 'write failed; will retry');
+        this.log.warn({ key, err, retryInMs: delay }, 'write failed; will retry');
         this.timers.set(key, setTimeout(() => {
           this.timers.delete(key);
           this.put(key, job);

@@ -40,6 +40,8 @@ export interface OperatorSettings {
 }
 
 const POOLS_PATH = '/apis/cilium.io/v2/ciliumloadbalancerippools';
+/** Watch events are gathered this long into one reconcile: a burst (a re-list, a pool change) costs one pass, and nobody notices the wait. */
+const RECONCILE_BATCH_MS = 20;
 
 /** One term of leadership: a core and a write queue that die with it. */
 interface Term {
@@ -187,7 +189,7 @@ export class Operator {
     setTimeout(() => {
       term.reconcileScheduled = false;
       if (this.term === term) this.reconcile(term);
-    }, 20);
+    }, RECONCILE_BATCH_MS);
   }
 
   private reconcile(term: Term): void {
@@ -208,7 +210,7 @@ export class Operator {
       this.updateGauges(term);
     } catch (err) {
       this.metrics.reconcileErrors.inc();
-      this.log.error({ err: String(err), stack: err instanceof Error ? err.stack : undefined }, 'reconcile failed');
+      this.log.error({ err }, 'reconcile failed');
     } finally {
       end();
     }
