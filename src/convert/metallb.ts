@@ -26,6 +26,7 @@ import {
 import type { Labels } from '../core/label-selector.js';
 import { isRecord, type Finding, type Level, type SourceObject } from './input.js';
 import { andSelectors, matches, orAsOneSelector, readSelector, selectorKey, selectsEverything, type Selector } from './selectors.js';
+import { fail, ok, type Result } from '../core/result.js';
 
 /** The label a converted pool requires when its MetalLB rule has no selector form. */
 export const OPT_IN_LABEL = 'herald.io/pool';
@@ -204,28 +205,28 @@ function groupOf(apiVersion: string): string {
 // ---------------------------------------------------------------- addresses
 
 /** One entry of spec.addresses, as MetalLB reads it: a CIDR, or "start-end" (spaces allowed around the dash). */
-export function parseMetallbAddress(text: string): { ok: true; block: ParsedBlock } | { ok: false; error: string } {
+export function parseMetallbAddress(text: string): Result<ParsedBlock> {
   const t = text.trim();
   const dash = t.indexOf('-');
   if (dash >= 0) {
     const a = t.slice(0, dash).trim();
     const b = t.slice(dash + 1).trim();
     const pa = parseIp(a);
-    if (!pa.ok) return { ok: false, error: `"${text}": the start "${a}" is not an IP address` };
+    if (!pa.ok) return fail(`"${text}": the start "${a}" is not an IP address`);
     const pb = parseIp(b);
-    if (!pb.ok) return { ok: false, error: `"${text}": the end "${b}" is not an IP address` };
-    if (pa.value.family !== pb.value.family) return { ok: false, error: `"${text}": the start and the end are of different IP families` };
-    if (pa.value.value > pb.value.value) return { ok: false, error: `"${text}": the start ${a} is after the end ${b}` };
-    return { ok: true, block: { kind: 'range', range: { family: pa.value.family, start: pa.value.value, end: pb.value.value }, prefix: -1 } };
+    if (!pb.ok) return fail(`"${text}": the end "${b}" is not an IP address`);
+    if (pa.value.family !== pb.value.family) return fail(`"${text}": the start and the end are of different IP families`);
+    if (pa.value.value > pb.value.value) return fail(`"${text}": the start ${a} is after the end ${b}`);
+    return ok({ kind: 'range', range: { family: pa.value.family, start: pa.value.value, end: pb.value.value }, prefix: -1 });
   }
   if (!t.includes('/')) {
     const one = parseIp(t);
     const hint = one.ok ? `; for this one address write ${t}/${one.value.family === 4 ? 32 : 128}` : '';
-    return { ok: false, error: `"${text}" is neither a CIDR (address/prefix) nor a start-end range${hint}` };
+    return fail(`"${text}" is neither a CIDR (address/prefix) nor a start-end range${hint}`);
   }
   const c = parseCidr(t);
-  if (!c.ok) return { ok: false, error: `"${text}" is not a valid CIDR` };
-  return { ok: true, block: { kind: 'cidr', range: { family: c.value.family, start: c.value.start, end: c.value.end }, prefix: c.value.prefix } };
+  if (!c.ok) return fail(`"${text}" is not a valid CIDR`);
+  return ok({ kind: 'cidr', range: { family: c.value.family, start: c.value.start, end: c.value.end }, prefix: c.value.prefix });
 }
 
 function cidrText(b: ParsedBlock): string {
@@ -288,7 +289,7 @@ function readPool(o: SourceObject, ns: string, name: string, subject: string, f:
         return;
       }
       const p = parseMetallbAddress(a);
-      if (p.ok) blocks.push(p.block);
+      if (p.ok) blocks.push(p.value);
       else f.error(at, p.error, `spec.addresses[${i}]`);
     });
   }
@@ -320,7 +321,7 @@ function readPool(o: SourceObject, ns: string, name: string, subject: string, f:
         const out: Selector[] = [];
         list.forEach((s, i) => {
           const r = readSelector(s);
-          if (r.ok) out.push(r.selector);
+          if (r.ok) out.push(r.value);
           else f.error(at, r.error, `spec.serviceAllocation.${field}[${i}]`);
         });
         return out;
@@ -362,7 +363,7 @@ function readAdvertisement(o: SourceObject, ns: string, name: string, subject: s
     const out: Selector[] = [];
     list.forEach((s, i) => {
       const r = readSelector(s);
-      if (r.ok) out.push(r.selector);
+      if (r.ok) out.push(r.value);
       else f.error(at, r.error, `spec.${field}[${i}]`);
     });
     return out;

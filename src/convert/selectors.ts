@@ -5,6 +5,7 @@
  */
 import { compileSelector, type Labels } from '../core/label-selector.js';
 import { isRecord } from './input.js';
+import { fail, ok, type Result } from '../core/result.js';
 
 export interface Requirement {
   key: string;
@@ -18,40 +19,40 @@ export interface Selector {
   matchExpressions?: Requirement[];
 }
 
-export type ReadSelector = { readonly ok: true; readonly selector: Selector } | { readonly ok: false; readonly error: string };
+export type ReadSelector = Result<Selector>;
 
 /** Reads a LabelSelector from input, keeping only its two fields; errors say what is wrong. */
 export function readSelector(value: unknown): ReadSelector {
-  if (!isRecord(value)) return { ok: false, error: 'is not a label selector (a mapping with matchLabels and/or matchExpressions)' };
+  if (!isRecord(value)) return fail('is not a label selector (a mapping with matchLabels and/or matchExpressions)');
   const out: Selector = {};
   const { matchLabels, matchExpressions } = value;
   if (matchLabels !== undefined && matchLabels !== null) {
-    if (!isRecord(matchLabels)) return { ok: false, error: 'matchLabels is not a mapping' };
+    if (!isRecord(matchLabels)) return fail('matchLabels is not a mapping');
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(matchLabels)) {
-      if (typeof v !== 'string') return { ok: false, error: `matchLabels.${k} is not a string` };
+      if (typeof v !== 'string') return fail(`matchLabels.${k} is not a string`);
       labels[k] = v;
     }
     if (Object.keys(labels).length > 0) out.matchLabels = labels;
   }
   if (matchExpressions !== undefined && matchExpressions !== null) {
-    if (!Array.isArray(matchExpressions)) return { ok: false, error: 'matchExpressions is not a list' };
+    if (!Array.isArray(matchExpressions)) return fail('matchExpressions is not a list');
     const reqs: Requirement[] = [];
     for (const [i, r] of matchExpressions.entries()) {
       if (!isRecord(r) || typeof r.key !== 'string' || typeof r.operator !== 'string') {
-        return { ok: false, error: `matchExpressions[${i}] needs a key and an operator` };
+        return fail(`matchExpressions[${i}] needs a key and an operator`);
       }
       const values = r.values ?? [];
       if (!Array.isArray(values) || !values.every((v): v is string => typeof v === 'string')) {
-        return { ok: false, error: `matchExpressions[${i}].values is not a list of strings` };
+        return fail(`matchExpressions[${i}].values is not a list of strings`);
       }
       reqs.push(values.length > 0 ? { key: r.key, operator: r.operator, values: [...values] } : { key: r.key, operator: r.operator });
     }
     if (reqs.length > 0) out.matchExpressions = reqs;
   }
   const compiled = compileSelector(out);
-  if (!compiled.ok) return { ok: false, error: compiled.error };
-  return { ok: true, selector: out };
+  if (!compiled.ok) return fail(compiled.error);
+  return ok(out);
 }
 
 export function selectsEverything(s: Selector | undefined): boolean {
@@ -91,7 +92,7 @@ export function andSelectors(...parts: readonly (Selector | undefined)[]): Selec
 export function matches(s: Selector | undefined, labels: Labels): boolean {
   if (s === undefined) return true;
   const c = compileSelector(s);
-  return c.ok && c.matches(labels);
+  return c.ok && c.value.matches(labels);
 }
 
 /** A stable text form, to compare and de-duplicate selectors. */

@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from './result.js';
 /**
  * Kubernetes label selectors (metav1.LabelSelector): parsed once into a
  * matcher, or into an error value so one bad object cannot take others down.
@@ -16,9 +17,12 @@ export interface LabelSelector {
 
 export type Labels = Readonly<Record<string, string>>;
 
-export type CompiledSelector =
-  | { readonly ok: true; readonly matches: (labels: Labels) => boolean; readonly matchesEverything: boolean }
-  | { readonly ok: false; readonly error: string };
+export interface SelectorMatcher {
+  readonly matches: (labels: Labels) => boolean;
+  readonly matchesEverything: boolean;
+}
+
+export type CompiledSelector = Result<SelectorMatcher>;
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -50,22 +54,22 @@ export function compileSelector(selector: LabelSelector | undefined): CompiledSe
   const tests: Test[] = [];
   for (const [key, value] of Object.entries(selector?.matchLabels ?? {})) {
     const err = labelKeyError(key) ?? labelValueError(key, value);
-    if (err !== undefined) return { ok: false, error: `matchLabels: ${err}` };
+    if (err !== undefined) return fail(`matchLabels: ${err}`);
     tests.push((labels) => Object.hasOwn(labels, key) && labels[key] === value);
   }
   for (const [i, req] of (selector?.matchExpressions ?? []).entries()) {
     const where = `matchExpressions[${i}]`;
     const keyErr = labelKeyError(req.key);
-    if (keyErr !== undefined) return { ok: false, error: `${where}: ${keyErr}` };
+    if (keyErr !== undefined) return fail(`${where}: ${keyErr}`);
     const values = req.values ?? [];
     const { key } = req;
     switch (req.operator) {
       case 'In':
       case 'NotIn': {
-        if (values.length === 0) return { ok: false, error: `${where}: operator ${req.operator} needs at least one value` };
+        if (values.length === 0) return fail(`${where}: operator ${req.operator} needs at least one value`);
         for (const v of values) {
           const err = labelValueError(key, v);
-          if (err !== undefined) return { ok: false, error: `${where}: ${err}` };
+          if (err !== undefined) return fail(`${where}: ${err}`);
         }
         const set = new Set(values);
         const has = (labels: Labels): boolean => Object.hasOwn(labels, key) && set.has(labels[key] as string);
@@ -74,13 +78,13 @@ export function compileSelector(selector: LabelSelector | undefined): CompiledSe
       }
       case 'Exists':
       case 'DoesNotExist': {
-        if (values.length > 0) return { ok: false, error: `${where}: operator ${req.operator} takes no values` };
+        if (values.length > 0) return fail(`${where}: operator ${req.operator} takes no values`);
         tests.push(req.operator === 'Exists' ? (labels) => Object.hasOwn(labels, key) : (labels) => !Object.hasOwn(labels, key));
         break;
       }
       default:
-        return { ok: false, error: `${where}: unknown operator "${req.operator}" (want In, NotIn, Exists or DoesNotExist)` };
+        return fail(`${where}: unknown operator "${req.operator}" (want In, NotIn, Exists or DoesNotExist)`);
     }
   }
-  return { ok: true, matches: (labels) => tests.every((t) => t(labels)), matchesEverything: tests.length === 0 };
+  return ok({ matches: (labels) => tests.every((t) => t(labels)), matchesEverything: tests.length === 0 });
 }

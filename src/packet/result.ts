@@ -1,13 +1,9 @@
 /**
  * Decoders return a value instead of throwing: a hostile frame is an ordinary
- * input on a LAN, not an exceptional one.
+ * input on a LAN, not an exceptional one. The core's Result, under the name
+ * the codecs use.
  */
-export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+import type { Result } from '../core/result.js';
 
-export function ok<T>(value: T): Decoded<T> {
-  return { ok: true, value };
-}
-
-export function fail<T>(error: string): Decoded<T> {
-  return { ok: false, error };
-}
+export type Decoded<T> = Result<T>;
+export { fail, ok } from '../core/result.js';

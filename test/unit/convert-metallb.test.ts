@@ -71,7 +71,7 @@ describe('addresses', () => {
   const ok = (t: string): string => {
     const r = parseMetallbAddress(t);
     assert.ok(r.ok, t);
-    return `${r.block.kind} ${r.block.range.start}-${r.block.range.end}`;
+    return `${r.value.kind} ${r.value.range.start}-${r.value.range.end}`;
   };
   const bad = (t: string): string => {
     const r = parseMetallbAddress(t);
@@ -445,7 +445,7 @@ describe('selectors', () => {
   });
 
   test('reading checks the shape and the values', () => {
-    assert.deepEqual(readSelector({ matchLabels: { a: 'b' }, extra: 1 }), { ok: true, selector: { matchLabels: { a: 'b' } } });
+    assert.deepEqual(readSelector({ matchLabels: { a: 'b' }, extra: 1 }), { ok: true, value: { matchLabels: { a: 'b' } } });
     assert.equal(readSelector('app=web').ok, false);
     assert.equal(readSelector({ matchExpressions: [{ key: 'a', operator: 'In' }] }).ok, false);
   });

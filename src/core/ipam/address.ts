@@ -1,4 +1,5 @@
 import { Address4, Address6 } from 'ip-address';
+import { fail, ok, type Result } from '../result.js';
 
 export type IpFamily = 4 | 6;
 
@@ -15,20 +16,18 @@ export interface IpRange {
   readonly end: bigint;
 }
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
-
 const BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
 /** Parses a bare address (no prefix, no zone). */
-export function parseIp(text: string): Parsed<IpAddress> {
+export function parseIp(text: string): Result<IpAddress> {
   if (text.includes('/') || text.includes('%')) {
-    return { ok: false, error: `"${text}" is not a plain IPv4 or IPv6 address` };
+    return fail(`"${text}" is not a plain IPv4 or IPv6 address`);
   }
   try {
-    if (text.includes(':')) return { ok: true, value: { family: 6, value: new Address6(text).bigInt() } };
-    return { ok: true, value: { family: 4, value: new Address4(text).bigInt() } };
+    if (text.includes(':')) return ok({ family: 6, value: new Address6(text).bigInt() });
+    return ok({ family: 4, value: new Address4(text).bigInt() });
   } catch {
-    return { ok: false, error: `"${text}" is not a valid IPv4 or IPv6 address` };
+    return fail(`"${text}" is not a valid IPv4 or IPv6 address`);
   }
 }
 
@@ -36,21 +35,21 @@ export function parseIp(text: string): Parsed<IpAddress> {
  * Parses a CIDR into its range. Host bits are masked off, as Go's
  * net.ParseCIDR does, so "192.0.2.7/24" means 192.0.2.0/24.
  */
-export function parseCidr(text: string): Parsed<IpRange & { readonly prefix: number }> {
+export function parseCidr(text: string): Result<IpRange & { readonly prefix: number }> {
   const slash = text.indexOf('/');
-  if (slash < 0 || text.includes('%')) return { ok: false, error: `"${text}" is not a CIDR (address/prefix)` };
+  if (slash < 0 || text.includes('%')) return fail(`"${text}" is not a CIDR (address/prefix)`);
   const prefixText = text.slice(slash + 1);
   const family: IpFamily = text.includes(':') ? 6 : 4;
   const prefix = Number(prefixText);
   if (!/^\d{1,3}$/.test(prefixText) || prefix > BITS[family]) {
-    return { ok: false, error: `"${text}" has an invalid prefix length` };
+    return fail(`"${text}" has an invalid prefix length`);
   }
   const addr = parseIp(text.slice(0, slash));
-  if (!addr.ok) return { ok: false, error: `"${text}" is not a valid CIDR` };
+  if (!addr.ok) return fail(`"${text}" is not a valid CIDR`);
   const hostBits = BigInt(BITS[family] - prefix);
   const start = (addr.value.value >> hostBits) << hostBits;
   const end = start + (1n << hostBits) - 1n;
-  return { ok: true, value: { family, start, end, prefix } };
+  return ok({ family, start, end, prefix });
 }
 
 /** Canonical text form (RFC 5952 for IPv6). */

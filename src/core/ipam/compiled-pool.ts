@@ -90,7 +90,7 @@ export function compilePool(spec: PoolSpec): CompiledPool {
     blocks,
     disabled: spec.disabled === true,
     problems,
-    selects: selector.ok ? selector.matches : undefined,
+    selects: selector.ok ? selector.value.matches : undefined,
     allocator: new RangeAllocator(ranges),
   };
 }

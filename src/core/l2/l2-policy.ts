@@ -1,5 +1,6 @@
 import { compileSelector, type LabelSelector, type Labels } from '../label-selector.js';
 import type { Condition } from '../ipam/types.js';
+import { fail, ok, type Result } from '../result.js';
 
 /** The fields of a CiliumL2AnnouncementPolicy (cilium.io/v2alpha1) that selection reads. */
 export interface L2PolicySpec {
@@ -50,17 +51,17 @@ function condition(type: string, error: string | undefined): Condition {
     : { type, status: 'True', reason: 'error', message: error };
 }
 
-function compileRegexes(patterns: readonly string[]): { ok: true; value: RegExp[] } | { ok: false; error: string } {
+function compileRegexes(patterns: readonly string[]): Result<RegExp[]> {
   const out: RegExp[] = [];
   for (const p of patterns) {
     try {
       // No flags: Go's regexp (what Cilium uses) is case-sensitive and unanchored, and so is this.
       out.push(new RegExp(p));
     } catch (err) {
-      return { ok: false, error: `interfaces: "${p}": ${err instanceof Error ? err.message : String(err)}` };
+      return fail(`interfaces: "${p}": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { ok: true, value: out };
+  return ok(out);
 }
 
 const nothing = (): boolean => false;
@@ -71,7 +72,7 @@ export function compileL2Policy(spec: L2PolicySpec): CompiledL2Policy {
   const service = compileSelector(spec.serviceSelector);
   const patterns = spec.interfaces ?? [];
   const regexes = compileRegexes(patterns);
-  const ok = node.ok && service.ok && regexes.ok;
+  const valid = node.ok && service.ok && regexes.ok;
   const conditions = [
     condition(CONDITION_BAD_NODE_SELECTOR, node.ok ? undefined : node.error),
     condition(CONDITION_BAD_SERVICE_SELECTOR, service.ok ? undefined : service.error),
@@ -82,7 +83,7 @@ export function compileL2Policy(spec: L2PolicySpec): CompiledL2Policy {
   const linkCache = new Map<string, boolean>();
   const res = regexes.ok ? regexes.value : [];
   const matchesLink = (link: string): boolean => {
-    if (!ok) return false;
+    if (!valid) return false;
     if (allLinks) return true;
     let hit = linkCache.get(link);
     if (hit === undefined) {
@@ -94,14 +95,14 @@ export function compileL2Policy(spec: L2PolicySpec): CompiledL2Policy {
   return {
     name: spec.name,
     spec,
-    ok,
+    ok: valid,
     conditions,
     externalIPs: spec.externalIPs === true,
     loadBalancerIPs: spec.loadBalancerIPs === true,
     allLinks,
     interfacePatterns: patterns,
-    selectsNode: ok ? node.matches : nothing,
-    selectsService: ok ? service.matches : nothing,
+    selectsNode: valid ? node.value.matches : nothing,
+    selectsService: valid ? service.value.matches : nothing,
     matchesLink,
   };
 }

@@ -5,7 +5,7 @@ import { compileSelector, type LabelSelector } from '../../../src/core/label-sel
 function matcher(selector: LabelSelector | undefined): (labels: Record<string, string>) => boolean {
   const c = compileSelector(selector);
   if (!c.ok) throw new Error(c.error);
-  return c.matches;
+  return c.value.matches;
 }
 
 function errorOf(selector: LabelSelector): string {
@@ -19,7 +19,7 @@ describe('compileSelector', () => {
     assert.equal(matcher(undefined)({}), true);
     assert.equal(matcher({})({ a: 'b' }), true);
     const c = compileSelector(undefined);
-    assert.ok(c.ok && c.matchesEverything);
+    assert.ok(c.ok && c.value.matchesEverything);
   });
 
   it('matchLabels needs every pair', () => {
