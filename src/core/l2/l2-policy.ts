@@ -1,3 +1,11 @@
+// Interface patterns are compiled by re2js (MIT, pure JavaScript, no dependencies), a port
+// of RE2/J, which is RE2 as Go's regexp implements it: the same Perl-like syntax (`(?i)`,
+// `(?P<name>…)`, `\z`, `[[:alpha:]]`, no backreferences or lookaround), the same semantics
+// and Go's own error texts. Cilium compiles spec.interfaces with Go's regexp, so a pattern
+// means here what it means there. JavaScript's RegExp rejected `(?i)` and `(?P<…>)`, never
+// matched `\z` or `[[:alpha:]]`, and accepted backreferences and lookaround. The native
+// `re2` binding was the other candidate; it needs a C++ build (or a download) at install.
+import { RE2JS } from 're2js';
 import { compileSelector, type LabelSelector, type Labels } from '../label-selector.js';
 import type { Condition } from '../ipam/types.js';
 import { fail, ok, type Result } from '../result.js';
@@ -51,13 +59,20 @@ function condition(type: string, error: string | undefined): Condition {
     : { type, status: 'True', reason: 'error', message: error };
 }
 
-function compileRegexes(patterns: readonly string[]): Result<RegExp[]> {
-  const out: RegExp[] = [];
+/**
+ * Compiles each pattern as Go's regexp.Compile does (RE2JS.compile with no flags is Go's
+ * syntax.Perl: case-sensitive, `^`/`$` at the ends of the text, `.` not matching a newline).
+ * The error names the pattern and carries RE2's text, e.g.
+ * `interfaces: "(?=eth)": error parsing regexp: invalid or unsupported Perl syntax: \`(?=\``,
+ * which is Go's err.Error() for the same pattern.
+ */
+function compileRegexes(patterns: readonly string[]): Result<RE2JS[]> {
+  const out: RE2JS[] = [];
   for (const p of patterns) {
     try {
-      // No flags: Go's regexp (what Cilium uses) is case-sensitive and unanchored, and so is this.
-      out.push(new RegExp(p));
+      out.push(RE2JS.compile(p));
     } catch (err) {
+      // RE2JSSyntaxException (an Error) whose message is Go's text, "error parsing regexp: …".
       return fail(`interfaces: "${p}": ${err instanceof Error ? err.message : String(err)}`);
     }
   }
@@ -87,6 +102,7 @@ export function compileL2Policy(spec: L2PolicySpec): CompiledL2Policy {
     if (allLinks) return true;
     let hit = linkCache.get(link);
     if (hit === undefined) {
+      // test() is an unanchored search, as Go's MatchString: a match of any substring counts.
       hit = res.some((r) => r.test(link));
       linkCache.set(link, hit);
     }
