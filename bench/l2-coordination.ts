@@ -14,7 +14,9 @@
  * - crash failover: the holder's node drops off the LAN and its agent is
  *   SIGKILLed; blackout = longest run of failed HTTP requests (one every
  *   10 ms, fresh connection each) from the client;
- * - graceful handover: SIGTERM to the holder's agent, then the node leaves;
+ * - graceful handover: the holder's node shuts down: its Node turns
+ *   NotReady (as the kubelet marks it), SIGTERM to its agent, which then
+ *   hands over rather than restarting in place, and the node leaves the LAN;
  * - time from Service creation to the first ARP answer;
  * - steady-state API requests per second with 10, 100 and 1,000 announced
  *   Services, from the apiserver's own apiserver_request_total;
@@ -43,11 +45,12 @@ import { answerSequence, failures, longestBlackoutMs } from '../harness/blackout
 import { apply, serviceIps, serviceManifest } from '../harness/kube-objects.js';
 import { waitFor, sleep } from '../harness/wait.js';
 import { median } from './stats.js';
-import { clusterMode, deployEcho, deploymentManifest, probedService, readyPods, waitEndpointsOn } from './lab-cluster.js';
+import { clusterMode, deployEcho, deploymentManifest, probedService, readyEndpoints, readyPods, waitEndpointsOn } from './lab-cluster.js';
 
 const RUNS = Number(process.env.RUNS ?? 10);
-// PARTS=first,crash,graceful,dual,move,load runs a subset (all by default).
-const PARTS = new Set((process.env.PARTS ?? 'first,crash,graceful,dual,move,load').split(','));
+// PARTS=first,crash,graceful,move,dual,load runs a subset (all by default).
+// move runs before dual: dual's API partitions also cut the holder's kube-proxy.
+const PARTS = new Set((process.env.PARTS ?? 'first,crash,graceful,move,dual,load').split(','));
 const MODE = clusterMode();
 /** How long the probe runs around one move of the pod: the rolling update takes seconds. */
 const MOVE_PROBE_MS = Number(process.env.MOVE_PROBE_MS ?? 12_000);
@@ -163,33 +166,18 @@ try {
     const holder = await holderOf(svc);
     const probe = await lab.startProbe({ vip, durationMs: 3000 });
     await sleep(300);
+    // A node shutting down, not a rolling update: without NotReady the agent
+    // restarts in place (--restart-grace) and keeps its Services for 10 s.
+    await lab.setNodeReady(holder, false);
     await lab.stopAgent(holder, 'SIGTERM');
     await lab.cutLan(holder);
     const report = await probe.done;
     graceful.push(longestBlackoutMs(report.samples));
     await lab.restoreLan(holder);
+    await lab.setNodeReady(holder, true);
     await lab.startAgent(holder);
   }
   if (graceful.length) results['graceful handover blackout'] = fmt(graceful);
-  console.log(results);
-
-  // Dual answers while a holder is cut off from the apiserver only.
-  const dual: number[] = [];
-  for (let i = 0; i < (PARTS.has('dual') ? Math.min(RUNS, 5) : 0); i++) {
-    await settle();
-    const holder = await holderOf(svc);
-    const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '6000']);
-    await watch.waitFor(/^started /);
-    await lab.partition(holder);
-    await watch.waitFor(/^done$/, 20_000);
-    await lab.heal(holder);
-    const replies = watch.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { t: number; mac: string });
-    const old = lab.macOf(holder);
-    const firstNew = replies.find((r) => r.mac !== old)?.t;
-    const lastOld = replies.filter((r) => r.mac === old).at(-1)?.t;
-    dual.push(firstNew !== undefined && lastOld !== undefined ? Math.max(0, lastOld - firstNew) : 0);
-  }
-  if (dual.length) results['two MACs answering during an API partition'] = fmt(dual);
   console.log(results);
 
   // ETP Local: the only pod moves to another node, and the announcement with it.
@@ -238,7 +226,12 @@ try {
       const errors = [...new Set(failures(report.samples).map((f) => f.error))].join(', ');
       console.log(`move run ${i}: ${from} → ${to}: blackout ${blackout} ms, ${failed} of ${report.samples.length} requests failed (${errors || 'none'}), ` +
         `${to} claimed the Lease ${Number.isFinite(claimMs) ? `${claimMs} ms` : 'not'} after the patch; answers ${answerSequence(report.samples).join(' → ')}`);
-      if (claimed === undefined || blackout > 5000) await keepEvidence(`move run ${i}: ${from} → ${to}, blackout ${blackout} ms`);
+      if (claimed === undefined || blackout > 5000) {
+        // What the new node's kube-proxy made of the Service, and the endpoints it should have followed.
+        const rules = (await lab.bed.exec(lab.node(to).host, ['nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout.split('\n').filter((l) => l.includes('default/move')).join('\n');
+        console.log(`${to}'s kube-proxy rules for move:\n${rules}\nendpoints: ${JSON.stringify([...(await readyEndpoints(lab, 'move'))])}`);
+        await keepEvidence(`move run ${i}: ${from} → ${to}, blackout ${blackout} ms`);
+      }
       [from, to] = [to, from];
     }
     const f = (xs: number[]): string => `p50 ${median(xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)} (n=${xs.length})`;
@@ -248,6 +241,25 @@ try {
     await lab.cp.kubectl(['delete', 'service', 'move']);
     await lab.cp.kubectl(['delete', 'deployment', 'move']);
   }
+  console.log(results);
+
+  // Dual answers while a holder is cut off from the apiserver only.
+  const dual: number[] = [];
+  for (let i = 0; i < (PARTS.has('dual') ? Math.min(RUNS, 5) : 0); i++) {
+    await settle();
+    const holder = await holderOf(svc);
+    const watch = lab.bed.spawn(lab.bed.client, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, arpWatch, 'eth0', '192.0.2.100', vip, '5', '6000']);
+    await watch.waitFor(/^started /);
+    await lab.partition(holder);
+    await watch.waitFor(/^done$/, 20_000);
+    await lab.heal(holder);
+    const replies = watch.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { t: number; mac: string });
+    const old = lab.macOf(holder);
+    const firstNew = replies.find((r) => r.mac !== old)?.t;
+    const lastOld = replies.filter((r) => r.mac === old).at(-1)?.t;
+    dual.push(firstNew !== undefined && lastOld !== undefined ? Math.max(0, lastOld - firstNew) : 0);
+  }
+  if (dual.length) results['two MACs answering during an API partition'] = fmt(dual);
   console.log(results);
 
   // Steady-state API load with 10, 100, 1000 announced Services (IPv6 single-stack: ClusterIPs).
