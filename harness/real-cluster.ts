@@ -187,6 +187,8 @@ export class LabKubelet {
   #dirty = false;
   #stopped = false;
   #counter = 0;
+  /** Where #freeIndex() starts looking (2: the first address after the gateway). */
+  #nextIndex = 2;
   /** The last error of a pass, for evidence. */
   lastError: unknown;
 
@@ -284,9 +286,21 @@ export class LabKubelet {
     for (const key of [...this.#pods.keys()]) if (!seen.has(key)) await this.#remove(key);
   }
 
+  /**
+   * The next free host index, searched round robin from the one after the
+   * last handed out, as host-local IPAM does: an address freed a moment ago
+   * is not the next pod's, whose new MAC the node's neighbour entry for it
+   * would not know yet.
+   */
   #freeIndex(): number {
     const used = new Set([...this.#pods.values()].map((p) => p.index));
-    for (let i = 2; i < 2 + podsPerNode(this.prefix); i++) if (!used.has(i)) return i;
+    const room = podsPerNode(this.prefix);
+    for (let k = 0; k < room; k++) {
+      const i = 2 + ((this.#nextIndex - 2 + k) % room);
+      if (used.has(i)) continue;
+      this.#nextIndex = 2 + ((i - 1) % room);
+      return i;
+    }
     throw new Error(`no pod address left on ${this.node.name}`);
   }
 
@@ -346,6 +360,10 @@ export class LabKubelet {
     this.#pods.delete(key);
     await p.proc?.stop(1000);
     await this.bed.removeHost(p.host);
+    // The node's neighbour entry still names the gone pod's MAC: when the
+    // address comes round again, the node would send the new pod's packets
+    // there until the entry fails (about 10 s; the move bench saw it).
+    await this.bed.execStatus(this.node, ['ip', 'neigh', 'del', p.ip, 'dev', 'cbr0']);
   }
 
   /** Stops watching, and every pod's process and namespace. */
