@@ -113,7 +113,7 @@ async function countResets(lab: L2Lab, mode: ClusterMode): Promise<void> {
   const chains = mode === 'stand-in'
     ? ['  chain out {', '    type filter hook output priority filter; policy accept;', '    tcp sport 8080 tcp flags rst counter', '  }']
     : [
-      '  chain fwd {', '    type filter hook forward priority filter; policy accept;', '    iifname "cbr0" tcp sport 8080 tcp flags rst counter', '  }',
+      '  chain from_pods {', '    type filter hook forward priority filter; policy accept;', '    iifname "cbr0" tcp sport 8080 tcp flags rst counter', '  }',
       '  chain out {', '    type filter hook output priority filter; policy accept;', '    oifname "eth0" tcp sport 80 tcp flags rst counter', '  }',
     ];
   const script = [`table inet ${RST_TABLE} {`, ...chains, '}'].join('\n');
