@@ -646,7 +646,11 @@ export class L2Lab {
     }
   }
 
-  /** GET http://vip:port/ from the client: resolves with the name of the node that answered; rejects when none did. */
+  /**
+   * GET http://vip:port/ from the client: resolves with the answer, the node's
+   * name on the stand-in, "<pod> on <node>" on the real cluster
+   * (answeringNode() reads the node from either); rejects when none answered.
+   */
   async curl(vip: string, port = 80, timeoutMs = 3000): Promise<string> {
     const { stdout } = await this.bed.exec(this.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', String(timeoutMs / 1000), url(vip, port)],
       { timeoutMs: timeoutMs + 2000 });
