@@ -9,6 +9,16 @@
  * per node, a client), SERVICES announced Services (one IPv4 for the probe,
  * the rest IPv6 single-stack), then:
  *
+ * CLUSTER=real (default) runs the lab's real cluster (bench/lab-cluster.ts):
+ * kube-controller-manager, kube-scheduler, a real kube-proxy per node and an
+ * echo pod on every node; the probe Service has externalTrafficPolicy: Local
+ * and selects the echo pods, so the blackout includes the real service
+ * proxy. The IPv6 Services are never probed (the lab's pod network is
+ * IPv4-only) and stay ETP Cluster without pods. The apiserver then also
+ * serves the lab kubelets' resync LISTs of pods (one per node every 5 s),
+ * counted apart. CLUSTER=stand-in: the older lab (an HTTP "pod" per node
+ * behind a catch-all DNAT).
+ *
  * - steady state, WINDOW_S (30) seconds once every Service has a holder,
  *   every agent sees all N nodes live and SETTLE_MS (5 s, longer than a
  *   gratuitous burst) have passed:
@@ -49,6 +59,7 @@ import type { Spawned } from '../harness/testbed.js';
 import { waitFor, sleep } from '../harness/wait.js';
 import { measureScale, type ScaleRow } from '../sim/scale.js';
 import { median } from './stats.js';
+import { clusterMode, deployEcho, probedService, waitEndpointsOn } from './lab-cluster.js';
 
 const SIZES = (process.env.NODES ?? '3,8,16,24').split(',').map(Number);
 const SERVICES = Number(process.env.SERVICES ?? 100);
@@ -57,6 +68,7 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 30);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000);
 const LOG_DIR = process.env.LOG_DIR ?? `/tmp/herald-l2-scale-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 const PROBE_MS = 8000;
+const MODE = clusterMode();
 const NS = 'kube-system';
 const SERVICE_LEASES = 'herald.io/lease=service';
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION']);
@@ -132,7 +144,7 @@ function machineJiffies(): [number, number] {
   return [total - (f[3] ?? 0) - (f[4] ?? 0), total];
 }
 
-type Role = 'apiserver' | 'etcd' | 'operator' | 'forwarders';
+type Role = 'apiserver' | 'etcd' | 'operator' | 'forwarders' | 'kube-proxy' | 'controllers';
 
 /** The lab's other processes, found by the control plane's directory in their command line. */
 function labProcesses(dir: string): Map<Role, number[]> {
@@ -142,7 +154,9 @@ function labProcesses(dir: string): Map<Role, number[]> {
     const pid = Number(entry);
     const cmd = cmdline(pid);
     if (!cmd.includes(dir)) continue;
-    const role: Role | undefined = cmd.includes('kube-apiserver') ? 'apiserver' : cmd.includes('/etcd') ? 'etcd'
+    const role: Role | undefined = cmd.includes('/kube-proxy ') ? 'kube-proxy'
+      : cmd.includes('/kube-controller-manager ') || cmd.includes('/kube-scheduler ') ? 'controllers'
+      : cmd.includes('kube-apiserver') ? 'apiserver' : cmd.includes('/etcd') ? 'etcd'
       : cmd.includes('unix-forwarder') ? 'forwarders' : cmd.includes(' operator ') ? 'operator' : undefined;
     if (role === undefined || cmd.startsWith('setpriv') || cmd.startsWith('ip ')) continue;
     roles.set(role, [...(roles.get(role) ?? []), pid]);
@@ -165,6 +179,8 @@ interface Row {
   nodes: number;
   services: number;
   requestsPerS: number;
+  /** Of them, requests on pods: the lab kubelets' resync LISTs (CLUSTER=real). */
+  podRequestsPerS: number;
   writesPerS: number;
   leaseWritesPerS: number;
   leaseWatchEventsPerS: number;
@@ -175,6 +191,8 @@ interface Row {
   etcdCpuPct: number;
   forwardersCpuPct: number;
   operatorCpuPct: number;
+  kubeProxyCpuPct: number;
+  controllersCpuPct: number;
   machineBusyPct: number;
   loadAvg: number;
   lanFramesPerNodePerS: number;
@@ -198,7 +216,7 @@ async function measure(n: number): Promise<Row> {
   const dir = join(LOG_DIR, `n${String(n).padStart(2, '0')}`);
   mkdirSync(dir, { recursive: true });
   const t = { start: performance.now(), lab: 0, agents: 0, announced: 0 };
-  const lab = await L2Lab.start({ nodes: n });
+  const lab = await L2Lab.start({ nodes: n, cluster: MODE });
   // Every agent process this N ran, with its output, for the logs.
   const started: { node: string; gen: number; proc: Spawned }[] = [];
   const startAgent = async (node: string): Promise<void> => {
@@ -217,11 +235,12 @@ async function measure(n: number): Promise<Row> {
     ].join('\n'));
     await apply(lab.cp, 'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: all}\nspec: {interfaces: ["^eth0$"], loadBalancerIPs: true}\n');
     for (const node of names) await startAgent(node);
+    if (MODE === 'real') await deployEcho(lab, 600_000);
     t.agents = performance.now();
 
     // One IPv4 Service for the probe (it gets 192.0.2.200), the rest IPv6
     // single-stack without node ports (the test apiserver's ranges are small).
-    const manifests = [serviceManifest('probe-0')];
+    const manifests = [probedService(MODE, 'probe-0')];
     for (let i = 1; i < SERVICES; i++) {
       manifests.push(serviceManifest(`scale-${i}`, { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'] })
         .replace('spec:\n', 'spec:\n  allocateLoadBalancerNodePorts: false\n'));
@@ -265,8 +284,12 @@ async function measure(n: number): Promise<Row> {
       }
       return announced >= SERVICES ? true : undefined;
     }, 120_000, 1000);
-    t.announced = performance.now();
     const vip = await probeVip();
+    if (MODE === 'real') {
+      await waitEndpointsOn(lab, 'probe-0', names, 300_000);
+      await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 60_000, 200);
+    }
+    t.announced = performance.now();
     console.log(`N=${n}: lab ${((t.lab - t.start) / 1000).toFixed(0)} s, agents ${((t.agents - t.lab) / 1000).toFixed(0)} s, ` +
       `${SERVICES} Services announced ${((t.announced - t.agents) / 1000).toFixed(0)} s; probe VIP ${vip}`);
     await sleep(SETTLE_MS);
@@ -295,6 +318,7 @@ async function measure(n: number): Promise<Row> {
     const otherCpu = (): Record<Role, number> => ({
       apiserver: cpuOf(others.get('apiserver') ?? []), etcd: cpuOf(others.get('etcd') ?? []),
       operator: cpuOf(others.get('operator') ?? []), forwarders: cpuOf(others.get('forwarders') ?? []),
+      'kube-proxy': cpuOf(others.get('kube-proxy') ?? []), controllers: cpuOf(others.get('controllers') ?? []),
     });
 
     // Each reading is stamped with the middle of the time it took: at N=24 an
@@ -334,6 +358,8 @@ async function measure(n: number): Promise<Row> {
     const isLease = (l: Record<string, string>): boolean => l.resource === 'leases';
     // One /metrics GET of ours lands inside the window.
     const requests = sum(b, 'apiserver_request_total') - sum(a, 'apiserver_request_total') - 1;
+    const isPods = (l: Record<string, string>): boolean => l.resource === 'pods';
+    const podRequests = sum(b, 'apiserver_request_total', isPods) - sum(a, 'apiserver_request_total', isPods);
     const writes = sum(b, 'apiserver_request_total', isWrite) - sum(a, 'apiserver_request_total', isWrite);
     const leaseWrites = sum(b, 'apiserver_request_total', (l) => isWrite(l) && isLease(l)) - sum(a, 'apiserver_request_total', (l) => isWrite(l) && isLease(l));
     const leaseEvents = sum(b, 'apiserver_watch_events_total', isLease) - sum(a, 'apiserver_watch_events_total', isLease);
@@ -353,11 +379,12 @@ async function measure(n: number): Promise<Row> {
     const pct = (x: number): number => (x / seconds) * 100;
     const row: Row = {
       nodes: n, services: SERVICES,
-      requestsPerS: requests / apiSeconds, writesPerS: writes / apiSeconds, leaseWritesPerS: leaseWrites / apiSeconds,
+      requestsPerS: requests / apiSeconds, podRequestsPerS: podRequests / apiSeconds, writesPerS: writes / apiSeconds, leaseWritesPerS: leaseWrites / apiSeconds,
       leaseWatchEventsPerS: leaseEvents / apiSeconds, allWatchEventsPerS: allEvents / apiSeconds,
       agentCpuPct: pct(cpuB - cpuA), perAgentCpuPct: pct(cpuB - cpuA) / n,
       apiserverCpuPct: pct(othersB.apiserver - othersA.apiserver), etcdCpuPct: pct(othersB.etcd - othersA.etcd),
       forwardersCpuPct: pct(othersB.forwarders - othersA.forwarders), operatorCpuPct: pct(othersB.operator - othersA.operator),
+      kubeProxyCpuPct: pct(othersB['kube-proxy'] - othersA['kube-proxy']), controllersCpuPct: pct(othersB.controllers - othersA.controllers),
       machineBusyPct: ((machineB[0] - machineA[0]) / (machineB[1] - machineA[1])) * 100,
       loadAvg: load,
       lanFramesPerNodePerS: (framesB.v - framesA.v) / ((framesB.at - framesA.at) / 1000) / n,
@@ -429,7 +456,7 @@ async function measure(n: number): Promise<Row> {
 // ---- main -----------------------------------------------------------------------------
 
 mkdirSync(LOG_DIR, { recursive: true });
-console.log(`NODES=${SIZES.join(',')} SERVICES=${SERVICES} RUNS=${RUNS} WINDOW_S=${WINDOW_S}; logs in ${LOG_DIR}`);
+console.log(`CLUSTER=${MODE} NODES=${SIZES.join(',')} SERVICES=${SERVICES} RUNS=${RUNS} WINDOW_S=${WINDOW_S}; logs in ${LOG_DIR}`);
 const rows: { lab: Row; sim: ScaleRow }[] = [];
 for (const n of SIZES) {
   const lab = await measure(n);
@@ -439,18 +466,19 @@ for (const n of SIZES) {
 
 function printTables(both: readonly { lab: Row; sim: ScaleRow }[]): void {
   const done = both.map((r) => r.lab);
-  console.log('\n| nodes | Services | API requests/s | API writes/s | Lease watch events/s | agent CPU, all nodes (% of a core) | LAN frames/s per node | crash blackout p50 / max (ms) | victim\'s Services re-held p50 / max (ms) | machine busy |');
+  console.log(`\nCLUSTER=${MODE}`);
+  console.log('\n| nodes | Services | API requests/s (of which pods: the lab kubelets) | API writes/s | Lease watch events/s | agent CPU, all nodes (% of a core) | LAN frames/s per node | crash blackout p50 / max (ms) | victim\'s Services re-held p50 / max (ms) | machine busy |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---|---|---:|');
   for (const r of done) {
     const moved = `${f0(median(r.moveMs))} / ${f0(Math.max(...r.moveMs))} (n=${r.moveMs.length}${r.neverMoved > 0 ? `, ${r.neverMoved} never` : ''})`;
-    console.log(`| ${r.nodes} | ${r.services} | ${f1(r.requestsPerS)} | ${f1(r.writesPerS)} | ${f0(r.leaseWatchEventsPerS)} | ${f1(r.agentCpuPct)} | ` +
+    console.log(`| ${r.nodes} | ${r.services} | ${f1(r.requestsPerS)} (${f1(r.podRequestsPerS)}) | ${f1(r.writesPerS)} | ${f0(r.leaseWatchEventsPerS)} | ${f1(r.agentCpuPct)} | ` +
       `${f1(r.lanFramesPerNodePerS)} | ${f0(median(r.blackoutMs))} / ${f0(Math.max(...r.blackoutMs))} (n=${r.blackoutMs.length}) | ${moved} | ${f0(r.machineBusyPct)} % |`);
   }
-  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders CPU (%) | herald ARP/NDP frames/s (all nodes) | Service Lease writes in window | node Lease writes/s (agents\' count) | liveness frames/s per node, mean / busiest | load avg | setup |');
+  console.log('\n| nodes | Lease writes/s | all watch events/s | per agent CPU (%) | apiserver / etcd / operator / lab forwarders / kube-proxies / kcm + scheduler CPU (%) | herald ARP/NDP frames/s (all nodes) | Service Lease writes in window | node Lease writes/s (agents\' count) | liveness frames/s per node, mean / busiest | load avg | setup |');
   console.log('|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|');
   for (const r of done) {
     console.log(`| ${r.nodes} | ${f1(r.leaseWritesPerS)} | ${f0(r.allWatchEventsPerS)} | ${f1(r.perAgentCpuPct)} | ` +
-      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ${f1(r.nodeLeaseWritesPerS)} | ` +
+      `${f0(r.apiserverCpuPct)} / ${f0(r.etcdCpuPct)} / ${f1(r.operatorCpuPct)} / ${f0(r.forwardersCpuPct)} / ${f1(r.kubeProxyCpuPct)} / ${f1(r.controllersCpuPct)} | ${f1(r.heraldFramesPerS)} | ${f0(r.serviceLeaseWrites)} | ${f1(r.nodeLeaseWritesPerS)} | ` +
       `${f1(r.livenessPerNodePerS)} / ${f1(r.livenessBusiestPerS)} | ${r.loadAvg.toFixed(1)} | ${r.timings} |`);
   }
   console.log('\n| nodes | API writes/s lab / sim | Lease watch events/s lab / sim | LAN frames/s per node lab (herald\'s) / sim | crash failover (ms) lab blackout p50 / max | lab Services re-held p50 / max | sim dark p50 / max |');

@@ -20,13 +20,24 @@ export interface Sample {
   readonly at: number;
   /** Round trip in ms (to the answer or the failure). */
   readonly ms: number;
-  /** The body's first line (the node name) when the request succeeded. */
+  /** The answering node (answeringNode() of the body) when the request succeeded. */
   readonly node?: string;
   readonly error?: string;
 }
 
 export interface ProbeReport {
   readonly samples: readonly Sample[];
+}
+
+/**
+ * The node that answered, from the body's first line: the stand-in lab's
+ * pods answer with the node's name ("node-b"), the real cluster's lab pods
+ * with "<pod> on <node>" (harness/real-cluster.ts).
+ */
+export function answeringNode(body: string): string {
+  const first = body.split('\n')[0] ?? '';
+  const on = first.lastIndexOf(' on ');
+  return on < 0 ? first : first.slice(on + 4);
 }
 
 /**
@@ -72,7 +83,7 @@ function get(url: string, timeoutMs: number): Promise<{ node?: string; error?: s
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
       res.on('end', () => {
-        if (res.statusCode === 200) resolve({ node: body.split('\n')[0] ?? '' });
+        if (res.statusCode === 200) resolve({ node: answeringNode(body) });
         else resolve({ error: `HTTP ${res.statusCode ?? 0}` });
       });
       res.on('error', (err) => { resolve({ error: err.message }); });

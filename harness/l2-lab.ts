@@ -37,7 +37,7 @@ import type { HeraldProcess } from './herald-process.js';
 import { operatorUser, startOperator } from './operator-setup.js';
 import { repoRoot } from './paths.js';
 import { applyRbac, findWorkload, PodRunner, renderedManifests, type RunningPod, type Workload } from './pod-runner.js';
-import { ClusterControllers, LabKubelet, podCidr, setUpPodNetwork, startKubeProxy, type ProxyMode } from './real-cluster.js';
+import { ClusterControllers, LabKubelet, podCidr, podPrefix, podsPerNode, setUpPodNetwork, startKubeProxy, type ProxyMode } from './real-cluster.js';
 import { Testbed, type Node, type Spawned } from './testbed.js';
 import type { ProbeReport } from './blackout-probe.js';
 import { waitFor } from './wait.js';
@@ -87,7 +87,7 @@ export interface L2LabOptions {
    * the kube-proxy stand-in above. 'real': a real cluster's parts instead
    * (real-cluster.ts): kube-controller-manager and kube-scheduler, real
    * kube-proxy in each node namespace, a pod network (a /28 of 203.0.113.0/24
-   * per node) and a lab kubelet per node that runs the Pods the scheduler
+   * per node, a /29 beyond 16 nodes; at most 32) and a lab kubelet per node that runs the Pods the scheduler
    * binds to it. `kubeProxy` is then ignored.
    */
   readonly cluster?: 'stand-in' | 'real';
@@ -223,7 +223,7 @@ export class L2Lab {
     const bed = this.#bed = await Testbed.create({ nodes: wanted.map((n) => ({ name: n.name })) });
     for (const [i, want] of wanted.entries()) {
       const host = bed.node(want.name);
-      await this.#createNodeObject(want, host, i);
+      await this.#createNodeObject(want, host, i, wanted.length);
       const user = agentUser(want.name);
       const bridge = await ApiBridge.start(bed, host, cp.dir, apiPort);
       this.#bridges.set(want.name, bridge);
@@ -257,7 +257,7 @@ export class L2Lab {
       const kubeconfig = join(this.cp.dir, `kube-proxy-${n.name}.kubeconfig`);
       rewriteServer(proxyConfig, this.#bridge(n.name).server, kubeconfig);
       this.#kubeProxies.set(n.name, startKubeProxy(this.bed, n.host, kubeconfig, this.cp.dir, mode));
-      const kubelet = new LabKubelet(this.bed, this.cp, n.host, i);
+      const kubelet = new LabKubelet(this.bed, this.cp, n.host, i, podPrefix(this.nodes.length));
       this.#kubelets.set(n.name, kubelet);
       kubelet.start();
     }
@@ -289,17 +289,17 @@ export class L2Lab {
   }
 
   /** A Node as a kubelet would register it: hostname label, InternalIP, Ready. */
-  async #createNodeObject(want: LabNodeOptions, host: Node, index: number): Promise<void> {
+  async #createNodeObject(want: LabNodeOptions, host: Node, index: number, count: number): Promise<void> {
     const cp = this.cp;
-    const cidr = this.#real ? podCidr(index) : undefined;
+    const cidr = this.#real ? podCidr(index, count) : undefined;
     await cp.kubectl(['apply', '-f', '-'], stringify({
       apiVersion: 'v1', kind: 'Node',
       metadata: { name: want.name, labels: { 'kubernetes.io/hostname': want.name, 'kubernetes.io/os': 'linux', ...want.labels } },
       ...(cidr === undefined ? {} : { spec: { podCIDR: cidr, podCIDRs: [cidr] } }),
     }, { version: '1.1' }));
     if (this.#real) {
-      // What the scheduler needs to bind Pods here: room.
-      const room = { cpu: '4', memory: '8Gi', pods: '13' };
+      // What the scheduler needs to bind Pods here: room, as many pods as the node's pod CIDR has addresses for.
+      const room = { cpu: '4', memory: '8Gi', pods: String(podsPerNode(podPrefix(count))) };
       await cp.kubectl(['patch', 'node', want.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { capacity: room, allocatable: room } })]);
     }
     const addresses = [
@@ -646,7 +646,11 @@ export class L2Lab {
     }
   }
 
-  /** GET http://vip:port/ from the client: resolves with the name of the node that answered; rejects when none did. */
+  /**
+   * GET http://vip:port/ from the client: resolves with the answer, the node's
+   * name on the stand-in, "<pod> on <node>" on the real cluster
+   * (answeringNode() reads the node from either); rejects when none answered.
+   */
   async curl(vip: string, port = 80, timeoutMs = 3000): Promise<string> {
     const { stdout } = await this.bed.exec(this.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', String(timeoutMs / 1000), url(vip, port)],
       { timeoutMs: timeoutMs + 2000 });

@@ -15,7 +15,7 @@
  *   and reports the Pod's status as the kubelet does (Running, podIP, Ready).
  *
  * Pod network (what a simple bridge/host-gw CNI does): POD_RANGE split into a
- * /28 per node (podCidr()), on a bridge cbr0 in the node namespace whose
+ * /28 per node up to 16 nodes, a /29 up to 32 (podCidr()), on a bridge cbr0 in the node namespace whose
  * first address is the pods' gateway; every node routes the other nodes'
  * pod CIDRs via their LAN addresses.
  */
@@ -28,21 +28,38 @@ import type { Host, Node, Spawned, Testbed } from './testbed.js';
 
 /** Every pod address comes from here (kube-proxy's --cluster-cidr). Not used elsewhere by the lab. */
 export const POD_RANGE = '203.0.113.0/24';
-const POD_PREFIX = 28;
-const PODS_PER_NODE = 2 ** (32 - POD_PREFIX) - 3; // network, gateway, broadcast
 /** kube-proxy's healthz (the health check node port of ETP Local Services), on each node's LAN address. */
 export const KUBE_PROXY_HEALTHZ_PORT = 10256;
 
 export type ProxyMode = 'nftables' | 'iptables';
 
-/** The pod CIDR of the node with index i (203.0.113.16*i/28): at most 16 nodes. */
-export function podCidr(i: number): string {
-  if (i < 0 || i >= 16) throw new Error(`the pod range has room for 16 nodes, not node ${i}`);
-  return `203.0.113.${16 * i}/${POD_PREFIX}`;
+/** The most nodes POD_RANGE has room for (a /29 each: 5 pods). */
+export const MAX_POD_NODES = 32;
+
+/**
+ * The prefix of each node's share of POD_RANGE for a lab of `nodes` nodes:
+ * /28 (13 pods) up to 16 nodes, as it always was, /29 (5 pods) up to 32.
+ */
+export function podPrefix(nodes: number): number {
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_POD_NODES) throw new Error(`the pod range has room for 1 to ${MAX_POD_NODES} nodes, not ${nodes}`);
+  return nodes <= 16 ? 28 : 29;
 }
 
-function podAddress(i: number, host: number): string {
-  return `203.0.113.${16 * i + host}`;
+/** How many pods fit in a node's share at `prefix` (the Node's pods capacity): all but network, gateway and broadcast. */
+export function podsPerNode(prefix: number): number {
+  return 2 ** (32 - prefix) - 3;
+}
+
+/** The pod CIDR of the node with index i in a lab of `nodes` nodes (203.0.113.16*i/28 up to 16 nodes). */
+export function podCidr(i: number, nodes = 16): string {
+  const prefix = podPrefix(nodes);
+  if (!Number.isInteger(i) || i < 0 || i >= nodes) throw new Error(`no node ${i} in a lab of ${nodes}`);
+  return `203.0.113.${(2 ** (32 - prefix)) * i}/${prefix}`;
+}
+
+/** Address `host` of node i's share (1 is the pods' gateway on cbr0). */
+function podAddress(i: number, host: number, prefix: number): string {
+  return `203.0.113.${(2 ** (32 - prefix)) * i + host}`;
 }
 
 export class ClusterControllers {
@@ -83,11 +100,12 @@ export class ClusterControllers {
 
 /** The node's side of the pod network: forwarding, the pod bridge, host-gw routes to the other nodes' pods. */
 export async function setUpPodNetwork(bed: Testbed, nodes: readonly Node[]): Promise<void> {
+  const prefix = podPrefix(nodes.length);
   for (const [i, node] of nodes.entries()) {
-    const routes = nodes.flatMap((other, j) => (j === i || other.ipv4 === undefined ? [] : [`ip route add ${podCidr(j)} via ${other.ipv4} dev eth0`]));
+    const routes = nodes.flatMap((other, j) => (j === i || other.ipv4 === undefined ? [] : [`ip route add ${podCidr(j, nodes.length)} via ${other.ipv4} dev eth0`]));
     await bed.exec(node, ['sh', '-ec', [
       'sysctl -qw net.ipv4.ip_forward=1',
-      'ip link add cbr0 type bridge', `ip addr add ${podAddress(i, 1)}/${POD_PREFIX} dev cbr0`, 'ip link set cbr0 up',
+      'ip link add cbr0 type bridge', `ip addr add ${podAddress(i, 1, prefix)}/${prefix} dev cbr0`, 'ip link set cbr0 up',
       ...routes,
     ].join(' && ')]);
   }
@@ -169,6 +187,8 @@ export class LabKubelet {
   #dirty = false;
   #stopped = false;
   #counter = 0;
+  /** Where #freeIndex() starts looking (2: the first address after the gateway). */
+  #nextIndex = 2;
   /** The last error of a pass, for evidence. */
   lastError: unknown;
 
@@ -177,6 +197,8 @@ export class LabKubelet {
     private readonly cp: ControlPlane,
     private readonly node: Node,
     private readonly nodeIndex: number,
+    /** The node's share of the pod range: podPrefix() of the lab's node count. */
+    private readonly prefix = 28,
     private readonly resyncMs = 5000,
   ) {
     this.#api = cp.kubeConfig().makeApiClient(CoreV1Api);
@@ -235,6 +257,11 @@ export class LabKubelet {
     })().finally(() => { this.#passing = false; });
   }
 
+  /** The network namespace of each pod running on this node, by "namespace/name". */
+  get podNamespaces(): ReadonlyMap<string, string> {
+    return new Map([...this.#pods].map(([k, p]) => [k, p.host.ns]));
+  }
+
   /** The pod addresses in use on this node, by "namespace/name". */
   get podIPs(): ReadonlyMap<string, string> {
     return new Map([...this.#pods].map(([k, p]) => [k, p.ip]));
@@ -259,15 +286,27 @@ export class LabKubelet {
     for (const key of [...this.#pods.keys()]) if (!seen.has(key)) await this.#remove(key);
   }
 
+  /**
+   * The next free host index, searched round robin from the one after the
+   * last handed out, as host-local IPAM does: an address freed a moment ago
+   * is not the next pod's, whose new MAC the node's neighbour entry for it
+   * would not know yet.
+   */
   #freeIndex(): number {
     const used = new Set([...this.#pods.values()].map((p) => p.index));
-    for (let i = 2; i < 2 + PODS_PER_NODE; i++) if (!used.has(i)) return i;
+    const room = podsPerNode(this.prefix);
+    for (let k = 0; k < room; k++) {
+      const i = 2 + ((this.#nextIndex - 2 + k) % room);
+      if (used.has(i)) continue;
+      this.#nextIndex = 2 + ((i - 1) % room);
+      return i;
+    }
     throw new Error(`no pod address left on ${this.node.name}`);
   }
 
   async #run(key: string, pod: V1Pod): Promise<void> {
     const index = this.#freeIndex();
-    const ip = podAddress(this.nodeIndex, index);
+    const ip = podAddress(this.nodeIndex, index, this.prefix);
     const k = this.#counter++;
     const host = await this.bed.addHost(`${this.node.name}-pod${k}`);
     const running: RunningLabPod = { key, host, index, ip, proc: undefined };
@@ -291,8 +330,8 @@ export class LabKubelet {
       `ip link set ${veth} master cbr0`, `ip link set ${veth} up`,
     ].join(' && ')]);
     await this.bed.exec(host, ['sh', '-ec', [
-      `ip addr add ${ip}/${POD_PREFIX} dev eth0`, 'ip link set eth0 up',
-      `ip route add default via ${podAddress(this.nodeIndex, 1)}`,
+      `ip addr add ${ip}/${this.prefix} dev eth0`, 'ip link set eth0 up',
+      `ip route add default via ${podAddress(this.nodeIndex, 1, this.prefix)}`,
     ].join(' && ')]);
     const proc = this.bed.spawn(host, ['setpriv', '--pdeathsig', 'KILL', '--', process.execPath, '-e',
       podProgram(`${name} on ${this.node.name}`, portsOf(pod))]);
@@ -321,6 +360,10 @@ export class LabKubelet {
     this.#pods.delete(key);
     await p.proc?.stop(1000);
     await this.bed.removeHost(p.host);
+    // The node's neighbour entry still names the gone pod's MAC: when the
+    // address comes round again, the node would send the new pod's packets
+    // there until the entry fails (about 10 s; the move bench saw it).
+    await this.bed.execStatus(this.node, ['ip', 'neigh', 'del', p.ip, 'dev', 'cbr0']);
   }
 
   /** Stops watching, and every pod's process and namespace. */

@@ -9,6 +9,8 @@
  *
  * Run as a script in the client namespace (see startVipProbe):
  *   node dist/harness/vip-probe.js --port 80 --interval 10 --timeout 500 --max-duration 600000 192.0.2.1 192.0.2.2 ...
+ * A target may name its own port, "192.0.2.11:30080" or "[2001:db8::1]:30080"
+ * (a NodePort, say); the others use --port.
  * prints "started <epoch ms>", probes until a line "stop" arrives on stdin
  * (or stdin closes, or max-duration passes), then prints one JSON line, a
  * VipProbeReport. It exits by max-duration + timeout + 2 s whatever happens.
@@ -18,6 +20,7 @@ import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { answeringNode } from './blackout-probe.js';
 
 export interface ProbeFailure {
   /** Sent at, ms since the probe started. */
@@ -79,11 +82,11 @@ function parseAnswer(data: string, ended: boolean): { node?: string; error?: str
   if (!ended && (length === undefined || Buffer.byteLength(body) < Number(length))) return undefined;
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
   if (status !== '200') return { error: status === undefined ? 'no HTTP answer' : `HTTP ${status}` };
-  return { node: body.split('\n')[0] ?? '' };
+  return { node: answeringNode(body) };
 }
 
 /**
- * One GET on a new connection: the first line of the body (the node's name),
+ * One GET on a new connection: the node that answered (answeringNode()),
  * or why not. The answer counts once it is whole, as for any HTTP client,
  * whatever happens to the connection afterwards.
  */
@@ -131,6 +134,15 @@ export function getOnce(host: string, port: number, timeoutMs: number): Promise<
  */
 export function resetMidConnection(error: string): boolean {
   return /^(ECONNRESET|EPIPE) \((connected|answering)\)$/.test(error);
+}
+
+/** A probe target: "addr" (on `defaultPort`), "v4:port" or "[v6]:port". */
+export function parseTarget(target: string, defaultPort: number): { host: string; port: number } {
+  const v6 = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(target);
+  if (v6) return { host: v6[1] ?? '', port: Number(v6[2]) };
+  const v4 = /^([^:]+):(\d+)$/.exec(target);
+  if (v4) return { host: v4[1] ?? '', port: Number(v4[2]) };
+  return { host: target, port: defaultPort };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -185,6 +197,7 @@ export function probeVips(o: { vips: readonly string[]; port: number; intervalMs
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const loop = async (vip: string, offset: number): Promise<Outcome[]> => {
+    const target = parseTarget(vip, o.port);
     const pending: Promise<Outcome>[] = [];
     for (let i = 0; !isStopped(); i++) {
       const due = start + offset + i * o.intervalMs;
@@ -192,7 +205,7 @@ export function probeVips(o: { vips: readonly string[]; port: number; intervalMs
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (isStopped()) break;
       const at = performance.now() - start;
-      pending.push(getOnce(vip, o.port, o.timeoutMs).then((r) => ({ at: Math.round(at * 10) / 10, ms: performance.now() - start - at, ...r })));
+      pending.push(getOnce(target.host, target.port, o.timeoutMs).then((r) => ({ at: Math.round(at * 10) / 10, ms: performance.now() - start - at, ...r })));
     }
     return Promise.all(pending);
   };
