@@ -81,7 +81,6 @@ describe('pools with blocks Cilium\'s CRD accepts but nobody can use', () => {
     const c = await poolCondition('mixed', INVALID, 'True');
     assert.equal(c.reason, 'invalid_spec');
     assert.equal(c.message, 'Pool allocates nothing until fixed: ' + [
-      'block 3: has both cidr "192.0.2.32/29" and start "192.0.2.33"; set either cidr or start/stop',
       'block 4: has stop "192.0.2.50" but no start',
       'block 5: stop "gateway" is not an IPv4 or IPv6 address',
       'block 6: start "192.0.2.70" and stop "2001:db8::1" are of different IP families',
@@ -89,10 +88,12 @@ describe('pools with blocks Cilium\'s CRD accepts but nobody can use', () => {
       'block 8: has neither cidr nor start',
     ].join('; '));
     const pool = await getPool(cp, 'mixed');
-    // The two valid blocks (a /29 and one address) count.
-    assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '9');
+    // The three valid blocks (two /29s and one address; block 3 read as its cidr, as Cilium does) count.
+    assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '17');
     // What its valid blocks have free, as for a disabled or conflicting pool (issue 12): it hands none out while invalid.
-    assert.equal(conditionOf(pool, 'cilium.io/IPsAvailable')?.message, '9');
+    assert.equal(conditionOf(pool, 'cilium.io/IPsAvailable')?.message, '17');
+    assert.equal(conditionOf(pool, 'herald.io/PoolFieldsIgnored')?.message,
+      'block 3: has both cidr "192.0.2.32/29" and start "192.0.2.33"; using cidr, as Cilium does, and ignoring start');
     assert.equal(conditionOf(pool, 'cilium.io/PoolConflict')?.status, 'False');
   });
 
@@ -135,6 +136,18 @@ describe('what Cilium reads as valid is valid here', () => {
     const pool = await getPool(cp, 'single');
     assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '1');
     assert.equal(conditionOf(pool, INVALID), undefined);
+  });
+
+  test('cidr with start: cidr, as Cilium reads it; the pool allocates, says what it ignored, and forgets it once fixed', async () => {
+    const spec = (block: Record<string, string>): Record<string, unknown> => ({ blocks: [block], serviceSelector: { matchLabels: { test: 'both' } } });
+    await apply(cp, poolManifest('both', spec({ cidr: '203.0.113.16/30', start: '203.0.113.18' })));
+    await apply(cp, serviceManifest('both-1', { labels: { test: 'both' } }));
+    assert.deepEqual(await ipsOf('both-1', 1), ['203.0.113.16'], 'the lowest address of the cidr, not the start');
+    const c = await poolCondition('both', 'herald.io/PoolFieldsIgnored', 'True');
+    assert.match(c.message ?? '', /using cidr, as Cilium does, and ignoring start/);
+    assert.equal(conditionOf(await getPool(cp, 'both'), INVALID), undefined);
+    await apply(cp, poolManifest('both', spec({ cidr: '203.0.113.16/30' })));
+    await waitFor('PoolFieldsIgnored to go', async () => (conditionOf(await getPool(cp, 'both'), 'herald.io/PoolFieldsIgnored') === undefined ? true : undefined));
   });
 });
 

@@ -19,6 +19,8 @@ export interface CompiledPool {
   readonly blocks: readonly CompiledBlock[];
   readonly disabled: boolean;
   readonly problems: readonly string[];
+  /** What herald read differently from what was written, and how (the pool still works). */
+  readonly notices: readonly string[];
   /** undefined when the selector is invalid (see problems). */
   readonly selects: ((labels: Labels) => boolean) | undefined;
   readonly allocator: RangeAllocator;
@@ -33,13 +35,14 @@ const given = (text: string | undefined): text is string => text !== undefined &
  * the message names the block by its position (1-based, as people count) and
  * quotes the offending values.
  */
-function compileBlock(block: PoolSpec['blocks'][number], index: number, reserveFirstLast: boolean): CompiledBlock | string {
+function compileBlock(block: PoolSpec['blocks'][number], index: number, reserveFirstLast: boolean, notices: string[]): CompiledBlock | string {
   const where = `block ${index + 1}`;
   if (given(block.cidr)) {
-    // Cilium would use cidr and silently drop start/stop; herald does not guess which one was meant.
+    // Cilium uses cidr and ignores start/stop. A pool that works on Cilium must work here
+    // (a migration must not leave Services pending), but not silently.
     if (given(block.start) || given(block.stop)) {
-      const other = given(block.start) ? `start "${block.start}"` : `stop "${block.stop}"`;
-      return `${where}: has both cidr "${block.cidr}" and ${other}; set either cidr or start/stop`;
+      const other = [given(block.start) ? `start "${block.start}"` : '', given(block.stop) ? `stop "${block.stop}"` : ''].filter(Boolean).join(' and ');
+      notices.push(`${where}: has both cidr "${block.cidr}" and ${other}; using cidr, as Cilium does, and ignoring ${given(block.start) && given(block.stop) ? 'start and stop' : given(block.start) ? 'start' : 'stop'}`);
     }
     const parsed = parseCidr(block.cidr);
     if (!parsed.ok) return `${where}: cidr ${parsed.error}`;
@@ -76,8 +79,9 @@ export function compilePool(spec: PoolSpec): CompiledPool {
     problems.push(`allowFirstLastIPs "${spec.allowFirstLastIPs}" is not Yes or No`);
   }
   const blocks: CompiledBlock[] = [];
+  const notices: string[] = [];
   for (const [index, block] of spec.blocks.entries()) {
-    const compiled = compileBlock(block, index, reserve);
+    const compiled = compileBlock(block, index, reserve, notices);
     if (typeof compiled === 'string') problems.push(compiled);
     else blocks.push(compiled);
   }
@@ -90,6 +94,7 @@ export function compilePool(spec: PoolSpec): CompiledPool {
     blocks,
     disabled: spec.disabled === true,
     problems,
+    notices,
     selects: selector.ok ? selector.value.matches : undefined,
     allocator: new RangeAllocator(ranges),
   };

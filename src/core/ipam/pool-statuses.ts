@@ -19,6 +19,9 @@ export function poolStatus(pool: CompiledPool, conflict: PoolConflict | undefine
   if (pool.problems.length > 0) {
     conditions.push({ type: 'herald.io/PoolInvalid', status: 'True', reason: 'invalid_spec', message: `Pool allocates nothing until fixed: ${pool.problems.join('; ')}` });
   }
+  if (pool.notices.length > 0) {
+    conditions.push({ type: 'herald.io/PoolFieldsIgnored', status: 'True', reason: 'ignored_fields', message: pool.notices.join('; ') });
+  }
   return {
     name: pool.name,
     conflicting: conflict !== undefined,
@@ -26,6 +29,7 @@ export function poolStatus(pool: CompiledPool, conflict: PoolConflict | undefine
     used: used.toString(),
     available: available.toString(),
     problems: pool.problems,
+    notices: pool.notices,
     conditions,
   };
 }
@@ -55,6 +59,9 @@ export class PoolStatuses {
       }
       if (status.problems.length > 0 && before?.problems.join() !== status.problems.join()) {
         events.push({ object, type: 'Warning', reason: 'InvalidPool', message: status.problems.join('; ') });
+      }
+      if (status.notices.length > 0 && before?.notices.join() !== status.notices.join()) {
+        events.push({ object, type: 'Warning', reason: 'PoolFieldsIgnored', message: status.notices.join('; ') });
       }
       this.#text.set(status.name, text);
       this.#last.set(status.name, status);

@@ -92,6 +92,8 @@ export interface PoolStatus {
   readonly available: string;
   /** Spec errors (bad block, bad selector); such a pool allocates nothing. */
   readonly problems: readonly string[];
+  /** Fields read differently from how they were written (cidr with start: cidr wins, as in Cilium); the pool works. */
+  readonly notices: readonly string[];
   readonly conditions: readonly Condition[];
 }
 

@@ -22,8 +22,6 @@ function problemOf(block: PoolSpec['blocks'][number]): string {
 
 describe('compilePool: blocks Cilium\'s CRD accepts but that cannot be used', () => {
   const cases: [string, PoolSpec['blocks'][number], string][] = [
-    ['both cidr and start', { cidr: '192.0.2.0/28', start: '192.0.2.1' }, 'block 1: has both cidr "192.0.2.0/28" and start "192.0.2.1"; set either cidr or start/stop'],
-    ['both cidr and stop', { cidr: '192.0.2.0/28', stop: '192.0.2.9' }, 'block 1: has both cidr "192.0.2.0/28" and stop "192.0.2.9"; set either cidr or start/stop'],
     ['an empty block', {}, 'block 1: has neither cidr nor start'],
     ['only empty strings', { cidr: '', start: '', stop: '' }, 'block 1: has neither cidr nor start'],
     ['a stop without a start', { stop: '192.0.2.9' }, 'block 1: has stop "192.0.2.9" but no start'],
@@ -56,6 +54,17 @@ describe('compilePool: blocks Cilium\'s CRD accepts but that cannot be used', ()
 });
 
 describe('compilePool: what Cilium accepts and uses is valid here too', () => {
+  it('cidr with start or stop: cidr, as Cilium reads it, and a notice saying what was ignored', () => {
+    const pool = compilePool(spec([{ cidr: '192.0.2.0/28', start: '192.0.2.1' }, { cidr: '198.51.100.0/30', start: '198.51.100.1', stop: '198.51.100.2' }]));
+    assert.deepEqual(pool.problems, []);
+    assert.deepEqual(pool.blocks.map((b) => formatRange(b.range)), ['192.0.2.0-192.0.2.15', '198.51.100.0-198.51.100.3']);
+    assert.deepEqual(pool.notices, [
+      'block 1: has both cidr "192.0.2.0/28" and start "192.0.2.1"; using cidr, as Cilium does, and ignoring start',
+      'block 2: has both cidr "198.51.100.0/30" and start "198.51.100.1" and stop "198.51.100.2"; using cidr, as Cilium does, and ignoring start and stop',
+    ]);
+    assert.deepEqual(compilePool(spec([{ cidr: '192.0.2.0/28' }])).notices, []);
+  });
+
   it('an empty stop means start alone, as in Cilium', () => {
     const pool = compilePool(spec([{ start: '192.0.2.7', stop: '' }]));
     assert.deepEqual(pool.problems, []);
