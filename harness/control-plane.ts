@@ -46,6 +46,13 @@ export function controlPlaneBinaries(): Binaries {
   return found;
 }
 
+/** The kube-apiserver of the oldest Kubernetes herald supports (scripts/ensure-controlplane.sh builds it). */
+export function oldestApiserver(): string {
+  const path = join(cacheBin(), 'kubernetes-oldest', 'kube-apiserver');
+  mustExist(path);
+  return path;
+}
+
 /** controlPlaneBinaries(), also checking the real cluster's kube-controller-manager, kube-scheduler and kube-proxy. */
 export function clusterBinaries(): Binaries {
   const found = controlPlaneBinaries();
@@ -94,6 +101,11 @@ async function sign(dir: string, name: string, extensions: string): Promise<void
 export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags. */
   apiserverArgs?: readonly string[];
+  /**
+   * Which kube-apiserver: 'current' (default, the version everything else is
+   * built from) or 'oldest', the oldest Kubernetes herald supports (README).
+   */
+  apiserver?: 'current' | 'oldest';
   /** How long to wait for /readyz. */
   readyTimeoutMs?: number;
 }
@@ -119,7 +131,7 @@ export class ControlPlane {
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    const bins = controlPlaneBinaries();
+    const bins = options.apiserver === 'oldest' ? { ...controlPlaneBinaries(), kubeApiserver: oldestApiserver() } : controlPlaneBinaries();
     const dir = mkdtempSync(join(tmpdir(), 'herald-cp-'));
     try {
       const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];

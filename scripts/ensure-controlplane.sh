@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kubectl, kube-controller-manager, kube-scheduler,
-# kube-proxy and etcd from their Go modules (hack/controlplane),
+# kube-proxy and etcd from their Go modules (hack/controlplane), the
+# kube-apiserver of the oldest supported Kubernetes (hack/controlplane/kubernetes-oldest),
 # and helm from its Go module (hack/helm, for the chart's tests), and caches them
 # by version under $HERALD_CACHE (default ~/.cache/herald).
 # Idempotent: a second run with the same versions does nothing.
@@ -8,12 +9,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${HERALD_CACHE:-$HOME/.cache/herald}
 k8s_dir=$here/hack/controlplane/kubernetes
+oldest_dir=$here/hack/controlplane/kubernetes-oldest
 etcd_dir=$here/hack/controlplane/etcd
 k8s_ver=$(awk '/^require k8s.io\/kubernetes/{print $3}' "$k8s_dir/go.mod")
+oldest_ver=$(awk '/^require k8s.io\/kubernetes/{print $3}' "$oldest_dir/go.mod")
 etcd_ver=$(awk '/^require go.etcd.io\/etcd\/server\/v3/{print $3}' "$etcd_dir/go.mod")
 helm_dir=$here/hack/helm
 helm_ver=$(awk '/^require helm.sh\/helm\/v3/{print $3}' "$helm_dir/go.mod")
 k8s_out=$cache/bin/kubernetes-$k8s_ver
+oldest_out=$cache/bin/kubernetes-$oldest_ver
 etcd_out=$cache/bin/etcd-$etcd_ver
 helm_out=$cache/bin/helm-$helm_ver
 
@@ -33,30 +37,33 @@ k8s_core=(kube-apiserver kubectl)
 # scheduler and each node's kube-proxy, from the same module.
 k8s_cluster=(kube-controller-manager kube-scheduler kube-proxy)
 k8s_pkgs() { local c; for c in "$@"; do printf 'k8s.io/kubernetes/cmd/%s\n' "$c"; done; }
-missing() { local c; for c in "$@"; do [ -x "$k8s_out/$c" ] || return 0; done; return 1; }
-if missing "${k8s_core[@]}"; then
+# Stamped with their version, as release builds are: helm checks a chart's
+# kubeVersion against it, and kubectl and clients read it. A folder built
+# before the stamp (no .version-stamped) is rebuilt.
+version_ldflags() { # version
+  echo "-X k8s.io/component-base/version.gitVersion=$1 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$1" | cut -d. -f2)"
+}
+missing() { [ -f "$k8s_out/.version-stamped" ] || return 0; local c; for c in "$@"; do [ -x "$k8s_out/$c" ] || return 0; done; return 1; }
+if missing "${k8s_core[@]}" "${k8s_cluster[@]}"; then
   start=$(date +%s)
   say "building ${k8s_core[*]} ${k8s_cluster[*]} $k8s_ver from the Go module proxy (cold: about 5 minutes on 2 cores)..."
   # shellcheck disable=SC2046
-  build "$k8s_dir" "$k8s_out" $(k8s_pkgs "${k8s_core[@]}" "${k8s_cluster[@]}")
+  ldflags=$(version_ldflags "$k8s_ver") build "$k8s_dir" "$k8s_out" $(k8s_pkgs "${k8s_core[@]}" "${k8s_cluster[@]}")
+  touch "$k8s_out/.version-stamped"
   say "built kubernetes $k8s_ver in $(( $(date +%s) - start ))s"
-elif missing "${k8s_cluster[@]}"; then
-  # A version folder from before the lab's cluster: add just those binaries,
-  # each appearing only when complete (built aside, then moved in).
-  start=$(date +%s)
-  say "building ${k8s_cluster[*]} $k8s_ver into $k8s_out (a few minutes with the Go build cache warm)..."
-  tmp=$(mktemp -d "$cache/bin/.build.XXXXXX")
-  # shellcheck disable=SC2046
-  build "$k8s_dir" "$tmp/out" $(k8s_pkgs "${k8s_cluster[@]}")
-  for c in "${k8s_cluster[@]}"; do mv "$tmp/out/$c" "$k8s_out/$c"; done
-  rm -rf "$tmp"
-  say "built ${k8s_cluster[*]} $k8s_ver in $(( $(date +%s) - start ))s"
 fi
 if [ ! -x "$etcd_out/etcd" ]; then
   start=$(date +%s)
   say "building etcd $etcd_ver from the Go module proxy..."
   build "$etcd_dir" "$etcd_out" .
   say "built etcd $etcd_ver in $(( $(date +%s) - start ))s"
+fi
+if [ ! -x "$oldest_out/kube-apiserver" ]; then
+  # The oldest Kubernetes herald supports (README): its CRDs and seed 001 are tested there too.
+  start=$(date +%s)
+  say "building kube-apiserver $oldest_ver (the oldest supported) from the Go module proxy..."
+  ldflags=$(version_ldflags "$oldest_ver") build "$oldest_dir" "$oldest_out" k8s.io/kubernetes/cmd/kube-apiserver
+  say "built kube-apiserver $oldest_ver in $(( $(date +%s) - start ))s"
 fi
 if [ ! -x "$helm_out/helm" ]; then
   start=$(date +%s)
@@ -74,4 +81,5 @@ fi
 ln -sfn "$k8s_out" "$cache/bin/kubernetes"
 ln -sfn "$etcd_out" "$cache/bin/etcd-current"
 ln -sfn "$helm_out" "$cache/bin/helm-current"
-say "control plane binaries: $k8s_out, $etcd_out, $helm_out"
+ln -sfn "$oldest_out" "$cache/bin/kubernetes-oldest"
+say "control plane binaries: $k8s_out, $oldest_out, $etcd_out, $helm_out"
