@@ -256,7 +256,8 @@ export class Agent {
   }
 
   private reflectors(): Reflector<object>[] {
-    return [this.nodes, this.services, this.slices, this.policies, this.pools, this.leases].filter((r) => r !== undefined) as Reflector<object>[];
+    const all: (Reflector<object> | undefined)[] = [this.nodes, this.services, this.slices, this.policies, this.pools, this.leases];
+    return all.filter((r): r is Reflector<object> => r !== undefined);
   }
 
   private localUpLinks(): string[] {

@@ -52,8 +52,9 @@ export async function discoverPoolApiVersion(transport: KubeTransport, signal?: 
  */
 export async function waitForPoolApiVersion(transport: KubeTransport, log: Logger, signal: AbortSignal): Promise<PoolApiVersion | undefined> {
   const backoff = new Backoff(200, 5000);
+  const aborted = (): boolean => signal.aborted;
   let said = false;
-  while (!signal.aborted) {
+  while (!aborted()) {
     try {
       const version = await discoverPoolApiVersion(transport, signal);
       if (version !== undefined) {
@@ -65,13 +66,14 @@ export async function waitForPoolApiVersion(transport: KubeTransport, log: Logge
       if (!said) log.warn('no version of cilium.io serves ciliumloadbalancerippools (is the CRD installed?); waiting for it');
       said = true;
     } catch (err) {
-      if (signal.aborted) break;
+      if (aborted()) break;
       log.warn({ err }, 'API discovery of cilium.io failed; retrying');
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, backoff.next());
       function done(): void { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); }
       signal.addEventListener('abort', done, { once: true });
+      if (aborted()) done();
     });
   }
   return undefined;

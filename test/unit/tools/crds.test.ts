@@ -26,11 +26,12 @@ test('pool v2alpha1 is deprecated with the warning users of Cilium see; v2 and t
   type Version = { name: string; deprecated?: boolean; deprecationWarning?: string };
   const versions = (file: string): Version[] => (parse(renderCrds().get(file) ?? '') as { spec: { versions: Version[] } }).spec.versions;
   const [alpha, v2] = versions('ciliumloadbalancerippools.yaml');
-  assert.equal(alpha?.deprecated, true);
-  assert.equal(alpha?.deprecationWarning, POOL_V2ALPHA1_WARNING);
+  assert.ok(alpha && v2, 'two versions');
+  assert.equal(alpha.deprecated, true);
+  assert.equal(alpha.deprecationWarning, POOL_V2ALPHA1_WARNING);
   // The apiserver's default for a deprecated version without a text of its own, as Cilium's CRD has it.
   assert.equal(POOL_V2ALPHA1_WARNING, 'cilium.io/v2alpha1 CiliumLoadBalancerIPPool is deprecated; use cilium.io/v2 CiliumLoadBalancerIPPool');
-  assert.equal(v2?.deprecated, undefined);
+  assert.equal(v2.deprecated, undefined);
   assert.deepEqual(versions('ciliuml2announcementpolicies.yaml').map((v) => v.deprecated), [undefined]);
 });
 
