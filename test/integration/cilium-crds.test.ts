@@ -22,7 +22,10 @@ import { waitFor } from '../../harness/wait.js';
 import { syncPolicyStatus } from '../../src/agent/policy-status.js';
 import { toPolicySpec, type PolicyObject } from '../../src/agent/convert.js';
 import { compileL2Policy } from '../../src/core/l2/l2-policy.js';
+import { Agent } from '../../src/agent/agent.js';
+import { DEFAULT_COORDINATION } from '../../src/core/l2/coordination-settings.js';
 import { discoverPoolApiVersion } from '../../src/kube/cilium-api-version.js';
+import { FakeLinks, fakeOpener, link } from '../support/fakes.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 import { silentLogger } from '../../src/log.js';
 import { POOL_V2ALPHA1_WARNING } from '../../tools/gen-crds.js';
@@ -102,6 +105,30 @@ async function policyStatusAccepted(cp: ControlPlane, user: string): Promise<voi
   }
 }
 
+/**
+ * An agent in this process, as the agent's user, on in-memory links (no
+ * frame leaves): start() resolves once every watch, the pools' included,
+ * has listed. Returns the version its /status names.
+ */
+async function agentWatchesPoolsAt(cp: ControlPlane, user: string): Promise<unknown> {
+  const transport = new KubeTransport(cp.kubeConfig(await agentUserKubeconfig(cp, user)));
+  const links = new FakeLinks([link('eth0', 2, '02:00:00:00:00:01')]);
+  const agent = new Agent({
+    transport, clock: () => performance.now(), links, openSocket: fakeOpener(links).open, log: silentLogger,
+    settings: {
+      nodeName: user, namespace: 'kube-system', coordination: DEFAULT_COORDINATION, loadBalancerClasses: [],
+      externalIPsMustBeInPool: false, healthAddress: '127.0.0.1', healthPort: 0, handoverTimeoutMs: 1000, restartGraceMs: 0,
+    },
+  });
+  try {
+    await agent.start();
+    return (agent.status() as { poolApiVersion?: unknown }).poolApiVersion;
+  } finally {
+    await agent.stop();
+    transport.close();
+  }
+}
+
 /** The version discovery finds, as the agent's user sees it. */
 async function agentDiscovers(cp: ControlPlane, user: string): Promise<string | undefined> {
   const transport = new KubeTransport(cp.kubeConfig(await agentUserKubeconfig(cp, user)));
@@ -155,8 +182,9 @@ describe('Cilium 1.18/1.19-shaped CRDs (pools at v2, v2alpha1 deprecated)', () =
     await policyStatusAccepted(cp, 'herald-agent-node-a');
   });
 
-  test('an agent discovers cilium.io/v2', async () => {
+  test('an agent discovers cilium.io/v2 and watches pools there', async () => {
     assert.equal(await agentDiscovers(cp, 'herald-agent-node-b'), 'v2');
+    assert.equal(await agentWatchesPoolsAt(cp, 'herald-agent-node-c'), 'cilium.io/v2');
   });
 
   test('pool v2alpha1 warns with the text herald\'s CRD states word for word', async () => {
@@ -247,5 +275,6 @@ describe('Cilium 1.16/1.17-shaped CRDs (pools only at v2alpha1), installed after
     const v2 = JSON.parse(await cp.kubectl(['get', '--raw', '/apis/cilium.io/v2'])) as { resources: { name: string }[] };
     assert.deepEqual(v2.resources.map((r) => r.name), ['ciliumnetworkpolicies', 'ciliumnetworkpolicies/status']);
     assert.equal(await agentDiscovers(cp, 'herald-agent-node-b'), 'v2alpha1');
+    assert.equal(await agentWatchesPoolsAt(cp, 'herald-agent-node-c'), 'cilium.io/v2alpha1');
   });
 });
