@@ -6,7 +6,8 @@
  * user (without the network lab). Two shapes: Cilium 1.18/1.19 (pools at v2,
  * v2alpha1 deprecated) and Cilium 1.16/1.17 (pools only at v2alpha1), where
  * herald falls back to v2alpha1, here with the CRDs installed only after the
- * operator started.
+ * operator started. Last, seed 001 end to end in the network lab on the
+ * 1.16/1.17-shaped CRDs: the client's curl is answered by the Lease holder.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,9 @@ import { readFileSync } from 'node:fs';
 import { ControlPlane, KubectlError } from '../../harness/control-plane.js';
 import { crdSetDirectory, installCrds, type CrdSet } from '../../harness/crds.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
-import { agentUserKubeconfig, installAgentRbac } from '../../harness/l2-lab.js';
+import { L2Lab, agentUserKubeconfig, installAgentRbac } from '../../harness/l2-lab.js';
+import { heraldCrds } from '../../harness/crds.js';
+import { seed001Pool } from '../../harness/seeds.js';
 import { apply, conditionOf, getPool, poolManifest, serviceIps } from '../../harness/kube-objects.js';
 import { startOperator } from '../../harness/operator-setup.js';
 import { repoRoot, seedDirectory } from '../../harness/paths.js';
@@ -276,5 +279,51 @@ describe('Cilium 1.16/1.17-shaped CRDs (pools only at v2alpha1), installed after
     assert.deepEqual(v2.resources.map((r) => r.name), ['ciliumnetworkpolicies', 'ciliumnetworkpolicies/status']);
     assert.equal(await agentDiscovers(cp, 'herald-agent-node-b'), 'v2alpha1');
     assert.equal(await agentWatchesPoolsAt(cp, 'herald-agent-node-c'), 'cilium.io/v2alpha1');
+  });
+});
+
+describe('seed 001 in the network lab, on Cilium 1.16/1.17-shaped CRDs', () => {
+  const NODES = ['node-a', 'node-b'];
+  let lab: L2Lab | undefined;
+
+  before(async () => {
+    lab = await L2Lab.start({ nodes: 2, operator: false });
+    // L2Lab installs herald's CRDs; nothing uses them yet: swap in the fixture.
+    await lab.cp.kubectl(['delete', 'crd', ...heraldCrds, '--wait=true']);
+    await installCrds(lab.cp, 'cilium-1.16');
+    await lab.startOperatorReplica('operator-0');
+    for (const n of NODES) await lab.startAgent(n);
+  });
+
+  after(async () => {
+    await lab?.stop();
+  });
+
+  test('the Services get addresses at v2alpha1 and the client\'s curl is answered by the Lease holder', async () => {
+    const l = lab as L2Lab;
+    for (const n of NODES) {
+      const status = JSON.parse((await l.agentHttp(n, '/status')).body) as { poolApiVersion?: string };
+      assert.equal(status.poolApiVersion, 'cilium.io/v2alpha1', `${n}'s /status`);
+    }
+    const pool = seed001Pool();
+    assert.match(pool, /apiVersion: "cilium\.io\/v2alpha1"/);
+    await l.cp.kubectl(['apply', '-f', '-'], pool);
+    for (const f of ['001-l2announce.yaml', '001-apps-and-svcs.yaml']) await l.cp.kubectl(['apply', '-f', `${seedDirectory}/${f}`]);
+    const vips: string[] = [];
+    for (const svc of ['app1-service', 'app2-service']) {
+      const vip = await waitFor(`${svc} to get an address`, async () => (await serviceIps(l.cp, svc))[0], 60_000);
+      assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
+      vips.push(vip);
+      const holder = await waitFor(`a node to hold the Lease of ${svc}`, async () =>
+        (await l.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined, 60_000);
+      assert.ok(NODES.includes(holder), `${svc} is held by ${holder}`);
+      const answeredBy = await waitFor(`curl ${vip}`, async () => l.curl(vip).catch(() => undefined), 30_000, 200);
+      assert.equal(answeredBy, holder, `${vip} is answered by the Lease holder`);
+    }
+    assert.notEqual(vips[0], vips[1]);
+    await waitFor('the agents to write the policy\'s conditions', async () => {
+      const p = JSON.parse(await l.cp.kubectl(['get', 'l2announcement', 'l2announce-policy', '-o', 'json'])) as PolicyObject;
+      return (p.status?.conditions ?? []).length === 3 ? true : undefined;
+    }, 30_000);
   });
 });
