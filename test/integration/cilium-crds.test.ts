@@ -6,8 +6,8 @@
  * user (without the network lab). Two shapes: Cilium 1.18/1.19 (pools at v2,
  * v2alpha1 deprecated) and Cilium 1.16/1.17 (pools only at v2alpha1), where
  * herald falls back to v2alpha1, here with the CRDs installed only after the
- * operator started. Last, seed 001 end to end in the network lab on the
- * 1.16/1.17-shaped CRDs: the client's curl is answered by the Lease holder.
+ * operator started. Last, seed 001 end to end in the network lab on each
+ * shape: the client's curl is answered by the Lease holder.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -282,7 +282,7 @@ describe('Cilium 1.16/1.17-shaped CRDs (pools only at v2alpha1), installed after
   });
 });
 
-describe('seed 001 in the network lab, on Cilium 1.16/1.17-shaped CRDs', () => {
+for (const [set, version] of [['cilium-1.18', 'v2'], ['cilium-1.16', 'v2alpha1']] as const) describe(`seed 001 in the network lab, on ${set}-shaped CRDs`, () => {
   const NODES = ['node-a', 'node-b'];
   let lab: L2Lab | undefined;
 
@@ -290,7 +290,7 @@ describe('seed 001 in the network lab, on Cilium 1.16/1.17-shaped CRDs', () => {
     lab = await L2Lab.start({ nodes: 2, operator: false });
     // L2Lab installs herald's CRDs; nothing uses them yet: swap in the fixture.
     await lab.cp.kubectl(['delete', 'crd', ...heraldCrds, '--wait=true']);
-    await installCrds(lab.cp, 'cilium-1.16');
+    await installCrds(lab.cp, set);
     await lab.startOperatorReplica('operator-0');
     for (const n of NODES) await lab.startAgent(n);
   });
@@ -299,11 +299,11 @@ describe('seed 001 in the network lab, on Cilium 1.16/1.17-shaped CRDs', () => {
     await lab?.stop();
   });
 
-  test('the Services get addresses at v2alpha1 and the client\'s curl is answered by the Lease holder', async () => {
+  test(`the Services get addresses at ${version} and the client's curl is answered by the Lease holder`, async () => {
     const l = lab as L2Lab;
     for (const n of NODES) {
       const status = JSON.parse((await l.agentHttp(n, '/status')).body) as { poolApiVersion?: string };
-      assert.equal(status.poolApiVersion, 'cilium.io/v2alpha1', `${n}'s /status`);
+      assert.equal(status.poolApiVersion, `cilium.io/${version}`, `${n}'s /status`);
     }
     const pool = seed001Pool();
     assert.match(pool, /apiVersion: "cilium\.io\/v2alpha1"/);
