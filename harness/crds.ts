@@ -1,5 +1,5 @@
 import type { ControlPlane } from './control-plane.js';
-import { crdDirectory } from './paths.js';
+import { crdDirectory, repoRoot } from './paths.js';
 import { waitFor } from './wait.js';
 
 export const heraldCrds = [
@@ -7,9 +7,20 @@ export const heraldCrds = [
   'ciliuml2announcementpolicies.cilium.io',
 ] as const;
 
-/** Applies herald's CRDs and waits until the apiserver serves them. */
-export async function installCrds(cp: ControlPlane): Promise<void> {
-  await cp.kubectl(['apply', '-f', crdDirectory]);
+/**
+ * Which CRDs to install: herald's own (the chart's), or a fixture of Cilium's
+ * (test/fixtures/cilium-crds): 'cilium-1.18' serves pools at v2 and, deprecated,
+ * v2alpha1; 'cilium-1.16' serves pools only at v2alpha1.
+ */
+export type CrdSet = 'herald' | 'cilium-1.18' | 'cilium-1.16';
+
+export function crdSetDirectory(set: CrdSet): string {
+  return set === 'herald' ? crdDirectory : `${repoRoot}test/fixtures/cilium-crds/${set}`;
+}
+
+/** Applies herald's CRDs (or another set) and waits until the apiserver serves them. */
+export async function installCrds(cp: ControlPlane, set: CrdSet = 'herald'): Promise<void> {
+  await cp.kubectl(['apply', '-f', crdSetDirectory(set)]);
   await waitForCrds(cp, heraldCrds);
 }
 

@@ -17,6 +17,7 @@ import { restartDecision } from '../core/l2/restart.js';
 import type { L2Selection } from '../core/l2/selection.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import type { Lease } from '../kube/lease-lock.js';
+import { poolsPath, waitForPoolApiVersion, type PoolApiVersion } from '../kube/cilium-api-version.js';
 import { KubeApiError } from '../kube/transport.js';
 import { LivenessLinks } from '../l2/liveness-links.js';
 import type { PoolObject, ServiceObject } from '../kube/objects.js';
@@ -45,7 +46,11 @@ export class Agent {
   private readonly services: Reflector<ServiceObject>;
   private readonly slices: Reflector<EndpointSliceObject>;
   private readonly policies: Reflector<PolicyObject>;
-  private readonly pools: Reflector<PoolObject>;
+  /** Built by start() at the version discovery finds serving pools (cilium.io/v2, else v2alpha1). */
+  private pools: Reflector<PoolObject> | undefined;
+  private poolApiVersion: PoolApiVersion | undefined;
+  private readonly discovery = new AbortController();
+  private readonly poolsReflector: (version: PoolApiVersion) => Reflector<PoolObject>;
   private readonly leases: Reflector<Lease>;
   private readonly gatewayApi: GatewayApi;
   private readonly responder: Responder;
@@ -80,14 +85,14 @@ export class Agent {
     this.services = reflector('/api/v1/services', 'services', { transform: slimService });
     this.slices = reflector('/apis/discovery.k8s.io/v1/endpointslices', 'endpointslices', { transform: slimEndpointSlice });
     this.policies = reflector(POLICIES_PATH, 'policies', { transform: slimPolicy });
-    this.pools = reflector('/apis/cilium.io/v2/ciliumloadbalancerippools', 'pools', { transform: slimPool });
+    this.poolsReflector = (version) => reflector(poolsPath(version), 'pools', { transform: slimPool });
     this.leases = reflector(`/apis/coordination.k8s.io/v1/namespaces/${settings.namespace}/leases`, 'leases', { labelSelector: LEASE_KIND, transform: slimLease });
     this.gatewayApi = new GatewayApi({
       crds: reflector(CRDS_PATH, 'gateway-crd', { fieldSelector: `metadata.name=${GATEWAY_CRD}` }),
       gateways: () => reflector(GATEWAYS_PATH, 'gateways', { transform: slimGateway }),
       onChange: () => { this.changed('selection'); }, log,
     });
-    for (const r of [this.nodes, this.services, this.slices, this.pools] as Reflector<object>[]) r.onEvent(() => { this.changed('selection'); });
+    for (const r of [this.nodes, this.services, this.slices] as Reflector<object>[]) r.onEvent(() => { this.changed('selection'); });
     this.policies.onEvent(() => { this.changed('selection'); this.syncPolicies(); if (this.started) this.syncLinks(); });
     this.leases.onEvent((e) => { this.onLease(e.type === 'deleted' ? undefined : e.object, e.object); });
     this.leaseWriter = new ServiceLeaseWriter({ transport, namespace: settings.namespace, cached: (key) => this.leases.get(key) });
@@ -128,6 +133,11 @@ export class Agent {
 
   async start(): Promise<number> {
     const port = await this.health.listen();
+    const version = await waitForPoolApiVersion(this.o.transport, this.o.log, this.discovery.signal);
+    if (version === undefined || this.stopped || this.discovery.signal.aborted) return port;
+    this.poolApiVersion = version;
+    this.pools = this.poolsReflector(version);
+    this.pools.onEvent(() => { this.changed('selection'); });
     for (const r of this.reflectors()) r.start();
     this.gatewayApi.start();
     await Promise.all([...this.reflectors().map((r) => r.waitSynced()), this.gatewayApi.waitSynced()]);
@@ -213,6 +223,7 @@ export class Agent {
   }
 
   private async close(): Promise<void> {
+    this.discovery.abort();
     this.o.links.off('change', this.onLinks);
     this.responder.close();
     this.liveness.close();
@@ -240,11 +251,13 @@ export class Agent {
 
   status(): object {
     const { o, core, responder, leases: leaseWatch } = this;
-    return agentStatus({ node: o.settings.nodeName, now: o.clock(), core, responder, leaseWatch, gatewayApi: this.gatewayApi.installed });
+    const status = agentStatus({ node: o.settings.nodeName, now: o.clock(), core, responder, leaseWatch, gatewayApi: this.gatewayApi.installed });
+    return { ...status, poolApiVersion: this.poolApiVersion === undefined ? null : `cilium.io/${this.poolApiVersion}` };
   }
 
   private reflectors(): Reflector<object>[] {
-    return [this.nodes, this.services, this.slices, this.policies, this.pools, this.leases] as Reflector<object>[];
+    const all: (Reflector<object> | undefined)[] = [this.nodes, this.services, this.slices, this.policies, this.pools, this.leases];
+    return all.filter((r): r is Reflector<object> => r !== undefined);
   }
 
   private localUpLinks(): string[] {
@@ -342,7 +355,7 @@ export class Agent {
       const upLinksOf = (node: string): readonly string[] => (node === this.o.settings.nodeName ? this.core.selfUpLinks(this.localUpLinks(), now) : this.core.upLinksOf(node));
       this.selection = this.selections.build({
         policies: this.policies.list(), services: this.services.list(), nodes: this.nodes.list(), slices: this.slices.list(),
-        pools: this.pools.list(), gatewayLabels: this.gatewayApi.labels(), upLinksOf,
+        pools: this.pools?.list() ?? [], gatewayLabels: this.gatewayApi.labels(), upLinksOf,
       });
       this.selectionDirty = false;
       this.ranker.retain(new Set(this.selection.services.keys()));

@@ -16,6 +16,7 @@ import { LeaseLock } from '../kube/lease-lock.js';
 import type { PoolObject, ServiceObject } from '../kube/objects.js';
 import { Reflector, type ReflectorEvent } from '../kube/reflector.js';
 import { applyStatus } from '../kube/server-side-apply.js';
+import { poolsPath, waitForPoolApiVersion, type PoolApiVersion } from '../kube/cilium-api-version.js';
 import { KubeTransport } from '../kube/transport.js';
 import { WriteQueue } from '../kube/write-queue.js';
 import type { Logger } from '../log.js';
@@ -39,7 +40,6 @@ export interface OperatorSettings {
   resyncMs: number;
 }
 
-const POOLS_PATH = '/apis/cilium.io/v2/ciliumloadbalancerippools';
 /** Watch events are gathered this long into one reconcile: a burst (a re-list, a pool change) costs one pass, and nobody notices the wait. */
 const RECONCILE_BATCH_MS = 20;
 
@@ -57,7 +57,10 @@ export class Operator {
   readonly metrics = new OperatorMetrics();
   private readonly transport: KubeTransport;
   private readonly services: Reflector<ServiceObject>;
-  private readonly pools: Reflector<PoolObject>;
+  /** Built once discovery has found the version that serves pools (cilium.io/v2, else v2alpha1). */
+  private pools: { version: PoolApiVersion; reflector: Reflector<PoolObject> } | undefined;
+  private poolsStarted: Promise<Reflector<PoolObject> | undefined> = Promise.resolve(undefined);
+  private readonly discovery = new AbortController();
   private readonly elector: LeaderElector;
   private readonly events: EventRecorder;
   private readonly health: HealthServer;
@@ -68,9 +71,7 @@ export class Operator {
   constructor(kc: KubeConfig, private readonly settings: OperatorSettings, private readonly log: Logger) {
     this.transport = new KubeTransport(kc);
     this.services = new Reflector<ServiceObject>({ transport: this.transport, path: '/api/v1/services', log: log.child({ reflector: 'services' }) });
-    this.pools = new Reflector<PoolObject>({ transport: this.transport, path: POOLS_PATH, log: log.child({ reflector: 'pools' }) });
     this.services.onEvent((e) => { this.onService(e); });
-    this.pools.onEvent((e) => { this.onPool(e); });
     this.events = new EventRecorder(this.transport, 'herald.io/operator', settings.identity, log);
     const leaseSeconds = Math.max(1, Math.round(settings.leaseDurationMs / 1000));
     this.elector = new LeaderElector({
@@ -88,7 +89,7 @@ export class Operator {
     this.health = new HealthServer({
       address: settings.healthAddress, port: settings.healthPort, registry: this.metrics.registry,
       live: () => undefined,
-      ready: () => (this.services.synced && this.pools.synced ? undefined : 'waiting for the first list of Services and pools'),
+      ready: () => (this.services.synced && this.pools?.reflector.synced ? undefined : 'waiting for the first list of Services and pools'),
     });
   }
 
@@ -96,7 +97,7 @@ export class Operator {
   async start(): Promise<number> {
     const port = await this.health.listen();
     this.services.start();
-    this.pools.start();
+    this.poolsStarted = this.startPools();
     this.elector.start();
     this.resyncTimer = setInterval(() => { this.resync(); }, this.settings.resyncMs);
     return port;
@@ -108,9 +109,24 @@ export class Operator {
     await this.elector.stop();
     this.abdicate();
     this.events.stop();
-    await Promise.all([this.services.stop(), this.pools.stop()]);
+    this.discovery.abort();
+    await Promise.all([this.services.stop(), this.poolsStarted.then((pools) => pools?.stop())]);
     await this.health.close();
     this.transport.close();
+  }
+
+  /** Which cilium.io version pools are read and written at, once discovered. */
+  get poolApiVersion(): PoolApiVersion | undefined { return this.pools?.version; }
+
+  /** Finds the version that serves pools (waiting while none does), then watches them there. */
+  private async startPools(): Promise<Reflector<PoolObject> | undefined> {
+    const version = await waitForPoolApiVersion(this.transport, this.log, this.discovery.signal);
+    if (version === undefined || this.discovery.signal.aborted) return undefined;
+    const reflector = new Reflector<PoolObject>({ transport: this.transport, path: poolsPath(version), log: this.log.child({ reflector: 'pools' }) });
+    reflector.onEvent((e) => { this.onPool(e); });
+    this.pools = { version, reflector };
+    reflector.start();
+    return reflector;
   }
 
   get isLeader(): boolean { return this.term !== undefined; }
@@ -122,10 +138,12 @@ export class Operator {
 
   private async lead(): Promise<void> {
     const generation = ++this.termGeneration;
-    await Promise.all([this.services.waitSynced(), this.pools.waitSynced()]);
+    const pools = await this.poolsStarted;
+    if (!pools) return;
+    await Promise.all([this.services.waitSynced(), pools.waitSynced()]);
     if (generation !== this.termGeneration || !this.elector.isLeader) return;
     const state = new IpamState({ loadBalancerClasses: this.settings.loadBalancerClasses });
-    for (const pool of this.pools.list()) state.upsertPool(toPoolSpec(pool));
+    for (const pool of pools.list()) state.upsertPool(toPoolSpec(pool));
     const services = this.services.list();
     for (const svc of services) state.upsertService(toServiceSpec(svc));
     // Addresses already in status are adopted before anything new is allocated.
@@ -133,7 +151,7 @@ export class Operator {
       .map((s) => ({ namespace: s.metadata.namespace ?? 'default', name: s.metadata.name, ips: ingressIps(s) }))
       .filter((e) => e.ips.length > 0));
     for (const r of report.rejected) this.log.info(r, 'not adopting an address found in Service status');
-    this.log.info({ services: services.length, pools: this.pools.size, adopted: report.kept.length }, 'leading: imported existing assignments');
+    this.log.info({ services: services.length, pools: pools.size, poolApiVersion: `cilium.io/${this.pools?.version ?? '?'}`, adopted: report.kept.length }, 'leading: imported existing assignments');
     this.term = {
       state,
       writes: new WriteQueue(this.settings.writeConcurrency, this.log, (key, ok) => {
@@ -272,13 +290,14 @@ export class Operator {
   }
 
   private syncPool(term: Term, name: string): void {
-    const pool = this.pools.get(name);
+    const pools = this.pools;
+    const pool = pools?.reflector.get(name);
     const status = term.state.poolStatuses().find((p) => p.name === name);
-    if (!pool || !status) return;
+    if (!pools || !pool || !status) return;
     const patch = poolStatusPatch(pool.status?.conditions, status.conditions, nowRfc3339());
     if (!patch) return;
     this.log.debug({ pool: name }, 'queueing a pool status write');
-    const target = { path: `${POOLS_PATH}/${name}`, apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool', name };
+    const target = { path: `${poolsPath(pools.version)}/${name}`, apiVersion: `cilium.io/${pools.version}`, kind: 'CiliumLoadBalancerIPPool', name };
     term.writes.put(`pool/${name}`, async () => {
       if (this.term !== term) return;
       await applyStatus(this.transport, target, patch, FIELD_MANAGER);
@@ -300,7 +319,10 @@ export class Operator {
       const svc = this.services.get(`${ev.object.namespace}/${ev.object.name}`);
       subject = { apiVersion: 'v1', kind: 'Service', name: ev.object.name, namespace: ev.object.namespace, uid: svc?.metadata.uid };
     } else {
-      subject = { apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool', name: ev.object.name, uid: this.pools.get(ev.object.name)?.metadata.uid };
+      subject = {
+        apiVersion: `cilium.io/${this.pools?.version ?? 'v2'}`, kind: 'CiliumLoadBalancerIPPool',
+        name: ev.object.name, uid: this.pools?.reflector.get(ev.object.name)?.metadata.uid,
+      };
     }
     const action = ev.reason === 'IPAllocated' ? 'Allocate' : ev.reason === 'IPReleased' ? 'Release' : 'Reconcile';
     this.events.record(subject, { type: ev.type, reason: ev.reason, action, note: ev.message });

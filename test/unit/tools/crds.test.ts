@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { crdDir, renderCrds } from '../../../tools/gen-crds.js';
+import { POOL_V2ALPHA1_WARNING, crdDir, renderCrds } from '../../../tools/gen-crds.js';
 
 test('the committed CRDs are what tools/gen-crds.ts renders', () => {
   for (const [file, text] of renderCrds()) {
@@ -20,6 +20,27 @@ test('both pool versions are served with one schema and v2 is stored', () => {
   assert.equal(b.name, 'v2');
   assert.deepEqual([a.served, b.served, a.storage, b.storage], [true, true, false, true]);
   assert.deepEqual(a.schema, b.schema);
+});
+
+test('pool v2alpha1 is deprecated with the warning users of Cilium see; v2 and the policy version are not', () => {
+  type Version = { name: string; deprecated?: boolean; deprecationWarning?: string };
+  const versions = (file: string): Version[] => (parse(renderCrds().get(file) ?? '') as { spec: { versions: Version[] } }).spec.versions;
+  const [alpha, v2] = versions('ciliumloadbalancerippools.yaml');
+  assert.ok(alpha && v2, 'two versions');
+  assert.equal(alpha.deprecated, true);
+  assert.equal(alpha.deprecationWarning, POOL_V2ALPHA1_WARNING);
+  // The apiserver's default for a deprecated version without a text of its own, as Cilium's CRD has it.
+  assert.equal(POOL_V2ALPHA1_WARNING, 'cilium.io/v2alpha1 CiliumLoadBalancerIPPool is deprecated; use cilium.io/v2 CiliumLoadBalancerIPPool');
+  assert.equal(v2.deprecated, undefined);
+  assert.deepEqual(versions('ciliuml2announcementpolicies.yaml').map((v) => v.deprecated), [undefined]);
+});
+
+test('no CRD carries Cilium\'s schema-version label (docs/install.md, "If Cilium\'s operator is still running")', () => {
+  for (const [file, text] of renderCrds()) {
+    const labels = (parse(text) as { metadata: { labels: Record<string, string> } }).metadata.labels;
+    assert.equal(labels['io.cilium.k8s.crd.schema.version'], undefined, file);
+    assert.equal(labels['app.kubernetes.io/part-of'], 'herald', file);
+  }
 });
 
 test('Yes and No stay strings for YAML 1.1 readers such as kubectl', () => {
