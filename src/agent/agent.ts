@@ -409,6 +409,6 @@ export class Agent {
   }
 
   private syncPolicies(): void {
-    if (this.started) syncPolicyStatus(this.o.transport, this.policies.list(), (p) => this.selections.compile(p), this.o.log);
+    if (this.started) syncPolicyStatus(this.o.transport, this.policies.list(), (p) => this.selections.compile(p), this.o.log, this.events);
   }
 }

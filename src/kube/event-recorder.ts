@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
-import type { KubeTransport } from './transport.js';
+import { KubeApiError, type KubeTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
 /** The same Event for the same object is written at most once per window, as client-go's 10-minute Event aggregation. */
@@ -34,6 +34,12 @@ export interface EventNote {
   reason: string;
   action: string;
   note: string;
+  /**
+   * A name every reporter derives alike, for what several processes see at
+   * once (every agent checks every policy): the first write lands, the others
+   * find it there (409), so the cluster gets one Event, not one per node.
+   */
+  name?: string;
 }
 
 export class EventRecorder {
@@ -65,7 +71,7 @@ export class EventRecorder {
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { name: `${subject.name}.${randomBytes(8).toString('hex')}`, namespace },
+      metadata: { name: event.name ?? `${subject.name}.${randomBytes(8).toString('hex')}`, namespace },
       eventTime: new Date(now).toISOString().replace('Z', '000Z'),
       reportingController: this.controller,
       reportingInstance: this.instance,
@@ -80,6 +86,8 @@ export class EventRecorder {
         await this.transport.json(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, { method: 'POST', body, timeoutMs: EVENT_WRITE_TIMEOUT_MS });
         this.written++;
       } catch (err) {
+        // Another reporter wrote the same Event first.
+        if (event.name !== undefined && err instanceof KubeApiError && err.status === 409) return;
         // An Event is a courtesy; failing to write one must not fail anything else.
         this.recent.delete(key);
         this.log.warn({ err, reason: event.reason, subject: `${namespace}/${subject.name}` }, 'could not write an Event');

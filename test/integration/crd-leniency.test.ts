@@ -17,6 +17,7 @@ import { sleep, waitFor } from '../../harness/wait.js';
 import { syncPolicyStatus } from '../../src/agent/policy-status.js';
 import { toPolicySpec, type PolicyObject } from '../../src/agent/convert.js';
 import { compileL2Policy } from '../../src/core/l2/l2-policy.js';
+import { EventRecorder } from '../../src/kube/event-recorder.js';
 import { KubeTransport } from '../../src/kube/transport.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -201,7 +202,11 @@ describe('L2 policies the CRD accepts get conditions from the agents', () => {
       await apply(cp, 'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: lenient-ok}\nspec: {interfaces: [""]}\n');
       const read = async (name: string): Promise<PolicyObject> =>
         JSON.parse(await cp.kubectl(['get', 'l2announcement', name, '-o', 'json'])) as PolicyObject;
-      syncPolicyStatus(transport, [await read('lenient-bad'), await read('lenient-ok')], (p) => compileL2Policy(toPolicySpec(p)), silentLogger);
+      // Two agents see the same stored status at once: each writes, and each reports the problems.
+      const before = [await read('lenient-bad'), await read('lenient-ok')];
+      const recorders = ['node-a', 'node-b'].map((n) => new EventRecorder(transport, 'herald.io/agent', n, silentLogger));
+      for (const events of recorders) syncPolicyStatus(transport, before, (p) => compileL2Policy(toPolicySpec(p)), silentLogger, events);
+      await Promise.all(recorders.map((r) => r.idle()));
 
       const bad = await waitFor('lenient-bad to get its conditions', async () => {
         const p = await read('lenient-bad');
@@ -217,6 +222,13 @@ describe('L2 policies the CRD accepts get conditions from the agents', () => {
         return (p.status?.conditions ?? []).length === 3 ? p : undefined;
       });
       assert.deepEqual((ok.status?.conditions ?? []).map((c) => c.status), ['False', 'False', 'False']);
+      // One Warning Event per problem for the cluster, not one per agent; none for the valid policy.
+      const events = JSON.parse(await cp.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '--field-selector', 'reason=InvalidPolicy', '-o', 'json'])) as
+        { items: { regarding: { name: string }; note: string; type: string }[] };
+      assert.deepEqual(events.items.map((e) => `${e.type} ${e.regarding.name}: ${e.note}`).sort(), [
+        'Warning lenient-bad: io.cilium/bad-node-selector: matchExpressions[0]: operator In needs at least one value; the policy selects nothing until fixed',
+        'Warning lenient-bad: io.cilium/bad-service-selector: matchExpressions[0]: label key "" is invalid; the policy selects nothing until fixed',
+      ]);
     } finally {
       transport.close();
     }
