@@ -18,6 +18,7 @@ export interface SvcOptions {
   ipFamilyPolicy?: string;
   ipFamilies?: string[];
   externalTrafficPolicy?: string;
+  externalIPs?: string[];
   selector?: Record<string, string>;
 }
 
@@ -36,6 +37,7 @@ export function serviceManifest(name: string, o: SvcOptions = {}): string {
       ipFamilyPolicy: o.ipFamilyPolicy,
       ipFamilies: o.ipFamilies,
       externalTrafficPolicy: type === 'LoadBalancer' ? o.externalTrafficPolicy : undefined,
+      externalIPs: o.externalIPs,
     },
   }, yaml11);
 }

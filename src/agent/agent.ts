@@ -34,6 +34,7 @@ import { POLICIES_PATH, syncPolicyStatus } from './policy-status.js';
 import { SelectionBuilder } from './selection-sources.js';
 import { ServiceLeaseWriter } from './service-leases.js';
 import { agentStatus } from './status.js';
+import { NotAnnouncedReport } from './not-announced.js';
 import { slimEndpointSlice, slimGateway, slimLease, slimNode, slimPolicy, slimPool, slimService } from './slim.js';
 
 export type { AgentLinks, AgentOptions, AgentSettings } from './agent-options.js';
@@ -61,6 +62,7 @@ export class Agent {
   private readonly leaseWriter: ServiceLeaseWriter;
   private readonly selections: SelectionBuilder;
   private readonly events: EventRecorder;
+  private readonly notAnnounced: NotAnnouncedReport;
   private readonly health: HealthServer;
   private readonly onLinks = (): void => { this.changed('selection'); if (this.started && !this.stopped) this.syncLinks(); };
   private selection: L2Selection | undefined;
@@ -123,6 +125,7 @@ export class Agent {
     this.responder.on('state', (e) => { log.info(e, 'interface state'); });
     o.links.on('change', this.onLinks);
     this.events = new EventRecorder(transport, 'herald.io/agent', settings.nodeName, log);
+    this.notAnnounced = new NotAnnouncedReport(this.events, log);
     this.health = new HealthServer({
       address: settings.healthAddress, port: settings.healthPort, registry: this.metrics.registry,
       live: () => undefined,
@@ -252,7 +255,7 @@ export class Agent {
   status(): object {
     const { o, core, responder, leases: leaseWatch } = this;
     const status = agentStatus({ node: o.settings.nodeName, now: o.clock(), core, responder, leaseWatch, gatewayApi: this.gatewayApi.installed });
-    return { ...status, poolApiVersion: this.poolApiVersion === undefined ? null : `cilium.io/${this.poolApiVersion}` };
+    return { ...status, notAnnounced: this.notAnnounced.current, poolApiVersion: this.poolApiVersion === undefined ? null : `cilium.io/${this.poolApiVersion}` };
   }
 
   private reflectors(): Reflector<object>[] {
@@ -359,6 +362,7 @@ export class Agent {
       });
       this.selectionDirty = false;
       this.ranker.retain(new Set(this.selection.services.keys()));
+      this.notAnnounced.update(this.selection, (key) => this.services.get(key)?.metadata.uid);
       // Who watches whom follows the policies and node labels (one ring per link and group a policy selects).
       const nodes = this.nodes.list();
       this.core.ringScope(this.policies.list().map((p) => this.selections.compile(p)), new Map(nodes.map((n) => [n.metadata.name, n.metadata.labels ?? {}])));

@@ -122,6 +122,32 @@ describe('seed 001 on documentation addresses', () => {
   });
 });
 
+describe('what is not announced says why', () => {
+  test('an external IP outside every pool: one Warning Event on the Service, a log line and /status on every agent; no ARP answer', async () => {
+    await apply(lab.cp, serviceManifest('outside', { type: 'ClusterIP', labels: { app: 'myapp' }, externalIPs: ['192.0.2.77'] }));
+    const why = 'external IP 192.0.2.77 lies in no CiliumLoadBalancerIPPool, so it is not announced';
+    for (const n of NODES) {
+      await waitFor(`${n}'s /status to list it`, async () => {
+        const st = JSON.parse((await lab.agentHttp(n, '/status')).body) as { notAnnounced: { service: string; address: string; reason: string }[] };
+        return st.notAnnounced.some((x) => x.service === 'default/outside' && x.address === '192.0.2.77' && x.reason === why) ? true : undefined;
+      }, 10_000, 200);
+    }
+    const events = await waitFor('the Event', async () => {
+      const list = JSON.parse(await lab.cp.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '--field-selector', 'reason=AddressNotAnnounced,regarding.name=outside', '-o', 'json'])) as
+        { items: { type: string; note: string; reportingInstance: string }[] };
+      return list.items.length > 0 ? list.items : undefined;
+    }, 10_000, 200);
+    await sleep(1000);
+    const again = JSON.parse(await lab.cp.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '--field-selector', 'reason=AddressNotAnnounced,regarding.name=outside', '-o', 'json'])) as { items: unknown[] };
+    assert.equal(again.items.length, 1, `one Event for the cluster, not one per agent (${events.length} seen first)`);
+    const [first] = events;
+    assert.ok(first);
+    assert.equal(first.type, 'Warning');
+    assert.equal(first.note, why);
+    assert.deepEqual(await arpingMacs('192.0.2.77', 2), []);
+  });
+});
+
 describe('changes move or withdraw announcements', () => {
   test('a node labelled exclude-from-external-load-balancers hands its Services over', async () => {
     const holder = await holderOf('app1-service');
