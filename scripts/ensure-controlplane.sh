@@ -83,7 +83,7 @@ if [ ! -x "$helm_out/helm" ]; then
 fi
 if [ ! -x "$cop_out/cilium-operator-generic" ]; then
   start=$(date +%s)
-  say "building cilium-operator-generic $cop_ver from the Go module proxy (cold: about 3 minutes on 2 cores)..."
+  say "building cilium-operator-generic $cop_ver from the Go module proxy (cold: about 4 minutes on 2 cores)..."
   # As Cilium's operator/Makefile builds cilium-operator-generic: its tags, the binary's name.
   ( cd "$cop_dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice -n 10 go build -trimpath -tags ipam_provider_operator,osusergo \
       -ldflags="-s -w" -o "$cache/bin/.cilium-operator-generic.tmp" github.com/cilium/cilium/operator )
