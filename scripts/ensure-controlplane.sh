@@ -2,8 +2,9 @@
 # Builds kube-apiserver, kubectl, kube-controller-manager, kube-scheduler,
 # kube-proxy and etcd from their Go modules (hack/controlplane), the
 # kube-apiserver of the oldest supported Kubernetes (hack/controlplane/kubernetes-oldest),
-# and helm from its Go module (hack/helm, for the chart's tests), and caches them
-# by version under $HERALD_CACHE (default ~/.cache/herald).
+# helm from its Go module (hack/helm, for the chart's tests), and Cilium's
+# operator (cilium-operator-generic, hack/cilium-operator, to test herald beside
+# it), and caches them by version under $HERALD_CACHE (default ~/.cache/herald).
 # Idempotent: a second run with the same versions does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +21,9 @@ k8s_out=$cache/bin/kubernetes-$k8s_ver
 oldest_out=$cache/bin/kubernetes-$oldest_ver
 etcd_out=$cache/bin/etcd-$etcd_ver
 helm_out=$cache/bin/helm-$helm_ver
+cop_dir=$here/hack/cilium-operator
+cop_ver=$(awk '/^require github.com\/cilium\/cilium/{print $3}' "$cop_dir/go.mod")
+cop_out=$cache/bin/cilium-operator-$cop_ver
 
 say() { printf '[herald] %s\n' "$*" >&2; }
 
@@ -77,9 +81,19 @@ if [ ! -x "$helm_out/helm" ]; then
     build "$helm_dir" "$helm_out" helm.sh/helm/v3/cmd/helm
   say "built helm $helm_ver in $(( $(date +%s) - start ))s"
 fi
+if [ ! -x "$cop_out/cilium-operator-generic" ]; then
+  start=$(date +%s)
+  say "building cilium-operator-generic $cop_ver from the Go module proxy (cold: about 4 minutes on 2 cores)..."
+  # As Cilium's operator/Makefile builds cilium-operator-generic: its tags, the binary's name.
+  ( cd "$cop_dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod nice -n 10 go build -trimpath -tags ipam_provider_operator,osusergo \
+      -ldflags="-s -w" -o "$cache/bin/.cilium-operator-generic.tmp" github.com/cilium/cilium/operator )
+  mkdir -p "$cop_out"; mv "$cache/bin/.cilium-operator-generic.tmp" "$cop_out/cilium-operator-generic"
+  say "built cilium-operator-generic $cop_ver in $(( $(date +%s) - start ))s"
+fi
 # A stable place for the test helper and the lab to find the current versions.
 ln -sfn "$k8s_out" "$cache/bin/kubernetes"
 ln -sfn "$etcd_out" "$cache/bin/etcd-current"
 ln -sfn "$helm_out" "$cache/bin/helm-current"
 ln -sfn "$oldest_out" "$cache/bin/kubernetes-oldest"
-say "control plane binaries: $k8s_out, $oldest_out, $etcd_out, $helm_out"
+ln -sfn "$cop_out" "$cache/bin/cilium-operator-current"
+say "control plane binaries: $k8s_out, $oldest_out, $etcd_out, $helm_out, $cop_out"
