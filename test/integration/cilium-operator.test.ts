@@ -17,10 +17,10 @@ import { ControlPlane } from '../../harness/control-plane.js';
 import { startCiliumOperator, type CiliumOperator } from '../../harness/cilium-operator.js';
 import { heraldCrds, waitForCrds } from '../../harness/crds.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
-import { apply, conditionOf, getPool, serviceIps } from '../../harness/kube-objects.js';
+import { apply, conditionOf, getPool } from '../../harness/kube-objects.js';
 import { operatorUser, startOperator } from '../../harness/operator-setup.js';
 import { seedDirectory } from '../../harness/paths.js';
-import { seed001Pool } from '../../harness/seeds.js';
+import { seed001Addresses, seed001Pool } from '../../harness/seeds.js';
 import { sleep, waitFor } from '../../harness/wait.js';
 
 interface ManagedField { manager: string; subresource?: string }
@@ -119,15 +119,7 @@ describe('herald beside Cilium\'s operator with LB-IPAM off', () => {
   test('seed 001: herald assigns the addresses and writes the pool\'s status', async () => {
     herald = await startOperator(cp, heraldKubeconfig, 'operator-0');
     await applySeed001(cp);
-    const ips: string[] = [];
-    for (const svc of ['app1-service', 'app2-service']) {
-      ips.push(...await waitFor(`${svc} to get an address`, async () => {
-        const got = await serviceIps(cp, svc);
-        return got.length === 1 ? got : undefined;
-      }, 60_000));
-    }
-    for (const ip of ips) assert.match(ip, /^192\.0\.2\.(24\d|250)$/);
-    assert.notEqual(ips[0], ips[1]);
+    await seed001Addresses(cp, /^192\.0\.2\.(24\d|250)$/);
     const pool = await waitFor('default-pool to show 9 of 11 addresses available', async () => {
       const p = await getPool(cp, 'default-pool');
       return conditionOf(p, 'cilium.io/IPsAvailable')?.message === '9' ? p : undefined;
