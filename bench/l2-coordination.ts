@@ -42,7 +42,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { L2Lab } from '../harness/l2-lab.js';
 import { answerSequence, failures, longestBlackoutMs } from '../harness/blackout-probe.js';
-import { apply, serviceIps, serviceManifest } from '../harness/kube-objects.js';
+import { apply, serviceIps, serviceManifest, serviceLeaseHolder } from '../harness/kube-objects.js';
 import { waitFor, sleep } from '../harness/wait.js';
 import { median } from './stats.js';
 import { clusterMode, deployEcho, deploymentManifest, probedService, readyEndpoints, readyPods, waitEndpointsOn } from './lab-cluster.js';
@@ -99,7 +99,7 @@ try {
   for (const n of NODES) await lab.startAgent(n);
   if (MODE === 'real') await deployEcho(lab);
   const holderOf = async (svc: string): Promise<string> =>
-    (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')).trim();
+    (await serviceLeaseHolder(lab.cp, svc)).trim();
 
   // Time from creation to the first ARP answer.
   const firstAnswer: number[] = [];

@@ -54,7 +54,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { L2Lab } from '../harness/l2-lab.js';
 import { longestBlackoutMs } from '../harness/blackout-probe.js';
-import { apply, serviceManifest } from '../harness/kube-objects.js';
+import { apply, serviceManifest, serviceLeaseHolder } from '../harness/kube-objects.js';
 import type { Spawned } from '../harness/testbed.js';
 import { waitFor, sleep } from '../harness/wait.js';
 import { measureScale, type ScaleRow } from '../sim/scale.js';
@@ -265,7 +265,7 @@ async function measure(n: number): Promise<Row> {
       return ip;
     };
     const holderOf = async (svc: string): Promise<string> =>
-      (await lab.cp.kubectl(['get', 'lease', '-n', NS, `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')).trim();
+      serviceLeaseHolder(lab.cp, svc, 'default', NS);
 
     await waitFor(`${SERVICES} Services held by running agents`, async () => {
       const up = running();

@@ -61,6 +61,12 @@ export async function serviceIps(cp: ControlPlane, name: string, namespace = 'de
   return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
 }
 
+/** The holder of a Service's `cilium-l2announce-<ns>-<svc>` Lease; '' when none holds it or there is no Lease yet. */
+export async function serviceLeaseHolder(cp: ControlPlane, name: string, namespace = 'default', leaseNamespace = 'kube-system'): Promise<string> {
+  const out = await cp.kubectl(['get', 'lease', '-n', leaseNamespace, `cilium-l2announce-${namespace}-${name}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+  return out.trim();
+}
+
 export function conditionOf(obj: { status?: { conditions?: WireCondition[] } }, type: string): WireCondition | undefined {
   return obj.status?.conditions?.find((c) => c.type === type);
 }

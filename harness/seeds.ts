@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ControlPlane } from './control-plane.js';
-import { serviceIps } from './kube-objects.js';
+import { conditionOf, getPool, serviceIps } from './kube-objects.js';
 import { seedDirectory } from './paths.js';
 import { waitFor } from './wait.js';
 
@@ -29,4 +29,15 @@ export async function seed001Addresses(cp: ControlPlane, range: RegExp): Promise
   for (const ip of ips) assert.match(ip, range);
   assert.notEqual(ips[0], ips[1]);
   return ips;
+}
+
+/** Seed 001's pool once the operator has counted its two Services: 9 of 11 available, no conflict. */
+export async function seed001PoolCounted(cp: ControlPlane): Promise<Awaited<ReturnType<typeof getPool>>> {
+  const pool = await waitFor('default-pool to show 9 of 11 addresses available', async () => {
+    const p = await getPool(cp, 'default-pool');
+    return conditionOf(p, 'cilium.io/IPsAvailable')?.message === '9' ? p : undefined;
+  }, 60_000);
+  assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '11');
+  assert.equal(conditionOf(pool, 'cilium.io/PoolConflict')?.status, 'False');
+  return pool;
 }

@@ -18,7 +18,7 @@
  * HTTP "pod" per node behind a catch-all DNAT stand-in for kube-proxy).
  */
 import { L2Lab } from '../harness/l2-lab.js';
-import { serviceIps } from '../harness/kube-objects.js';
+import { serviceIps, serviceLeaseHolder } from '../harness/kube-objects.js';
 import { waitFor } from '../harness/wait.js';
 import { seed001Pool } from '../harness/seeds.js';
 import { rulesForAddress } from '../harness/kube-proxy-rules.js';
@@ -67,7 +67,7 @@ try {
   for (const svc of ['app1-service', 'app2-service']) {
     vips.push(await waitFor(`${svc} to get an address`, async () => (await serviceIps(lab.cp, svc))[0]));
     await waitFor(`a node to announce ${svc}`, async () =>
-      (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined);
+      (await serviceLeaseHolder(lab.cp, svc)) || undefined);
   }
   await kubectl('get', 'ciliumloadbalancerippool');
   await kubectl('get', 'l2announcement');
@@ -86,7 +86,7 @@ try {
   for (const [i, vip] of vips.entries()) {
     const svc = i === 0 ? 'app1-service' : 'app2-service';
     if (real) {
-      const holder = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']);
+      const holder = await serviceLeaseHolder(lab.cp, svc);
       const rules = await waitFor(`kube-proxy on ${holder} to have rules for ${vip}`, async () => {
         const { stdout } = await lab.bed.exec(lab.node(holder).host, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
         const r = rulesForAddress(stdout, vip);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { longestBlackoutMs } from '../../harness/blackout-probe.js';
 import { arpingReplies } from '../../harness/testbed.js';
-import { apply, conditionOf, serviceIps, serviceManifest } from '../../harness/kube-objects.js';
+import { apply, conditionOf, serviceIps, serviceManifest, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { waitFor, sleep } from '../../harness/wait.js';
 import { waitForCrds } from '../../harness/crds.js';
 
@@ -51,8 +51,7 @@ after(async () => {
 });
 
 async function holderOf(svc: string, namespace = 'default'): Promise<string> {
-  const out = await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-${namespace}-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
-  return out.trim();
+  return serviceLeaseHolder(lab.cp, svc, namespace);
 }
 
 async function waitHolder(svc: string, pred: (h: string) => boolean = (h) => h !== ''): Promise<string> {

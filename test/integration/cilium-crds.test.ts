@@ -17,8 +17,8 @@ import { crdSetDirectory, installCrds, type CrdSet } from '../../harness/crds.js
 import type { HeraldProcess } from '../../harness/herald-process.js';
 import { L2Lab, agentUserKubeconfig, installAgentRbac } from '../../harness/l2-lab.js';
 import { heraldCrds } from '../../harness/crds.js';
-import { seed001Addresses, seed001Pool } from '../../harness/seeds.js';
-import { apply, conditionOf, getPool, poolManifest, serviceIps } from '../../harness/kube-objects.js';
+import { seed001Addresses, seed001Pool, seed001PoolCounted } from '../../harness/seeds.js';
+import { apply, conditionOf, poolManifest, serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { startOperator } from '../../harness/operator-setup.js';
 import { repoRoot, seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
@@ -47,12 +47,7 @@ async function applySeed001(cp: ControlPlane): Promise<void> {
 
 /** The pool's status as the operator writes it, read back through the fixture's schema. */
 async function seed001PoolStatus(cp: ControlPlane): Promise<void> {
-  const pool = await waitFor('default-pool to show 9 of 11 addresses available', async () => {
-    const p = await getPool(cp, 'default-pool');
-    return conditionOf(p, 'cilium.io/IPsAvailable')?.message === '9' ? p : undefined;
-  }, 60_000);
-  assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '11');
-  assert.equal(conditionOf(pool, 'cilium.io/PoolConflict')?.status, 'False');
+  const pool = await seed001PoolCounted(cp);
   for (const c of pool.status?.conditions ?? []) {
     // What the fixture's schema requires of every condition, so a write without it would have been refused.
     assert.match(c.reason ?? '', /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/, c.type);
@@ -302,7 +297,7 @@ for (const [set, version] of [['cilium-1.18', 'v2'], ['cilium-1.16', 'v2alpha1']
       assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
       vips.push(vip);
       const holder = await waitFor(`a node to hold the Lease of ${svc}`, async () =>
-        (await l.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined, 60_000);
+        (await serviceLeaseHolder(l.cp, svc)) || undefined, 60_000);
       assert.ok(NODES.includes(holder), `${svc} is held by ${holder}`);
       const answeredBy = await waitFor(`curl ${vip}`, async () => l.curl(vip).catch(() => undefined), 30_000, 200);
       assert.equal(answeredBy, holder, `${vip} is answered by the Lease holder`);

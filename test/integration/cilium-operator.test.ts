@@ -17,10 +17,10 @@ import { ControlPlane } from '../../harness/control-plane.js';
 import { startCiliumOperator, type CiliumOperator } from '../../harness/cilium-operator.js';
 import { heraldCrds, waitForCrds } from '../../harness/crds.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
-import { apply, conditionOf, getPool } from '../../harness/kube-objects.js';
+import { apply } from '../../harness/kube-objects.js';
 import { operatorUser, startOperator } from '../../harness/operator-setup.js';
 import { seedDirectory } from '../../harness/paths.js';
-import { seed001Addresses, seed001Pool } from '../../harness/seeds.js';
+import { seed001Addresses, seed001Pool, seed001PoolCounted } from '../../harness/seeds.js';
 import { sleep, waitFor } from '../../harness/wait.js';
 
 interface ManagedField { manager: string; subresource?: string }
@@ -120,12 +120,7 @@ describe('herald beside Cilium\'s operator with LB-IPAM off', () => {
     herald = await startOperator(cp, heraldKubeconfig, 'operator-0');
     await applySeed001(cp);
     await seed001Addresses(cp, /^192\.0\.2\.(24\d|250)$/);
-    const pool = await waitFor('default-pool to show 9 of 11 addresses available', async () => {
-      const p = await getPool(cp, 'default-pool');
-      return conditionOf(p, 'cilium.io/IPsAvailable')?.message === '9' ? p : undefined;
-    }, 60_000);
-    assert.equal(conditionOf(pool, 'cilium.io/IPsTotal')?.message, '11');
-    assert.equal(conditionOf(pool, 'cilium.io/PoolConflict')?.status, 'False');
+    await seed001PoolCounted(cp);
     assert.match(readFileSync(herald.logFile, 'utf8'), /served at cilium\.io\/v2: using it/);
   });
 

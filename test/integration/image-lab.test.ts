@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { serviceIps } from '../../harness/kube-objects.js';
+import { serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { repoRoot, seedDirectory } from '../../harness/paths.js';
 import { runImageOnce, type RunningPod } from '../../harness/pod-runner.js';
@@ -105,7 +105,7 @@ describe('seed 001, with the operator and the agents running from the image', ()
       assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
       vips.set(svc, vip);
       const holder = await waitFor(`a node to hold the Lease of ${svc}`, async () =>
-        (await l.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined, 30_000);
+        (await serviceLeaseHolder(l.cp, svc)) || undefined, 30_000);
       assert.ok(NODES.includes(holder), `${svc} is held by ${holder}`);
       const answeredBy = await waitFor(`curl ${vip}`, async () => l.curl(vip).catch(() => undefined), 15_000, 200);
       assert.equal(answeredBy, holder, `${vip} is answered by the Lease holder`);

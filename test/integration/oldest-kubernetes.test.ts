@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { serviceIps } from '../../harness/kube-objects.js';
+import { serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { seed001Pool } from '../../harness/seeds.js';
@@ -42,7 +42,7 @@ test('seed 001 end to end: addresses, announcers, curl', async () => {
     const vip = await waitFor(`${svc} to get an address`, async () => (await serviceIps(lab.cp, svc))[0], 30_000, 200);
     assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
     const holder = await waitFor(`a node to announce ${svc}`, async () =>
-      (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined,
+      (await serviceLeaseHolder(lab.cp, svc)) || undefined,
     30_000, 200);
     assert.ok(NODES.includes(holder));
     assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 30_000, 200), holder);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { serviceIps } from '../../harness/kube-objects.js';
+import { serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { seedDirectory } from '../../harness/paths.js';
 import { waitFor } from '../../harness/wait.js';
@@ -29,7 +29,7 @@ test('iptables mode: curl from the client is answered by a pod through kube-prox
   await lab.cp.kubectl(['apply', '-f', `${seedDirectory}/001-apps-and-svcs.yaml`]);
   const vip = await waitFor('app1-service to get an address', async () => (await serviceIps(lab.cp, 'app1-service'))[0], 30_000, 200);
   const holder = await waitFor('a node to announce app1-service', async () =>
-    (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-app1-service', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined,
+    (await serviceLeaseHolder(lab.cp, 'app1-service')) || undefined,
   30_000, 200);
   const answer = await waitFor(`curl ${vip}`, async () => lab.curl(vip).catch(() => undefined), 60_000, 300);
   assert.match(answer, /^app1-deployment-[a-z0-9]+-[a-z0-9]+ on node-[ab]$/);

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { serviceIps } from '../../harness/kube-objects.js';
+import { serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { KUBE_PROXY_HEALTHZ_PORT } from '../../harness/real-cluster.js';
 import { seedDirectory } from '../../harness/paths.js';
@@ -99,7 +99,7 @@ test('seed 001: curl from the client is answered by a pod, also one on another n
     const vip = await waitFor(`${svc} to get an address`, async () => (await serviceIps(lab.cp, svc))[0], 30_000, 200);
     assert.match(vip, /^192\.0\.2\.(24\d|250)$/);
     const holder = await waitFor(`a node to announce ${svc}`, async () =>
-      (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) || undefined,
+      (await serviceLeaseHolder(lab.cp, svc)) || undefined,
     30_000, 200);
     assert.ok(NODES.includes(holder), `${holder} is a lab node`);
 
@@ -167,7 +167,7 @@ test('externalTrafficPolicy: Local: the node of the pod holds the address, and t
   const podNode = pod.spec.nodeName ?? '';
   const vip = await waitFor('local-app to get an address', async () => (await serviceIps(lab.cp, 'local-app'))[0], 30_000, 200);
   await waitFor(`${podNode}, the node with the endpoint, to hold local-app's Lease`, async () =>
-    (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-local-app', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')) === podNode ? true : undefined,
+    (await serviceLeaseHolder(lab.cp, 'local-app')) === podNode ? true : undefined,
   30_000, 200);
   assert.equal(await curlVip(vip), `${pod.metadata.name} on ${podNode}`);
   const { stdout } = await lab.bed.exec(lab.bed.client, ['curl', '-sS', '--noproxy', '*', '--max-time', '3', `http://${vip}/source`]);
@@ -186,7 +186,7 @@ test('externalTrafficPolicy: Local: the node of the pod holds the address, and t
 
 test('externalTrafficPolicy: Local: moving the only pod to another node moves the announcement there', async (t) => {
   const holderOf = async (): Promise<string> =>
-    lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', 'cilium-l2announce-default-local-app', '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '');
+    serviceLeaseHolder(lab.cp, 'local-app');
   const before = await waitFor('the local-app pod', async () => (await runningPods('local-app'))[0], 30_000, 300);
   const from = before.spec.nodeName ?? '';
   const to = NODES.find((n) => n !== from) ?? '';
@@ -280,7 +280,7 @@ test('two Services share one address by sharing key, TCP on one and UDP on the o
   assert.equal(udpVip, tcpVip, 'the sharing key gives both Services one address');
   const holders = await waitFor('both Leases held', async () => {
     const hs = await Promise.all(['dns-tcp', 'dns-udp'].map((svc) =>
-      lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `cilium-l2announce-default-${svc}`, '-o', 'jsonpath={.spec.holderIdentity}']).catch(() => '')));
+      serviceLeaseHolder(lab.cp, svc)));
     return hs.every((h) => h !== '') ? hs : undefined;
   }, 30_000, 200);
   assert.equal(holders[1], holders[0], `one node holds both Services on the shared address: ${holders.join(', ')}`);
