@@ -7,6 +7,9 @@
  *   membership IFACE         reference-counted joins, as `ip maddr` shows them
  *   receive IFACE MS ADDR..  frames the filter passes in MS milliseconds, plus our own sends
  *   flood IFACE N RATE       N ARP requests for unrelated addresses at RATE per second
+ *   deafness                 on a veth pair of its own: frames received after a one-command
+ *                            bounce, and on a socket opened while its link was down
+ *   names                    interface names that must not open another interface
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -135,6 +138,54 @@ switch (mode) {
     const seconds = (performance.now() - start) / 1000;
     s.close();
     out({ sent, errors, seconds, rate: sent / seconds });
+    break;
+  }
+  case 'deafness': {
+    // Both ends in this namespace, so nothing outside it is touched.
+    const sh = (cmd: string) => execFileSync('sh', ['-ec', cmd]);
+    sh('ip link add hd0 type veth peer name hd1 && ip link set hd1 up && ip link set hd0 up');
+    const macOf = (n: string) => Buffer.from(execFileSync('cat', [`/sys/class/net/${n}/address`], { encoding: 'utf8' }).trim().replaceAll(':', ''), 'hex');
+    const target = parseIp('192.0.2.123')!;
+    const filter = buildFilter({ ipv4: [target.bytes], ipv6: [] });
+    const sender = new PacketSocket('hd1', rejectAllFilter(), noop);
+    const request = () => encodeEthernet({
+      dst: Buffer.alloc(6, 0xff), src: macOf('hd1'), etherType: 0x0806,
+      payload: encodeArp({ op: ARP_REQUEST, senderMac: macOf('hd1'), senderIp: Buffer.from([192, 0, 2, 99]), targetMac: Buffer.alloc(6), targetIp: Buffer.from(target.bytes) }),
+    });
+    // Opens a counting socket on hd0, runs `disturb`, waits for the link to run, then sends five requests from hd1.
+    const trial = async (disturb: () => void) => {
+      const errors: string[] = [];
+      let received = 0;
+      const s = new PacketSocket('hd0', filter, () => { received++; }, (e) => { errors.push(e.code); });
+      disturb();
+      for (let i = 0; i < 100 && !s.linkState().running; i++) await sleep(10);
+      const state = s.linkState();
+      await sleep(50);
+      for (let i = 0; i < 5; i++) {
+        sender.send(request());
+        await sleep(20);
+      }
+      await sleep(100);
+      s.close();
+      return { errors, received, state };
+    };
+    // 1. A bounce as one command, after the socket is open and reading.
+    const bounce = await trial(() => { sh('ip link set hd0 down; ip link set hd0 up'); });
+    // 2. A socket opened while its link is down, brought up afterwards.
+    sh('ip link set hd0 down');
+    const openedDown = await trial(() => { setTimeout(() => { sh('ip link set hd0 up'); }, 50); });
+    sender.close();
+    sh('ip link del hd0');
+    out({ bounce, openedDown });
+    break;
+  }
+  case 'names': {
+    // A name whose cut at a character boundary (13 of its 17 bytes) is another valid name, and one with a NUL after "eth0".
+    const results: Record<string, string | undefined> = {};
+    for (const [label, name] of [['cut', `eth0x${'\u{1F600}'.repeat(3)}`], ['nul', 'eth0\u0000x'], ['long', 'x'.repeat(16)]] as const) {
+      results[label] = tryOpen(name)?.message ?? 'opened';
+    }
+    out(results);
     break;
   }
   default:

@@ -24,18 +24,21 @@
 // Upper bound per wake-up so one busy link cannot starve the rest of the loop.
 #define MAX_FRAMES_PER_WAKEUP 64
 #define MAX_FILTER_INSNS 4096
+// Large enough for any frame on a jumbo link; MSG_TRUNC still reports the real length.
+#define RX_BUF_SIZE 65536
 
 typedef struct {
   napi_env env;
   napi_ref self;      // strong while open: an open socket is never collected
   napi_ref on_frame;  // (frame: Buffer, pkttype: number) => void
+  napi_ref on_error;  // (code: string, stopped: boolean) => void, or NULL
   napi_async_context async_ctx;
   uv_poll_t *poll;
+  bool polling;       // false once libuv stopped the handle after POLLERR
+  uint8_t *rx_buf;    // per socket, so the addon is safe in worker threads
   int fd;
   int ifindex;
 } packet_socket;
-
-static uint8_t rx_buf[65536];
 
 #define CALL(env, expr)                                        \
   do {                                                         \
@@ -88,7 +91,11 @@ static void close_socket(packet_socket *s) {
   uv_close((uv_handle_t *)s->poll, free_handle);
   s->poll = NULL;
   napi_env env = s->env;
+  s->polling = false;
   if (s->on_frame) { napi_delete_reference(env, s->on_frame); s->on_frame = NULL; }
+  if (s->on_error) { napi_delete_reference(env, s->on_error); s->on_error = NULL; }
+  free(s->rx_buf);
+  s->rx_buf = NULL;
   if (s->async_ctx) { napi_async_destroy(env, s->async_ctx); s->async_ctx = NULL; }
   if (s->self) {
     uint32_t n;
@@ -96,37 +103,74 @@ static void close_socket(packet_socket *s) {
   }
 }
 
+// Calls a JavaScript callback from the loop. make_callback runs microtasks; a
+// throw is handed to 'uncaughtException', as for any other I/O callback,
+// instead of staying pending in our scope. Returns false if the call failed.
+static bool call_js(packet_socket *s, napi_ref fn, size_t argc, napi_value *argv) {
+  napi_env env = s->env;
+  napi_value cb, recv, result;
+  if (napi_get_reference_value(env, fn, &cb) != napi_ok) return false;
+  if (napi_get_reference_value(env, s->self, &recv) != napi_ok) return false;
+  if (napi_make_callback(env, s->async_ctx, recv, cb, argc, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_value exc;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+      napi_fatal_exception(env, exc);
+    }
+    return false;
+  }
+  return true;
+}
+
+// Tells JavaScript about a socket error. `stopped`: libuv stopped the poll
+// handle, so nothing is read until resume() is called.
+static void report_error(packet_socket *s, int err, bool stopped) {
+  if (!s->on_error) return;
+  napi_env env = s->env;
+  napi_value argv[2];
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &argv[0]) != napi_ok) return;
+  if (napi_get_boolean(env, stopped, &argv[1]) != napi_ok) return;
+  call_js(s, s->on_error, 2, argv);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
   packet_socket *s = handle->data;
   napi_env env = s->env;
-  if (status < 0) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (status < 0) {
+    // POLLERR: the kernel set sk_err (ENETDOWN when the link went down, even
+    // for a moment). libuv has stopped the handle for good; reading SO_ERROR
+    // clears the error, and JavaScript decides when to resume. Staying
+    // silent here is how a bounce used to leave the socket deaf.
+    s->polling = false;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    report_error(s, err ? err : EIO, true);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   for (int i = 0; i < MAX_FRAMES_PER_WAKEUP && s->fd >= 0; i++) {
     struct sockaddr_ll from;
     socklen_t fromlen = sizeof from;
-    ssize_t n = recvfrom(s->fd, rx_buf, sizeof rx_buf, MSG_DONTWAIT | MSG_TRUNC,
+    ssize_t n = recvfrom(s->fd, s->rx_buf, RX_BUF_SIZE, MSG_DONTWAIT | MSG_TRUNC,
                          (struct sockaddr *)&from, &fromlen);
-    if (n < 0) break;  // EAGAIN: drained; other errors reappear on the next read
-    if (from.sll_pkttype == PACKET_OUTGOING) continue;
-    size_t len = (size_t)n < sizeof rx_buf ? (size_t)n : sizeof rx_buf;
-    napi_value argv[2], cb, recv, result;
-    if (napi_create_buffer_copy(env, len, rx_buf, NULL, &argv[0]) != napi_ok) break;
-    if (napi_create_uint32(env, from.sll_pkttype, &argv[1]) != napi_ok) break;
-    if (napi_get_reference_value(env, s->on_frame, &cb) != napi_ok) break;
-    if (napi_get_reference_value(env, s->self, &recv) != napi_ok) break;
-    // make_callback runs microtasks. A throw is handed to 'uncaughtException',
-    // as for any other I/O callback, instead of staying pending in our scope.
-    if (napi_make_callback(env, s->async_ctx, recv, cb, 2, argv, &result) != napi_ok) {
-      bool pending = false;
-      napi_value exc;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
-        napi_fatal_exception(env, exc);
-      }
+    if (n < 0) {
+      int err = errno;
+      // A pending sk_err is returned (and cleared) by the read itself; the
+      // handle keeps polling, but JavaScript still needs to hear of it.
+      if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) report_error(s, err, false);
       break;
     }
+    if (from.sll_pkttype == PACKET_OUTGOING) continue;
+    size_t len = (size_t)n < RX_BUF_SIZE ? (size_t)n : RX_BUF_SIZE;
+    napi_value argv[2];
+    if (napi_create_buffer_copy(env, len, s->rx_buf, NULL, &argv[0]) != napi_ok) break;
+    if (napi_create_uint32(env, from.sll_pkttype, &argv[1]) != napi_ok) break;
+    if (!call_js(s, s->on_frame, 2, argv)) break;
   }
   napi_close_handle_scope(env, scope);
 }
@@ -200,25 +244,37 @@ static int attach_filter(napi_env env, int fd, napi_value v) {
   return 0;
 }
 
-// new PacketSocket(ifname, filter, onFrame)
+// new PacketSocket(ifname, filter, onFrame[, onError])
 static napi_value construct(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], self;
+  size_t argc = 4;
+  napi_value argv[4], self;
   CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  napi_valuetype t0, t2;
-  CALL(env, napi_typeof(env, argv[0], &t0));
-  CALL(env, napi_typeof(env, argv[2], &t2));
-  if (argc < 3 || t0 != napi_string || t2 != napi_function) {
-    napi_throw_type_error(env, "EINVAL", "usage: new PacketSocket(ifname, filter, onFrame)");
+  napi_valuetype t0 = napi_undefined, t2 = napi_undefined, t3 = napi_undefined;
+  if (argc >= 3) {
+    CALL(env, napi_typeof(env, argv[0], &t0));
+    CALL(env, napi_typeof(env, argv[2], &t2));
+  }
+  if (argc >= 4) CALL(env, napi_typeof(env, argv[3], &t3));
+  if (argc < 3 || t0 != napi_string || t2 != napi_function ||
+      (t3 != napi_undefined && t3 != napi_function)) {
+    napi_throw_type_error(env, "EINVAL", "usage: new PacketSocket(ifname, filter, onFrame[, onError])");
     return NULL;
   }
-  char ifname[IFNAMSIZ + 1];
+  // Measure first: napi copies whole characters only, so a name cut to fit a
+  // buffer could name another interface; a NUL inside would too.
+  char ifname[IFNAMSIZ];
   size_t iflen;
-  CALL(env, napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &iflen));
   char msg[128];
+  CALL(env, napi_get_value_string_utf8(env, argv[0], NULL, 0, &iflen));
   if (iflen == 0 || iflen >= IFNAMSIZ) {
-    snprintf(msg, sizeof msg, "unknown interface \"%s\" (not a valid interface name)", ifname);
+    snprintf(msg, sizeof msg, "unknown interface (not a valid interface name: %zu bytes, at most %d)",
+             iflen, IFNAMSIZ - 1);
     napi_throw_error(env, "ENODEV", msg);
+    return NULL;
+  }
+  CALL(env, napi_get_value_string_utf8(env, argv[0], ifname, sizeof ifname, &iflen));
+  if (strlen(ifname) != iflen) {
+    napi_throw_error(env, "ENODEV", "unknown interface (not a valid interface name: it contains a NUL)");
     return NULL;
   }
   unsigned int ifindex = if_nametoindex(ifname);
@@ -259,9 +315,11 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   }
   packet_socket *s = calloc(1, sizeof *s);
   uv_poll_t *poll = malloc(sizeof *poll);
+  uint8_t *rx_buf = malloc(RX_BUF_SIZE);
   uv_loop_t *loop;
-  if (!s || !poll || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, poll, fd) != 0) {
-    free(s); free(poll); close(fd);
+  if (!s || !poll || !rx_buf || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      uv_poll_init(loop, poll, fd) != 0) {
+    free(s); free(poll); free(rx_buf); close(fd);
     napi_throw_error(env, "EIO", "cannot register packet socket with the event loop");
     return NULL;
   }
@@ -269,19 +327,77 @@ static napi_value construct(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->ifindex = (int)ifindex;
   s->poll = poll;
+  s->rx_buf = rx_buf;
   poll->data = s;
   napi_value resource_name;
+  bool wrapped = false;
   if (napi_create_reference(env, argv[2], 1, &s->on_frame) != napi_ok ||
+      (t3 == napi_function && napi_create_reference(env, argv[3], 1, &s->on_error) != napi_ok) ||
       napi_create_string_utf8(env, "herald.PacketSocket", NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
       napi_async_init(env, self, resource_name, &s->async_ctx) != napi_ok ||
-      napi_wrap(env, self, s, finalize, NULL, &s->self) != napi_ok ||
+      !(wrapped = napi_wrap(env, self, s, finalize, NULL, &s->self) == napi_ok) ||
       napi_reference_ref(env, s->self, NULL) != napi_ok) {
     close_socket(s);
+    // Once wrapped, the finalizer frees s; before that nothing else would.
+    if (!wrapped) free(s);
     napi_throw_error(env, "EIO", "cannot set up packet socket");
     return NULL;
   }
-  uv_poll_start(poll, UV_READABLE, on_readable);
+  int rc = uv_poll_start(poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    close_socket(s);
+    snprintf(msg, sizeof msg, "cannot poll packet socket: %s", uv_strerror(rc));
+    napi_throw_error(env, "EIO", msg);
+    return NULL;
+  }
+  s->polling = true;
   return self;
+}
+
+// Clears a pending socket error and polls again after libuv stopped the
+// handle (see on_readable). A no-op while polling.
+static napi_value js_resume(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  packet_socket *s = unwrap_open(env, info, &argc, NULL);
+  if (!s) return NULL;
+  if (s->polling) return NULL;
+  int err = 0;
+  socklen_t len = sizeof err;
+  (void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  int rc = uv_poll_start(s->poll, UV_READABLE, on_readable);
+  if (rc != 0) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "cannot poll packet socket again: %s", uv_strerror(rc));
+    napi_throw_error(env, "EIO", msg);
+    return NULL;
+  }
+  s->polling = true;
+  return NULL;
+}
+
+// The bound link's flags as the kernel has them now, read on this socket so
+// it is the socket's network namespace: { up: IFF_UP, running: IFF_RUNNING }.
+static napi_value js_link_state(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  packet_socket *s = unwrap_open(env, info, &argc, NULL);
+  if (!s) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (!if_indextoname((unsigned)s->ifindex, ifr.ifr_name)) {
+    throw_errno(env, "reading the link's name", errno);
+    return NULL;
+  }
+  if (ioctl(s->fd, SIOCGIFFLAGS, &ifr) < 0) {
+    throw_errno(env, "reading the link's flags", errno);
+    return NULL;
+  }
+  napi_value obj, up, running;
+  CALL(env, napi_create_object(env, &obj));
+  CALL(env, napi_get_boolean(env, (ifr.ifr_flags & IFF_UP) != 0, &up));
+  CALL(env, napi_get_boolean(env, (ifr.ifr_flags & IFF_RUNNING) != 0, &running));
+  CALL(env, napi_set_named_property(env, obj, "up", up));
+  CALL(env, napi_set_named_property(env, obj, "running", running));
+  return obj;
 }
 
 static napi_value js_set_filter(napi_env env, napi_callback_info info) {
@@ -394,6 +510,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"addMembership", NULL, js_add_membership, NULL, NULL, NULL, napi_default, NULL},
       {"dropMembership", NULL, js_drop_membership, NULL, NULL, NULL, napi_default, NULL},
       {"takeStats", NULL, js_take_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"resume", NULL, js_resume, NULL, NULL, NULL, napi_default, NULL},
+      {"linkState", NULL, js_link_state, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"ifindex", NULL, NULL, js_ifindex, NULL, NULL, napi_default, NULL},
       {"closed", NULL, NULL, js_closed, NULL, NULL, napi_default, NULL},

@@ -233,7 +233,15 @@ export class LivenessLinks extends EventEmitter<LivenessLinksEvents> {
     if (entry.socket && entry.ifindex === link.index && entry.mac?.equals(mac)) return;
     this.#shutdown(entry);
     try {
-      entry.socket = this.#open(entry.name, livenessFilter(mac), (frame) => { this.#onFrame(entry, frame); });
+      // PacketSocket resumes reading after a socket error (a link bounce) by itself; counted and said here.
+      entry.socket = this.#open(entry.name, livenessFilter(mac), (frame) => { this.#onFrame(entry, frame); }, (e) => {
+        this.#count('errors');
+        this.emit('problem', { link: entry.name, code: e.code, message: `socket error ${e.code}${e.fatal ? ': opening a new socket' : ': reading resumed'}` });
+        if (e.fatal && !this.#closed && this.#entries.get(entry.name) === entry) {
+          this.#shutdown(entry);
+          this.#reconcile(entry);
+        }
+      });
     } catch (err) {
       this.#count('errors');
       const code = errorCode(err);

@@ -12,12 +12,16 @@ interface NativeSocket {
   addMembership(mac: Buffer): void;
   dropMembership(mac: Buffer): void;
   takeStats(): { packets: number; drops: number };
+  resume(): void;
+  linkState(): LinkState;
   close(): void;
   readonly ifindex: number;
   readonly closed: boolean;
 }
 
-type NativeCtor = new (ifname: string, filter: Uint32Array, onFrame: (frame: Buffer, pkttype: number) => void) => NativeSocket;
+type NativeCtor = new (
+  ifname: string, filter: Uint32Array, onFrame: (frame: Buffer, pkttype: number) => void, onError: (code: string, stopped: boolean) => void,
+) => NativeSocket;
 
 let ctor: NativeCtor | undefined;
 function nativeCtor(): NativeCtor {
@@ -47,6 +51,29 @@ export function errorCode(err: unknown): string | undefined {
 
 export type FrameHandler = (frame: Buffer, pkttype: number) => void;
 
+/** The bound link's flags as the kernel has them now. */
+export interface LinkState {
+  /** IFF_UP: administratively up. */
+  readonly up: boolean;
+  /** IFF_RUNNING: up with a carrier; frames flow. */
+  readonly running: boolean;
+}
+
+/**
+ * The kernel reported an error on the socket (ENETDOWN when its link went
+ * down, however briefly). Reading has already been resumed, or will be after
+ * `resumeInMs`; the link may still be down. The socket is unusable only if
+ * `fatal`: then the consumer must close it and open a new one.
+ */
+export interface SocketError {
+  readonly code: string;
+  readonly resumeInMs: number;
+  readonly fatal: boolean;
+  readonly message?: string;
+}
+
+export type SocketErrorHandler = (e: SocketError) => void;
+
 /** What the responder needs from a link-layer socket; tests substitute fakes. */
 export interface FrameSocket {
   readonly ifindex: number;
@@ -54,10 +81,17 @@ export interface FrameSocket {
   send(frame: Buffer): void;
   join(mac: Buffer): void;
   leave(mac: Buffer): void;
+  /** Throws (ENODEV) when the link is gone. */
+  linkState(): LinkState;
   close(): void;
 }
 
-export type OpenFrameSocket = (ifname: string, filter: readonly BpfInsn[], onFrame: FrameHandler) => FrameSocket;
+export type OpenFrameSocket = (ifname: string, filter: readonly BpfInsn[], onFrame: FrameHandler, onError?: SocketErrorHandler) => FrameSocket;
+
+/** More errors than this within ERROR_WINDOW_MS: the next resume waits RESUME_BACKOFF_MS, so a flapping link cannot spin the loop. */
+const ERROR_BURST = 5;
+const ERROR_WINDOW_MS = 1000;
+const RESUME_BACKOFF_MS = 100;
 
 /**
  * An AF_PACKET socket on one interface. Multicast memberships are counted
@@ -67,11 +101,48 @@ export type OpenFrameSocket = (ifname: string, filter: readonly BpfInsn[], onFra
 export class PacketSocket implements FrameSocket {
   readonly #native: NativeSocket;
   readonly #groups = new Map<string, number>();
+  readonly #onError: SocketErrorHandler | undefined;
+  #errorTimes: number[] = [];
+  #resumeTimer: NodeJS.Timeout | undefined;
 
-  /** Throws with code EPERM (needs CAP_NET_RAW) or ENODEV (unknown interface). */
-  constructor(ifname: string, filter: readonly BpfInsn[], onFrame: FrameHandler) {
+  /**
+   * Throws with code EPERM (needs CAP_NET_RAW) or ENODEV (unknown interface).
+   * After a socket error (see SocketError) reading resumes by itself; `onError` hears of each one.
+   */
+  constructor(ifname: string, filter: readonly BpfInsn[], onFrame: FrameHandler, onError?: SocketErrorHandler) {
     const Native = nativeCtor();
-    this.#native = new Native(ifname, toUint32Array(filter), onFrame);
+    this.#onError = onError;
+    this.#native = new Native(ifname, toUint32Array(filter), onFrame, (code, stopped) => { this.#socketError(code, stopped); });
+  }
+
+  #socketError(code: string, stopped: boolean): void {
+    const now = performance.now();
+    this.#errorTimes = [...this.#errorTimes.filter((t) => now - t < ERROR_WINDOW_MS), now];
+    let resumeInMs = 0;
+    if (stopped) {
+      if (this.#errorTimes.length > ERROR_BURST) {
+        resumeInMs = RESUME_BACKOFF_MS;
+        this.#resumeTimer ??= setTimeout(() => {
+          this.#resumeTimer = undefined;
+          this.#resume();
+        }, resumeInMs);
+      } else if (!this.#resume()) {
+        return;
+      }
+    }
+    this.#onError?.({ code, resumeInMs, fatal: false });
+  }
+
+  /** False (and the consumer told, fatal) if polling cannot start again. */
+  #resume(): boolean {
+    if (this.#native.closed) return false;
+    try {
+      this.#native.resume();
+      return true;
+    } catch (err) {
+      this.#onError?.({ code: errorCode(err) ?? 'EIO', resumeInMs: 0, fatal: true, message: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
   }
 
   get ifindex(): number {
@@ -119,11 +190,17 @@ export class PacketSocket implements FrameSocket {
     return this.#native.takeStats();
   }
 
+  linkState(): LinkState {
+    return this.#native.linkState();
+  }
+
   /** Idempotent; the kernel drops the memberships with the socket. */
   close(): void {
+    clearTimeout(this.#resumeTimer);
+    this.#resumeTimer = undefined;
     this.#groups.clear();
     this.#native.close();
   }
 }
 
-export const openPacketSocket: OpenFrameSocket = (ifname, filter, onFrame) => new PacketSocket(ifname, filter, onFrame);
+export const openPacketSocket: OpenFrameSocket = (ifname, filter, onFrame, onError) => new PacketSocket(ifname, filter, onFrame, onError);

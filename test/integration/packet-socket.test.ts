@@ -47,6 +47,21 @@ describe('packet socket addon', () => {
     assert.equal(r!.badMac, 'EINVAL');
   });
 
+  it('keeps reading after a one-command link bounce, and on a socket opened while its link was down', async () => {
+    const [r] = await runProbe('node', ['deafness']);
+    const { bounce, openedDown } = r as Record<string, { errors: string[]; received: number; state: { running: boolean } }>;
+    // Before the fix both received 0: libuv stopped polling at the first POLLERR and nobody resumed it.
+    assert.deepEqual(bounce, { errors: ['ENETDOWN'], received: 5, state: { up: true, running: true } });
+    assert.deepEqual(openedDown, { errors: ['ENETDOWN'], received: 5, state: { up: true, running: true } });
+  });
+
+  it('refuses an interface name it would have to cut, or that contains a NUL, instead of opening another interface', async () => {
+    const [r] = await runProbe('node', ['names']);
+    assert.match(String(r?.cut), /not a valid interface name: 17 bytes, at most 15/);
+    assert.match(String(r?.nul), /contains a NUL/);
+    assert.match(String(r?.long), /not a valid interface name: 16 bytes/);
+  });
+
   it('passes only frames about announced addresses to JavaScript, and never our own', async () => {
     const receiver = bed.spawn(bed.node('node0'), [process.execPath, probe, 'receive', 'eth0', '6000', '192.0.2.250', '2001:db8::250']);
     await receiver.waitFor(/"ready":true/);
