@@ -4,7 +4,7 @@
  * one JSON event per stdout line.
  *   {"op":"set","pairs":[{"address":"192.0.2.200","interface":"eth0"}]}  -> {"event":"set","seq":N}
  *   {"op":"counters"}                                                     -> {"event":"counters",...}
- * Responder events are forwarded as {"event":"reply"|"gratuitous"|"conflict"|"state"|"problem",...}.
+ * Responder events are forwarded as {"event":"reply"|"gratuitous"|"conflict"|"state"|"problem"|"recovered"|"fitness",...}.
  */
 import { createInterface } from 'node:readline';
 import { LinkInventory } from '../src/net/link-inventory.js';
@@ -18,7 +18,7 @@ const responder = new Responder({
   links,
   burst: { rounds: Number(process.env.BURST_ROUNDS ?? 3), intervalMs: Number(process.env.BURST_INTERVAL_MS ?? 500) },
 });
-for (const name of ['reply', 'gratuitous', 'conflict', 'state', 'problem'] as const) {
+for (const name of ['reply', 'gratuitous', 'conflict', 'state', 'problem', 'recovered', 'fitness'] as const) {
   responder.on(name, (e: object) => { emit(name, e); });
 }
 let seq = 0;

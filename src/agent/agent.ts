@@ -116,13 +116,22 @@ export class Agent {
     this.responder = new Responder({
       links: o.links, registry: this.metrics.registry, ...(o.openSocket ? { open: o.openSocket } : {}),
       burst: { rounds: settings.coordination.burstRounds, intervalMs: settings.coordination.burstIntervalMs },
+      foreignMac: (mac) => !this.core.isHeraldMac(mac),
     });
+    // Reported at most once a second per address and MAC (the responder counts the rest).
     this.responder.on('conflict', (e) => {
-      log.warn(e, 'another MAC announced one of our addresses');
+      log.warn(e, e.foreign ? 'a MAC that is no herald node\'s announced one of our addresses; re-announcing' : 'another MAC announced one of our addresses');
+      if (e.foreign) this.foreignClaim(e);
       this.changed(this.core.conflict(e.address, o.clock()));
     });
     this.responder.on('problem', (e) => { log.warn(e, 'responder problem'); });
     this.responder.on('state', (e) => { log.info(e, 'interface state'); });
+    this.responder.on('recovered', (e) => { log.info(e, 'answering again after a socket error; re-announced'); });
+    // A link we cannot answer on leaves our up-links (node Lease, selection) until we can.
+    this.responder.on('fitness', (e) => {
+      (e.fit ? log.info : log.warn).call(log, e, e.fit ? 'this node can answer on the link again' : 'this node cannot answer on the link: not a candidate there');
+      this.onLinks();
+    });
     o.links.on('change', this.onLinks);
     this.events = new EventRecorder(transport, 'herald.io/agent', settings.nodeName, log);
     this.notAnnounced = new NotAnnouncedReport(this.events, log);
@@ -263,8 +272,25 @@ export class Agent {
     return all.filter((r): r is Reflector<object> => r !== undefined);
   }
 
+  /** Up, not loopback, and not a link where our responder cannot answer (Responder.unfitLinks). */
   private localUpLinks(): string[] {
-    return this.o.links.list().filter((l) => l.up && l.kind !== 'loopback').map((l) => l.name).sort();
+    const unfit = this.responder.unfitLinks();
+    return this.o.links.list().filter((l) => l.up && l.kind !== 'loopback' && !unfit.has(l.name)).map((l) => l.name).sort();
+  }
+
+  /** A foreign MAC claimed an address we answer (the responder re-announced it): counted, and an Event on its Service. */
+  private foreignClaim(e: { interface: string; address: string; mac: string }): void {
+    this.metrics.foreignClaims.inc();
+    const service = this.core.serviceOf(e.address);
+    if (service === undefined) return;
+    const [namespace = '', name = ''] = service.split('/');
+    const uid = this.services.get(service)?.metadata.uid;
+    // The note names the MAC, so the recorder writes one Event per MAC and address per ten minutes.
+    this.events.record({ apiVersion: 'v1', kind: 'Service', name, namespace, ...(uid === undefined ? {} : { uid }) }, {
+      type: 'Warning', reason: 'WireConflict', action: 'Reannounce',
+      note: `MAC ${e.mac}, which is no herald node's, announced ${e.address} on ${e.interface}; ` +
+        `${this.o.settings.nodeName} holds it and re-announced it (ARP spoofing, or a host configured with this address)`,
+    });
   }
 
   /**

@@ -9,6 +9,12 @@ export class AgentMetrics {
     labelNames: ['lease', 'result'], registers: [this.registry],
   });
   readonly leaseReads = new Counter({ name: 'herald_agent_lease_reads_total', help: 'Service Lease reads (a wire conflict, a lost write)', labelNames: ['result'], registers: [this.registry] });
+  readonly foreignClaims = new Counter({
+    name: 'herald_agent_foreign_mac_claims_total',
+    // No MAC label: a forger chooses MACs, and each would be a new series.
+    help: 'Reported claims of an address this node answers by a MAC that is no herald node\'s (the MAC is in the Event and the log)',
+    registers: [this.registry],
+  });
   readonly plans = new Counter({ name: 'herald_agent_plans_total', help: 'Times the agent re-planned its announcements', registers: [this.registry] });
 
   constructor() {

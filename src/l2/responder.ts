@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { BpfInsn } from '../packet/bpf-filter.js';
 import { buildFilter } from '../packet/bpf-filter.js';
 import type { IpAddr } from '../packet/ip.js';
 import { parseIp } from '../packet/ip.js';
 import { multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
-import type { FrameSocket, OpenFrameSocket } from '../packet/packet-socket.js';
+import type { FrameSocket, OpenFrameSocket, SocketError } from '../packet/packet-socket.js';
 import { errorCode, openPacketSocket } from '../packet/packet-socket.js';
 import { parseMac } from '../packet/mac.js';
 import type { LinkSource } from '../net/link-inventory.js';
@@ -34,16 +34,38 @@ export interface ResponderCounters {
   malformed: number;
   /** Failed sends and sockets that could not be opened. */
   errors: number;
+  /** Errors the kernel reported on a socket (ENETDOWN on a link bounce, ...). */
+  socketErrors: number;
+  /** Sockets that answered again after such an error, with a gratuitous burst. */
+  recoveries: number;
+  /** Gratuitous frames sent to take an address back from a MAC that is no herald node's. */
+  reannounced: number;
 }
 
-export type InterfaceState = 'active' | 'down' | 'missing' | 'error';
+/**
+ * `recovering`: the kernel reported a socket error (the link bounced, say);
+ * reading has resumed and the link is being watched until it runs again,
+ * then the addresses are re-announced.
+ */
+export type InterfaceState = 'active' | 'recovering' | 'down' | 'missing' | 'error';
 
 export interface ResponderEvents {
   reply: [{ interface: string; family: 4 | 6; address: string; asker: string; askerMac: string }];
   gratuitous: [{ interface: string; address: string; round: number }];
-  conflict: [{ interface: string; family: 4 | 6; address: string; mac: string }];
+  /**
+   * Another MAC claimed one of our addresses. Reported at most once per
+   * CONFLICT_REPORT_MS for each address and MAC, and at most
+   * CONFLICT_REPORTS_PER_SECOND per interface: a forger cannot make work.
+   * `foreign`: the MAC is no herald node's (see ResponderOptions.foreignMac);
+   * the address was re-announced.
+   */
+  conflict: [{ interface: string; family: 4 | 6; address: string; mac: string; foreign: boolean }];
   /** An interface's ability to answer changed. */
   state: [{ interface: string; state: InterfaceState; reason?: string }];
+  /** A socket answers again after a socket error, `ms` after it. */
+  recovered: [{ interface: string; code: string; ms: number }];
+  /** Whether this node can answer on a link changed (see unfitLinks). */
+  fitness: [{ interface: string; fit: boolean; reason?: string }];
   /** Something failed that the responder will retry or has counted; never thrown. */
   problem: [{ interface: string; message: string; code?: string }];
 }
@@ -56,11 +78,33 @@ export interface ResponderOptions {
   readonly registry?: Registry;
   /** Delay before retrying an interface whose socket could not be opened (default 2000 ms). */
   readonly retryMs?: number;
+  /**
+   * True for a MAC that belongs to no herald node. Such a MAC claiming one of
+   * our addresses is answered with a re-announcement, at most one every
+   * REANNOUNCE_MIN_MS per address. Without it no MAC is foreign.
+   */
+  readonly foreignMac?: (mac: string) => boolean;
 }
+
+/** Re-announcements against a foreign MAC are at least this far apart (a later claim waits at most this long). */
+export const REANNOUNCE_MIN_MS = 50;
+/** A conflict for the same address and MAC is reported once per window; further frames are only counted. */
+export const CONFLICT_REPORT_MS = 1000;
+/** At most this many conflict reports per interface per second, however many MACs a forger makes up. */
+export const CONFLICT_REPORTS_PER_SECOND = 10;
+/** After a socket error, how often the link's flags are read until it runs again. */
+const RECOVERY_CHECK_MS = 50;
+/** A link not running this long after a socket error makes the node unfit there. */
+export const RECOVERY_UNFIT_MS = 1000;
+/** Remembered (address, MAC) conflict reports before old ones are dropped. */
+const CONFLICT_KEYS_MAX = 256;
 
 interface Announced {
   readonly addr: IpAddr;
   timers: NodeJS.Timeout[];
+  /** The last re-announcement against a foreign MAC, and one waiting for REANNOUNCE_MIN_MS. */
+  defendedAt: number;
+  defence: NodeJS.Timeout | undefined;
 }
 
 interface Iface {
@@ -73,6 +117,14 @@ interface Iface {
   /** Address texts the decision answers for; empty unless active. */
   answering: Set<string>;
   retry: NodeJS.Timeout | undefined;
+  /** The announced set changed since the filter was attached. */
+  filterDirty: boolean;
+  /** IPv6 addresses whose solicited-node group could not be joined: NS to it would not reach us. */
+  joinFailed: Set<string>;
+  recovery: { since: number; code: string; timer: NodeJS.Timeout | undefined } | undefined;
+  /** When each (address|MAC) conflict was last reported, and this second's report count. */
+  conflictReports: Map<string, number>;
+  reportWindow: { start: number; count: number };
 }
 
 /**
@@ -85,11 +137,17 @@ export class Responder extends EventEmitter<ResponderEvents> {
   readonly #open: OpenFrameSocket;
   readonly #burst: BurstSettings;
   readonly #retryMs: number;
+  readonly #foreignMac: (mac: string) => boolean;
   readonly #ifaces = new Map<string, Iface>();
+  /** Links this node cannot answer on, with why; kept after the link leaves the desired set, and probed. */
+  readonly #unfit = new Map<string, { reason: string; probe: NodeJS.Timeout | undefined }>();
   readonly #counters: ResponderCounters = {
     requestsSeen: 0, repliesSent: 0, gratuitousSent: 0, conflictsSeen: 0, malformed: 0, errors: 0,
+    socketErrors: 0, recoveries: 0, reannounced: 0,
   };
   readonly #metrics: Record<keyof ResponderCounters, Counter> | undefined;
+  readonly #socketErrorsBy: Counter<'interface' | 'code'> | undefined;
+  readonly #unanswerable: Gauge<'interface'> | undefined;
   readonly #onLinks = () => { this.#reconcileAll(); };
   #closed = false;
 
@@ -99,6 +157,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.#open = opts.open ?? openPacketSocket;
     this.#burst = opts.burst ?? DEFAULT_BURST;
     this.#retryMs = opts.retryMs ?? 2000;
+    this.#foreignMac = opts.foreignMac ?? (() => false);
     if (opts.registry) {
       const reg = opts.registry;
       const counter = (name: string, help: string) =>
@@ -110,7 +169,19 @@ export class Responder extends EventEmitter<ResponderEvents> {
         conflictsSeen: counter('conflicts_seen', 'Frames in which another MAC claimed an announced address'),
         malformed: counter('malformed_frames', 'Received frames that failed to decode'),
         errors: counter('errors', 'Send failures and sockets that could not be opened'),
+        socketErrors: counter('socket_errors', 'Errors the kernel reported on an answering socket (ENETDOWN when its link bounced, ...)'),
+        recoveries: counter('socket_recoveries', 'Answering sockets that answered again after a socket error, with a gratuitous burst'),
+        reannounced: counter('reannouncements', 'Gratuitous frames sent to take an address back from a MAC that is no herald node\'s'),
       };
+      this.#socketErrorsBy = new Counter({
+        name: 'herald_l2_socket_errors_by_code_total', help: 'Socket errors by interface and errno code',
+        labelNames: ['interface', 'code'], registers: [reg],
+      });
+      this.#unanswerable = new Gauge({
+        name: 'herald_l2_unanswerable_addresses',
+        help: 'Addresses this node should answer for on an interface but cannot (link down or missing, socket error, group not joined)',
+        labelNames: ['interface'], registers: [reg],
+      });
     }
     this.#links.on('change', this.#onLinks);
   }
@@ -134,6 +205,10 @@ export class Responder extends EventEmitter<ResponderEvents> {
       if (!wanted.has(name)) {
         this.#shutdown(iface);
         this.#ifaces.delete(name);
+        this.#unanswerable?.remove(name);
+        // Still unfit: find out when that ends, or the node would claim there again at once.
+        const unfit = this.#unfit.get(name);
+        if (unfit) this.#probe(name, unfit);
       }
     }
     for (const [name, addrs] of wanted) {
@@ -141,6 +216,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
       if (!iface) {
         iface = {
           name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set(), retry: undefined,
+          filterDirty: false, joinFailed: new Set(), recovery: undefined, conflictReports: new Map(), reportWindow: { start: 0, count: 0 },
         };
         this.#ifaces.set(name, iface);
       }
@@ -149,14 +225,16 @@ export class Responder extends EventEmitter<ResponderEvents> {
         if (!addrs.has(text)) {
           this.#cancel(a);
           iface.addresses.delete(text);
+          iface.filterDirty = true;
           // Stop answering before anything else can happen.
           iface.answering.delete(text);
-          if (iface.socket && a.addr.family === 6) this.#leave(iface, a.addr);
+          if (iface.socket && a.addr.family === 6 && !iface.joinFailed.delete(text)) this.#leave(iface, a.addr);
         }
       }
       for (const [text, addr] of addrs) {
         if (!iface.addresses.has(text)) {
-          iface.addresses.set(text, { addr, timers: [] });
+          iface.addresses.set(text, { addr, timers: [], defendedAt: -Infinity, defence: undefined });
+          iface.filterDirty = true;
           added.push(addr);
         }
       }
@@ -164,9 +242,27 @@ export class Responder extends EventEmitter<ResponderEvents> {
     }
   }
 
-  /** The desired pairs and whether each interface is answering. */
-  status(): { interface: string; state: InterfaceState; addresses: string[] }[] {
-    return [...this.#ifaces.values()].map((i) => ({ interface: i.name, state: i.state, addresses: [...i.addresses.keys()] }));
+  /** The desired pairs, whether each interface is answering, and the addresses it cannot answer for. */
+  status(): { interface: string; state: InterfaceState; addresses: string[]; unanswerable: string[]; unfit?: string }[] {
+    return [...this.#ifaces.values()].map((i) => {
+      const unfit = this.#unfit.get(i.name)?.reason;
+      return {
+        interface: i.name, state: i.state, addresses: [...i.addresses.keys()], unanswerable: this.#unanswerableOf(i),
+        ...(unfit === undefined ? {} : { unfit }),
+      };
+    });
+  }
+
+  /**
+   * Links on which this node cannot answer, and why: the socket cannot be
+   * opened, a filter cannot be attached, a solicited-node group cannot be
+   * joined, or the link has not run again RECOVERY_UNFIT_MS after a socket
+   * error. While a link is here the node is no fit holder on it. An entry
+   * stays after the link's addresses moved away, and is probed every
+   * retryMs, until a socket opens there again.
+   */
+  unfitLinks(): ReadonlyMap<string, string> {
+    return new Map([...this.#unfit].map(([name, u]) => [name, u.reason]));
   }
 
   counters(): ResponderCounters {
@@ -179,6 +275,8 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.#links.off('change', this.#onLinks);
     for (const iface of this.#ifaces.values()) this.#shutdown(iface);
     this.#ifaces.clear();
+    for (const u of this.#unfit.values()) clearTimeout(u.probe);
+    this.#unfit.clear();
   }
 
   #count(key: keyof ResponderCounters, n = 1): void {
@@ -201,18 +299,24 @@ export class Responder extends EventEmitter<ResponderEvents> {
         this.#shutdown(iface);
         this.#setState(iface, state, !link ? 'no such link' : !mac ? 'link has no MAC address' : 'link is down');
       }
+      // Down or missing is the link's own state, which selection already heeds.
+      this.#markFit(iface.name);
       return;
     }
     const reopen = !iface.socket || iface.ifindex !== link.index || !iface.mac?.equals(mac);
     if (reopen) {
       this.#shutdown(iface);
       try {
-        iface.socket = this.#open(iface.name, this.#filterFor(iface), (frame) => { this.#onFrame(iface, frame); });
+        const socket: FrameSocket = this.#open(
+          iface.name, this.#filterFor(iface), (frame) => { this.#onFrame(iface, frame); }, (e) => { this.#onSocketError(iface, socket, e); },
+        );
+        iface.socket = socket;
       } catch (err) {
         this.#count('errors');
         const code = errorCode(err);
         this.emit('problem', { interface: iface.name, message: err instanceof Error ? err.message : String(err), ...(code ? { code } : {}) });
         this.#setState(iface, 'error', err instanceof Error ? err.message : String(err));
+        this.#markUnfit(iface.name, `cannot open a packet socket: ${err instanceof Error ? err.message : String(err)}`);
         // Transient failures (a link renamed or re-created under us) heal on
         // their own; missing privileges do not, but retrying costs little.
         iface.retry ??= setTimeout(() => {
@@ -224,20 +328,144 @@ export class Responder extends EventEmitter<ResponderEvents> {
       }
       iface.ifindex = link.index;
       iface.mac = mac;
+      iface.filterDirty = false;
       iface.answering = new Set(iface.addresses.keys());
       for (const a of iface.addresses.values()) if (a.addr.family === 6) this.#join(iface, a.addr);
       this.#setState(iface, 'active');
+      this.#fitness(iface);
       // Coming (back) up: the LAN may have forgotten us or learned another MAC.
       for (const a of iface.addresses.values()) this.#startBurst(iface, a);
       return;
     }
     iface.answering = new Set(iface.addresses.keys());
-    this.#setFilter(iface);
+    // Only a changed set costs a new program: a re-plan that changes nothing attaches nothing.
+    if (iface.filterDirty) {
+      iface.filterDirty = false;
+      this.#setFilter(iface);
+    }
+    for (const text of [...iface.joinFailed]) {
+      const a = iface.addresses.get(text);
+      if (a) this.#join(iface, a.addr);
+    }
     for (const addr of added) {
       if (addr.family === 6) this.#join(iface, addr);
       const a = iface.addresses.get(addr.text);
       if (a) this.#startBurst(iface, a);
     }
+    this.#fitness(iface);
+  }
+
+  /** The kernel reported an error on the socket: resume is under way (PacketSocket); re-announce once the link runs. */
+  #onSocketError(iface: Iface, socket: FrameSocket, e: SocketError): void {
+    if (this.#closed || iface.socket !== socket) return;
+    this.#count('socketErrors');
+    this.#socketErrorsBy?.inc({ interface: iface.name, code: e.code });
+    this.emit('problem', {
+      interface: iface.name, code: e.code,
+      message: e.fatal ? `socket error ${e.code} (${e.message ?? 'reading cannot resume'}): opening a new socket`
+        : `socket error ${e.code}: reading resumed; the addresses are re-announced once the link runs`,
+    });
+    if (e.fatal) {
+      this.#shutdown(iface);
+      this.#reconcile(iface, []);
+      return;
+    }
+    if (!iface.recovery) {
+      iface.recovery = { since: performance.now(), code: e.code, timer: undefined };
+      this.#setState(iface, 'recovering', `socket error ${e.code}`);
+    }
+    clearTimeout(iface.recovery.timer);
+    iface.recovery.timer = undefined;
+    this.#checkRecovery(iface, Math.max(0, e.resumeInMs));
+  }
+
+  /** Reads the link's flags (now, or after `delayMs`) until it runs; then bursts every address. */
+  #checkRecovery(iface: Iface, delayMs = 0): void {
+    const r = iface.recovery;
+    if (!r) return;
+    if (delayMs > 0) {
+      r.timer = setTimeout(() => { r.timer = undefined; this.#checkRecovery(iface); }, delayMs);
+      r.timer.unref();
+      return;
+    }
+    const socket = iface.socket;
+    if (!socket) return;
+    let running: boolean;
+    try {
+      running = socket.linkState().running;
+    } catch (err) {
+      // The link went away under the socket: a new one, or the link's own state, decides.
+      this.emit('problem', { interface: iface.name, message: `cannot read the link's state: ${String(err)}` });
+      this.#shutdown(iface);
+      this.#reconcile(iface, []);
+      return;
+    }
+    const ms = performance.now() - r.since;
+    if (!running) {
+      if (ms >= RECOVERY_UNFIT_MS) this.#markUnfit(iface.name, `the link has not run for ${RECOVERY_UNFIT_MS} ms since socket error ${r.code}`);
+      r.timer = setTimeout(() => { r.timer = undefined; this.#checkRecovery(iface); }, RECOVERY_CHECK_MS);
+      r.timer.unref();
+      return;
+    }
+    iface.recovery = undefined;
+    this.#count('recoveries');
+    this.#setState(iface, 'active');
+    this.#fitness(iface);
+    this.emit('recovered', { interface: iface.name, code: r.code, ms: Math.round(ms) });
+    // A bounce is exactly when neighbours need to hear from us again.
+    for (const a of iface.addresses.values()) this.#startBurst(iface, a);
+  }
+
+  #unanswerableOf(iface: Iface): string[] {
+    if (iface.state !== 'active') return [...iface.addresses.keys()];
+    return [...iface.joinFailed];
+  }
+
+  /** Unfit while a group cannot be joined; fit once every part works (an open error is marked where it happens). */
+  #fitness(iface: Iface): void {
+    this.#unanswerable?.set({ interface: iface.name }, this.#unanswerableOf(iface).length);
+    if (iface.joinFailed.size > 0) {
+      this.#markUnfit(iface.name, `cannot join the solicited-node group of ${[...iface.joinFailed].sort().join(', ')}`);
+    } else if (iface.state === 'active') {
+      this.#markFit(iface.name);
+    }
+  }
+
+  #markUnfit(name: string, reason: string): void {
+    const u = this.#unfit.get(name);
+    if (u?.reason === reason) return;
+    if (u) u.reason = reason;
+    else this.#unfit.set(name, { reason, probe: undefined });
+    this.emit('fitness', { interface: name, fit: false, reason });
+  }
+
+  #markFit(name: string): void {
+    const u = this.#unfit.get(name);
+    if (!u) return;
+    clearTimeout(u.probe);
+    this.#unfit.delete(name);
+    this.emit('fitness', { interface: name, fit: true });
+  }
+
+  /** A link no longer desired but unfit: try a socket there every retryMs; fit once one opens (or the link is gone). */
+  #probe(name: string, u: { probe: NodeJS.Timeout | undefined }): void {
+    if (u.probe) return;
+    u.probe = setTimeout(() => {
+      u.probe = undefined;
+      if (this.#closed || this.#unfit.get(name) !== u || this.#ifaces.has(name)) return;
+      const link = this.#links.get(name);
+      if (!link?.up) {
+        this.#markFit(name);
+        return;
+      }
+      try {
+        this.#open(name, buildFilter({ ipv4: [], ipv6: [] }), () => undefined).close();
+        this.#markFit(name);
+      } catch {
+        this.#probe(name, u);
+      }
+    }, this.#retryMs);
+    u.probe.unref();
   }
 
   #filterFor(iface: Iface): BpfInsn[] {
@@ -258,11 +486,20 @@ export class Responder extends EventEmitter<ResponderEvents> {
   }
 
   #join(iface: Iface, addr: IpAddr): void {
+    if (!iface.socket) return;
     try {
-      iface.socket?.join(multicastMac(solicitedNodeAddress(addr.bytes)));
+      iface.socket.join(multicastMac(solicitedNodeAddress(addr.bytes)));
+      iface.joinFailed.delete(addr.text);
     } catch (err) {
       this.#count('errors');
+      iface.joinFailed.add(addr.text);
       this.emit('problem', { interface: iface.name, message: `cannot join solicited-node group of ${addr.text}: ${String(err)}` });
+      // Retried at the next reconcile; until then the node is unfit here (#fitness).
+      iface.retry ??= setTimeout(() => {
+        iface.retry = undefined;
+        if (!this.#closed && this.#ifaces.get(iface.name) === iface) this.#reconcile(iface, []);
+      }, this.#retryMs);
+      iface.retry.unref();
     }
   }
 
@@ -310,7 +547,10 @@ export class Responder extends EventEmitter<ResponderEvents> {
   }
 
   #onFrame(iface: Iface, frame: Buffer): void {
-    if (!iface.mac || iface.state !== 'active') return;
+    if (!iface.mac) return;
+    // A frame is proof the link runs again.
+    if (iface.state === 'recovering') this.#checkRecovery(iface);
+    if (iface.state !== 'active' && iface.state !== 'recovering') return;
     let d: Decision;
     try {
       d = decide(frame, { mac: iface.mac, addresses: iface.answering });
@@ -328,10 +568,16 @@ export class Responder extends EventEmitter<ResponderEvents> {
           this.emit('reply', { interface: iface.name, family: d.family, address: d.address, asker: d.asker, askerMac: d.askerMac });
         }
         return;
-      case 'conflict':
+      case 'conflict': {
+        // O(1) per frame, whatever a forger sends: a counter, a map lookup, at most a timer.
         this.#count('conflictsSeen');
-        this.emit('conflict', { interface: iface.name, family: d.family, address: d.address, mac: d.mac });
+        const foreign = this.#foreignMac(d.mac);
+        if (foreign) this.#defend(iface, d.address);
+        if (this.#mayReport(iface, `${d.address}|${d.mac}`)) {
+          this.emit('conflict', { interface: iface.name, family: d.family, address: d.address, mac: d.mac, foreign });
+        }
         return;
+      }
       case 'malformed':
         this.#count('malformed');
         return;
@@ -341,15 +587,66 @@ export class Responder extends EventEmitter<ResponderEvents> {
     }
   }
 
+  /** Once per CONFLICT_REPORT_MS per key, and at most CONFLICT_REPORTS_PER_SECOND per interface. */
+  #mayReport(iface: Iface, key: string): boolean {
+    const now = performance.now();
+    const last = iface.conflictReports.get(key);
+    if (last !== undefined && now - last < CONFLICT_REPORT_MS) return false;
+    const w = iface.reportWindow;
+    if (now - w.start >= 1000) {
+      w.start = now;
+      w.count = 0;
+    }
+    if (w.count >= CONFLICT_REPORTS_PER_SECOND) return false;
+    w.count++;
+    if (iface.conflictReports.size >= CONFLICT_KEYS_MAX) {
+      for (const [k, t] of iface.conflictReports) if (now - t >= CONFLICT_REPORT_MS) iface.conflictReports.delete(k);
+      if (iface.conflictReports.size >= CONFLICT_KEYS_MAX) iface.conflictReports.clear();
+    }
+    iface.conflictReports.set(key, now);
+    return true;
+  }
+
+  /**
+   * Another MAC, no herald node's, claimed an address we answer: say it is
+   * ours again at once, or REANNOUNCE_MIN_MS after the previous time, so each
+   * claim is answered within that long and a flood costs at most one frame
+   * set per REANNOUNCE_MIN_MS.
+   */
+  #defend(iface: Iface, address: string): void {
+    const a = iface.addresses.get(address);
+    if (!a || a.defence || !iface.answering.has(address)) return;
+    const wait = a.defendedAt + REANNOUNCE_MIN_MS - performance.now();
+    const fire = () => {
+      a.defence = undefined;
+      if (!iface.socket || !iface.mac || !iface.answering.has(address)) return;
+      a.defendedAt = performance.now();
+      for (const frame of gratuitousFrames(a.addr, iface.mac)) {
+        if (this.#send(iface, frame)) this.#count('reannounced');
+      }
+    };
+    if (wait <= 0) {
+      fire();
+      return;
+    }
+    a.defence = setTimeout(fire, wait);
+    a.defence.unref();
+  }
+
   #cancel(a: Announced): void {
     for (const t of a.timers) clearTimeout(t);
     a.timers = [];
+    clearTimeout(a.defence);
+    a.defence = undefined;
   }
 
   #shutdown(iface: Iface): void {
     iface.answering = new Set();
     clearTimeout(iface.retry);
     iface.retry = undefined;
+    clearTimeout(iface.recovery?.timer);
+    iface.recovery = undefined;
+    iface.joinFailed.clear();
     for (const a of iface.addresses.values()) this.#cancel(a);
     if (iface.socket) {
       try {
@@ -365,6 +662,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
 
   #setState(iface: Iface, state: InterfaceState, reason?: string): void {
     iface.state = state;
+    this.#unanswerable?.set({ interface: iface.name }, this.#unanswerableOf(iface).length);
     this.emit('state', { interface: iface.name, state, ...(reason ? { reason } : {}) });
   }
 }

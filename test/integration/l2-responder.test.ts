@@ -55,6 +55,27 @@ describe('L2 responder against real peers', () => {
     await runner(bare).set([]);
   });
 
+  // On `bare`, which no later test uses: a link bounce drops the routes added to a node's eth0.
+  it('answers within a second of a one-command link bounce, and re-announces', async (t) => {
+    t.after(() => runner(bare).set([]));
+    await runner(bare).set([{ address: '192.0.2.230', interface: 'eth0' }, { address: '2001:db8::230', interface: 'eth0' }]);
+    // The burst's gratuitous replies may be counted too: every answer must be bare's.
+    assert.deepEqual([...new Set(await arping('192.0.2.230', 1))], [bare.mac]);
+    const since = runner(bare).events('gratuitous').length;
+    const problems = runner(bare).events('problem').length;
+    // As a network manager re-applying its configuration does it: too quick for the link inventory to see.
+    await bed.exec(bare, ['sh', '-c', 'ip link set eth0 down; ip link set eth0 up']);
+    // One request, one second: before the fix no reply came at all, then or 11 s later.
+    assert.deepEqual([...new Set(await arping('192.0.2.230', 1))], [bare.mac]);
+    assert.deepEqual([...new Set(await ndisc6('2001:db8::230'))], [bare.mac]);
+    assert.ok(runner(bare).events('problem').slice(problems).some((e) => e.code === 'ENETDOWN'), 'the error is said');
+    await runner(bare).waitForEvent('recovered', (e) => e.interface === 'eth0', 2000);
+    await runner(bare).waitForEvent('gratuitous', (e) => e.address === '192.0.2.230' && e.round === 0, 2000, since);
+    await runner(bare).waitForEvent('gratuitous', (e) => e.address === '2001:db8::230' && e.round === 0, 2000, since);
+    const c = await runner(bare).counters();
+    assert.ok(c.socketErrors >= 1 && c.recoveries >= 1, JSON.stringify(c));
+  });
+
   it('stops answering as soon as the address is removed, and resumes when it is back', async () => {
     await runner(a).set([{ address: '192.0.2.230', interface: 'eth0' }, { address: '2001:db8::210', interface: 'eth0' }]);
     assert.deepEqual(await arping('192.0.2.230'), [a.mac, a.mac]);

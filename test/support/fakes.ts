@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { BpfInsn } from '../../src/packet/bpf-filter.js';
-import type { FrameHandler, FrameSocket, OpenFrameSocket } from '../../src/packet/packet-socket.js';
+import type { FrameHandler, FrameSocket, LinkState, OpenFrameSocket, SocketError, SocketErrorHandler } from '../../src/packet/packet-socket.js';
 import type { Link, LinkChange } from '../../src/net/ip-link.js';
 import { diffLinks } from '../../src/net/ip-link.js';
 import type { LinkSource } from '../../src/net/link-inventory.js';
@@ -42,9 +42,25 @@ export class FakeSocket implements FrameSocket {
   groups = new Map<string, number>();
   closed = false;
   failSends = false;
+  /** What linkState() reports; a test flips `running` to play a bounce. */
+  link: LinkState = { up: true, running: true };
+  /** Set to make join() throw this code. */
+  failJoins: string | undefined;
 
-  constructor(readonly name: string, readonly ifindex: number, filter: readonly BpfInsn[], readonly onFrame: FrameHandler) {
+  constructor(
+    readonly name: string, readonly ifindex: number, filter: readonly BpfInsn[], readonly onFrame: FrameHandler,
+    readonly onError?: SocketErrorHandler,
+  ) {
     this.filters.push(filter);
+  }
+
+  linkState(): LinkState {
+    return this.link;
+  }
+
+  /** Reports a socket error as PacketSocket does after resuming. */
+  error(e: Partial<SocketError> = {}): void {
+    this.onError?.({ code: 'ENETDOWN', resumeInMs: 0, fatal: false, ...e });
   }
 
   setFilter(program: readonly BpfInsn[]): void {
@@ -58,6 +74,7 @@ export class FakeSocket implements FrameSocket {
   }
 
   join(mac: Buffer): void {
+    if (this.failJoins) throw Object.assign(new Error(`joining multicast group: simulated (${this.failJoins})`), { code: this.failJoins });
     const k = formatMac(mac);
     this.groups.set(k, (this.groups.get(k) ?? 0) + 1);
   }
@@ -82,9 +99,9 @@ export class FakeSocket implements FrameSocket {
 export function fakeOpener(links: FakeLinks): { open: OpenFrameSocket; sockets: FakeSocket[]; fail: { code?: string } } {
   const sockets: FakeSocket[] = [];
   const fail: { code?: string } = {};
-  const open: OpenFrameSocket = (ifname, filter, onFrame) => {
+  const open: OpenFrameSocket = (ifname, filter, onFrame, onError) => {
     if (fail.code) throw Object.assign(new Error(`simulated ${fail.code}`), { code: fail.code });
-    const s = new FakeSocket(ifname, links.get(ifname)?.index ?? 0, filter, onFrame);
+    const s = new FakeSocket(ifname, links.get(ifname)?.index ?? 0, filter, onFrame, onError);
     sockets.push(s);
     return s;
   };

@@ -168,6 +168,8 @@ export class AgentCore {
   private lastPlans: readonly ServicePlan[] = [];
   private apiOk = true;
   private ringsDirty = true;
+  /** Every MAC a node Lease lists (herald.io/link-macs), rebuilt after a node Lease changes. */
+  private heraldMacs: Set<string> | undefined;
   /** Policies and node labels that split rings by segment (ringGroups); undefined: one ring per link. */
   private scope: { policies: readonly CompiledL2Policy[]; labels: ReadonlyMap<string, Labels> } | undefined;
   private lanSeen = { version: -1, deaf: '', pauses: 0 };
@@ -200,6 +202,7 @@ export class AgentCore {
   /** A node's Lease as the watch delivered it; undefined when deleted. */
   nodeLease(node: string, facts: NodeLeaseFacts | undefined): Change {
     const before = this.nodes.get(node);
+    this.heraldMacs = undefined;
     if (facts === undefined) {
       if (!this.nodes.delete(node)) return 'none';
       this.lan.setApiMarks(node, []);
@@ -364,6 +367,20 @@ export class AgentCore {
   get leaving(): string | undefined { return this.leavingReason; }
 
   /** A node's links as selection should see them: up, and not marked unreachable. */
+  /**
+   * Whether `mac` (lower case, colon-separated) is a herald node's: listed for
+   * any link, up or not, in some node Lease's herald.io/link-macs, as each
+   * agent publishes its own. Anything else announcing our address is a
+   * foreign MAC. O(1) per call; the set is rebuilt once per node Lease change.
+   */
+  isHeraldMac(mac: string): boolean {
+    if (this.heraldMacs === undefined) {
+      this.heraldMacs = new Set();
+      for (const f of this.nodes.values()) for (const m of Object.values(f.macs)) this.heraldMacs.add(m.toLowerCase());
+    }
+    return this.heraldMacs.has(mac.toLowerCase());
+  }
+
   upLinksOf(node: string): readonly string[] {
     const facts = this.nodes.get(node);
     if (facts === undefined || facts.holder === '') return [];
@@ -585,6 +602,11 @@ export class AgentCore {
       any = true;
     }
     return any;
+  }
+
+  /** The Service we answer `address` for, if any. */
+  serviceOf(address: string): ServiceKey | undefined {
+    return this.serviceOfAddress(address);
   }
 
   private serviceOfAddress(address: string): ServiceKey | undefined {

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { ARP_REQUEST, encodeArp } from '../../../src/packet/arp.js';
 import { encodeEthernet } from '../../../src/packet/ethernet.js';
 import { parseIp } from '../../../src/packet/ip.js';
-import { Responder } from '../../../src/l2/responder.js';
+import { REANNOUNCE_MIN_MS, RECOVERY_UNFIT_MS, Responder } from '../../../src/l2/responder.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { runBpf } from '../../support/bpf-interpreter.js';
 import { FakeLinks, fakeOpener, link } from '../../support/fakes.js';
@@ -134,7 +134,7 @@ describe('Responder', () => {
     const { links, fake, r } = setup();
     r.setDesired([{ address: '192.0.2.10', interface: 'eth9' }]);
     assert.equal(fake.sockets.length, 0);
-    assert.deepEqual(r.status(), [{ interface: 'eth9', state: 'missing', addresses: ['192.0.2.10'] }]);
+    assert.deepEqual(r.status(), [{ interface: 'eth9', state: 'missing', addresses: ['192.0.2.10'], unanswerable: ['192.0.2.10'] }]);
     links.set([...links.links.values(), link('eth9', 9, '02:00:00:00:09:0a')]);
     assert.equal(only(fake.sockets).name, 'eth9');
     r.close();
@@ -147,8 +147,128 @@ describe('Responder', () => {
     r.on('conflict', (e) => conflicts.push(e));
     const [garp] = gratuitousFrames(parseIp('192.0.2.10')!, Buffer.from('02000000000c', 'hex'));
     only(fake.sockets).receive(garp!);
-    assert.deepEqual(conflicts, [{ interface: 'eth0', family: 4, address: '192.0.2.10', mac: '02:00:00:00:00:0c' }]);
+    assert.deepEqual(conflicts, [{ interface: 'eth0', family: 4, address: '192.0.2.10', mac: '02:00:00:00:00:0c', foreign: false }]);
     assert.equal(r.counters().conflictsSeen, 1);
+    r.close();
+  });
+
+  it('reports a forger\'s conflicts at most once a second per MAC and ten a second per interface, and counts every frame', () => {
+    const { fake, r } = setup();
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    const filtersBefore = s.filters.length;
+    const conflicts: string[] = [];
+    r.on('conflict', (e) => conflicts.push(e.mac));
+    const addr = parseIp('192.0.2.10')!;
+    const mac = (i: number) => Buffer.from(`02000000${(0x1000 + i).toString(16)}`, 'hex');
+    for (let i = 0; i < 100; i++) s.receive(gratuitousFrames(addr, mac(0))[0]!);
+    assert.deepEqual(conflicts, ['02:00:00:00:10:00'], 'one report for one MAC');
+    for (let i = 1; i <= 50; i++) s.receive(gratuitousFrames(addr, mac(i))[0]!);
+    assert.equal(conflicts.length, 10, 'made-up MACs are capped per interface');
+    assert.equal(r.counters().conflictsSeen, 150, 'every frame counted');
+    assert.equal(s.filters.length, filtersBefore, 'no filter attached');
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    assert.equal(s.filters.length, filtersBefore, 'a re-plan that changes nothing attaches no filter');
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }, { address: '192.0.2.11', interface: 'eth0' }]);
+    assert.equal(s.filters.length, filtersBefore + 1, 'a changed set does');
+    r.close();
+  });
+
+  it('re-announces against a foreign MAC at once, then at most every REANNOUNCE_MIN_MS, and not against a herald node\'s', async () => {
+    const links = new FakeLinks([link('eth0', 2, MAC_A)]);
+    const fake = fakeOpener(links);
+    const herald = '02:00:00:00:00:0d';
+    const r = new Responder({ links, open: fake.open, burst: { rounds: 1, intervalMs: 60_000 }, foreignMac: (m) => m !== herald });
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    const addr = parseIp('192.0.2.10')!;
+    const foreign: boolean[] = [];
+    r.on('conflict', (e) => foreign.push(e.foreign));
+    const base = s.sent.length;
+    s.receive(gratuitousFrames(addr, Buffer.from('02000000000d', 'hex'))[0]!);
+    assert.equal(s.sent.length, base, 'a herald node is left to the Lease');
+    s.receive(gratuitousFrames(addr, Buffer.from('02000000000e', 'hex'))[0]!);
+    assert.equal(s.sent.length, base + 2, 'gratuitous ARP, both forms, at once');
+    const sent = s.sent.slice(base).map((f) => f.subarray(6, 12).toString('hex'));
+    assert.deepEqual(sent, ['02000000000a', '02000000000a'], 'from our MAC');
+    for (let i = 0; i < 20; i++) s.receive(gratuitousFrames(addr, Buffer.from('02000000000e', 'hex'))[0]!);
+    assert.equal(s.sent.length, base + 2, 'a flood waits for the interval');
+    await sleep(REANNOUNCE_MIN_MS * 2);
+    assert.equal(s.sent.length, base + 4, 'one re-announcement after the interval, for the whole flood');
+    assert.equal(r.counters().reannounced, 4);
+    assert.deepEqual(foreign, [false, true]);
+    r.close();
+  });
+
+  it('after a socket error, re-announces once the link runs, and is unfit while it does not', async () => {
+    const { fake, r, registry } = setup();
+    const fitness: string[] = [];
+    r.on('fitness', (e) => fitness.push(`${e.interface}:${e.fit}`));
+    const recovered: string[] = [];
+    r.on('recovered', (e) => recovered.push(e.code));
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    // A bounce as quick as one command: the link is back before anyone looks.
+    s.error();
+    assert.equal(s.sent.length, 4, 'burst round 1, then again at once after the error');
+    assert.deepEqual(recovered, ['ENETDOWN']);
+    assert.equal(r.status()[0]?.state, 'active');
+    // A longer one: down when the error arrives.
+    s.link = { up: false, running: false };
+    s.error();
+    assert.equal(r.status()[0]?.state, 'recovering');
+    assert.deepEqual(r.status()[0]?.unanswerable, ['192.0.2.10']);
+    await sleep(RECOVERY_UNFIT_MS + 150);
+    assert.deepEqual([...r.unfitLinks().keys()], ['eth0']);
+    assert.deepEqual(fitness, ['eth0:false']);
+    const sentWhileDown = s.sent.length;
+    s.link = { up: true, running: true };
+    await sleep(120);
+    assert.equal(r.status()[0]?.state, 'active');
+    assert.ok(s.sent.length >= sentWhileDown + 2, 'a burst on the way back');
+    assert.deepEqual(fitness, ['eth0:false', 'eth0:true']);
+    assert.equal(r.counters().socketErrors, 2);
+    assert.equal(r.counters().recoveries, 2);
+    const metrics = await registry.getMetricsAsJSON();
+    assert.equal(metrics.find((m) => m.name === 'herald_l2_socket_errors_by_code_total')?.values[0]?.labels.code, 'ENETDOWN');
+    assert.equal(metrics.find((m) => m.name === 'herald_l2_unanswerable_addresses')?.values[0]?.value, 0);
+    // Fatal: a new socket.
+    s.error({ fatal: true, code: 'EIO' });
+    assert.ok(s.closed);
+    assert.equal(only(fake.sockets).sent.length, 2, 'the new socket bursts');
+    r.close();
+  });
+
+  it('is unfit on a link where its socket cannot open, also after the addresses moved away, until a socket opens', async () => {
+    const links = new FakeLinks([link('eth0', 2, MAC_A)]);
+    const fake = fakeOpener(links);
+    const r = new Responder({ links, open: fake.open, burst: { rounds: 1, intervalMs: 60_000 }, retryMs: 20 });
+    fake.fail.code = 'ENOMEM';
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    assert.match(r.unfitLinks().get('eth0') ?? '', /cannot open a packet socket: simulated ENOMEM/);
+    r.setDesired([]);
+    await sleep(60);
+    assert.ok(r.unfitLinks().has('eth0'), 'still unfit: the probe fails too');
+    fake.fail.code = undefined;
+    await sleep(60);
+    assert.equal(r.unfitLinks().size, 0, 'a probe socket opened');
+    r.close();
+  });
+
+  it('is unfit while an IPv6 address\'s solicited-node group cannot be joined', async () => {
+    const links = new FakeLinks([link('eth0', 2, MAC_A)]);
+    const fake = fakeOpener(links);
+    const r = new Responder({ links, open: fake.open, burst: { rounds: 1, intervalMs: 60_000 }, retryMs: 20 });
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    s.failJoins = 'ENOBUFS';
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }, { address: '2001:db8::10', interface: 'eth0' }]);
+    assert.match(r.unfitLinks().get('eth0') ?? '', /solicited-node group of 2001:db8::10/);
+    assert.deepEqual(r.status()[0]?.unanswerable, ['2001:db8::10']);
+    s.failJoins = undefined;
+    await sleep(60);
+    assert.equal(r.unfitLinks().size, 0, 'joined on retry');
+    assert.deepEqual([...s.groups.keys()], ['33:33:ff:00:00:10']);
     r.close();
   });
 
