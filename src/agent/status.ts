@@ -38,6 +38,8 @@ export function agentStatus(s: StatusSources): object {
       why: p.decision.reason,
     })),
     interfaces: s.responder.status(),
+    /** Links this node cannot answer on, and why: it is no candidate there (Responder.unfitLinks). */
+    unfitLinks: Object.fromEntries(s.responder.unfitLinks()),
     counters: s.responder.counters(),
   };
 }
