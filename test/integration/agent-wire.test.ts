@@ -81,7 +81,8 @@ describe('a MAC that is no herald node\'s claims a VIP', () => {
     // Meanwhile, where the client's entries point.
     const samples: { v4: string | undefined; v6: string | undefined }[] = [];
     const spoofing = { done: false };
-    void run.finally(() => { spoofing.done = true; });
+    const stop = () => { spoofing.done = true; };
+    void run.then(stop, stop);
     while (!spoofing.done) {
       samples.push({ v4: (await lab.bed.neighbour(lab.bed.client, v4!))?.mac, v6: (await lab.bed.neighbour(lab.bed.client, v6!))?.mac });
       await sleep(200);
