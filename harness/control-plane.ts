@@ -71,6 +71,13 @@ export function helmBinary(): string {
   return path;
 }
 
+/** Prometheus' rule and PromQL parsers (hack/promql-check), for the monitoring files' tests. */
+export function promqlCheckBinary(): string {
+  const path = join(cacheBin(), 'promql-check-current', 'promql-check');
+  mustExist(path);
+  return path;
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,8 @@
 # kube-apiserver of the oldest supported Kubernetes (hack/controlplane/kubernetes-oldest),
 # helm from its Go module (hack/helm, for the chart's tests), and Cilium's
 # operator (cilium-operator-generic, hack/cilium-operator, to test herald beside
-# it), and caches them by version under $HERALD_CACHE (default ~/.cache/herald).
+# it), and Prometheus' rule and PromQL parsers (hack/promql-check, for the
+# monitoring files' tests), and caches them by version under $HERALD_CACHE (default ~/.cache/herald).
 # Idempotent: a second run with the same versions does nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +25,10 @@ helm_out=$cache/bin/helm-$helm_ver
 cop_dir=$here/hack/cilium-operator
 cop_ver=$(awk '/^require github.com\/cilium\/cilium/{print $3}' "$cop_dir/go.mod")
 cop_out=$cache/bin/cilium-operator-$cop_ver
+pq_dir=$here/hack/promql-check
+pq_ver=$(awk '$1 == "github.com/prometheus/prometheus" {print $2}' "$pq_dir/go.mod")
+# Keyed by its own source too, so a change to the checker rebuilds it.
+pq_out=$cache/bin/promql-check-$pq_ver-$(cat "$pq_dir/main.go" "$pq_dir/go.mod" | sha256sum | cut -c1-12)
 
 say() { printf '[herald] %s\n' "$*" >&2; }
 
@@ -90,10 +95,17 @@ if [ ! -x "$cop_out/cilium-operator-generic" ]; then
   mkdir -p "$cop_out"; mv "$cache/bin/.cilium-operator-generic.tmp" "$cop_out/cilium-operator-generic"
   say "built cilium-operator-generic $cop_ver in $(( $(date +%s) - start ))s"
 fi
+if [ ! -x "$pq_out/promql-check" ]; then
+  start=$(date +%s)
+  say "building promql-check (Prometheus $pq_ver's rule and PromQL parsers) from the Go module proxy..."
+  build "$pq_dir" "$pq_out" .
+  say "built promql-check in $(( $(date +%s) - start ))s"
+fi
 # A stable place for the test helper and the lab to find the current versions.
 ln -sfn "$k8s_out" "$cache/bin/kubernetes"
 ln -sfn "$etcd_out" "$cache/bin/etcd-current"
 ln -sfn "$helm_out" "$cache/bin/helm-current"
 ln -sfn "$oldest_out" "$cache/bin/kubernetes-oldest"
 ln -sfn "$cop_out" "$cache/bin/cilium-operator-current"
-say "control plane binaries: $k8s_out, $oldest_out, $etcd_out, $helm_out, $cop_out"
+ln -sfn "$pq_out" "$cache/bin/promql-check-current"
+say "control plane binaries: $k8s_out, $oldest_out, $etcd_out, $helm_out, $cop_out, $pq_out"

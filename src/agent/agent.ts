@@ -78,6 +78,7 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     const { transport, settings, log } = o;
+    transport.observe((method, code) => { this.metrics.apiRequests.inc({ method, code }); });
     this.core = new AgentCore({ self: settings.nodeName, settings: settings.coordination, ranker: this.ranker });
     // Every reflector is built here. Backoff capped at 5 s: after an API outage an agent must see Leases again within seconds.
     const reflector = <T extends { metadata?: object }>(path: string, name: string, extra: Partial<ReflectorOptions<T>> = {}): Reflector<T> =>
@@ -398,6 +399,12 @@ export class Agent {
     for (const p of plan.plans) for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i });
     this.responder.setDesired([...pairs.values()]);
     this.metrics.announced.set(new Set([...pairs.values()].map((p) => p.address)).size);
+    let unheld = 0;
+    for (const [key, c] of this.selection.services) {
+      if (c.skipped !== undefined || this.core.holderOf(key) !== '') continue;
+      unheld += c.addresses.filter((a) => a.nodes.size > 0).length;
+    }
+    this.metrics.unheld.set(unheld);
     for (const w of plan.writes) this.write(w);
     for (const k of plan.reads) this.read(k);
   }

@@ -15,6 +15,15 @@ export class AgentMetrics {
     help: 'Reported claims of an address this node answers by a MAC that is no herald node\'s (the MAC is in the Event and the log)',
     registers: [this.registry],
   });
+  readonly apiRequests = new Counter({
+    name: 'herald_agent_api_requests_total', help: 'Requests to the Kubernetes API by method and status code (error: no response)',
+    labelNames: ['method', 'code'], registers: [this.registry],
+  });
+  readonly unheld = new Gauge({
+    name: 'herald_agent_unheld_addresses',
+    help: 'Addresses with at least one candidate node whose Service Lease names no holder, as this agent sees it (every agent reports the cluster)',
+    registers: [this.registry],
+  });
   readonly plans = new Counter({ name: 'herald_agent_plans_total', help: 'Times the agent re-planned its announcements', registers: [this.registry] });
 
   constructor() {

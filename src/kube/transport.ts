@@ -35,15 +35,24 @@ export interface RequestOptionsLite {
 
 interface StatusBody { reason?: string; message?: string }
 
+/** Told of every request: its method and the response status, or 'error' when none came (refused, reset, timed out). */
+export type RequestObserver = (method: string, code: string) => void;
+
 export class KubeTransport {
   readonly server: string;
   // Keep-alive: a reflector lists, then watches, on the same connection.
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  private observer: RequestObserver | undefined;
 
   constructor(private readonly kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  /** Counts requests (one observer; the process's metrics). */
+  observe(observer: RequestObserver): void {
+    this.observer = observer;
   }
 
   /** Opens a request and resolves with the response once headers arrive (any status). */
@@ -63,8 +72,14 @@ export class KubeTransport {
       const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
         req.destroy(new Error(`${method} ${path}: no response within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
-      req.on('response', () => { clearTimeout(timer); });
-      req.on('error', (err) => { clearTimeout(timer); reject(err); });
+      let responded = false;
+      req.on('response', (res) => { responded = true; clearTimeout(timer); this.observer?.(method, String(res.statusCode ?? 0)); });
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        // An error after the response (an aborted watch) was counted with its status.
+        if (!responded) this.observer?.(method, 'error');
+        reject(err);
+      });
       req.on('close', () => { clearTimeout(timer); });
       if (opts.signal) {
         if (opts.signal.aborted) req.destroy(new Error('aborted'));

@@ -12,6 +12,10 @@ export class OperatorMetrics {
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
   });
   readonly reconcileErrors = new Counter({ name: 'herald_ipam_reconcile_errors_total', help: 'Reconciles that threw', registers: [this.registry] });
+  readonly apiRequests = new Counter({
+    name: 'herald_operator_api_requests_total', help: 'Requests to the Kubernetes API by method and status code (error: no response)',
+    labelNames: ['method', 'code'], registers: [this.registry],
+  });
   readonly statusWrites = new Counter({ name: 'herald_status_writes_total', help: 'Status writes by result', labelNames: ['resource', 'result'], registers: [this.registry] });
 
   constructor() {

@@ -70,6 +70,7 @@ export class Operator {
 
   constructor(kc: KubeConfig, private readonly settings: OperatorSettings, private readonly log: Logger) {
     this.transport = new KubeTransport(kc);
+    this.transport.observe((method, code) => { this.metrics.apiRequests.inc({ method, code }); });
     this.services = new Reflector<ServiceObject>({ transport: this.transport, path: '/api/v1/services', log: log.child({ reflector: 'services' }) });
     this.services.onEvent((e) => { this.onService(e); });
     this.events = new EventRecorder(this.transport, 'herald.io/operator', settings.identity, log);

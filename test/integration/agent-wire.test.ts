@@ -15,6 +15,7 @@ import { apply, serviceIps, serviceManifest, serviceLeaseHolder } from '../../ha
 import { waitFor, sleep } from '../../harness/wait.js';
 import { rankCandidates } from '../../src/core/l2/rendezvous.js';
 import { REANNOUNCE_MIN_MS } from '../../src/l2/responder.js';
+import { dashboardExprs, metricNames, ruleExprs } from '../support/monitoring.js';
 
 const spoofer = fileURLToPath(new URL('../../harness/spoofer.js', import.meta.url));
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -156,5 +157,15 @@ describe('a node whose responder cannot answer', () => {
       const s = JSON.parse((await lab.agentHttp(top!, '/status')).body) as { unfitLinks: Record<string, string> };
       return Object.keys(s.unfitLinks).length === 0 ? true : undefined;
     }, 10_000, 200);
+  });
+});
+
+describe('monitoring', () => {
+  test('every metric the Grafana dashboard and the alert rules use is exported by a running agent or operator', async () => {
+    const scraped = [(await lab.agentHttp('node-a', '/metrics')).body, (await lab.operator!.http('/metrics')).body].join('\n');
+    const exported = new Set([...scraped.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const used = new Set([...dashboardExprs(), ...ruleExprs().map((r) => r.expr)].flatMap(metricNames));
+    assert.ok(used.size > 20);
+    assert.deepEqual([...used].filter((n) => !exported.has(n)), []);
   });
 });
