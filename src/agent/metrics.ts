@@ -21,7 +21,7 @@ export class AgentMetrics {
   });
   readonly unheld = new Gauge({
     name: 'herald_agent_unheld_addresses',
-    help: 'Addresses with at least one candidate node whose Service Lease names no holder, as this agent sees it (every agent reports the cluster)',
+    help: 'Addresses with at least one candidate node whose Service Lease names no holder, or one that is no candidate any more, as this agent sees it (every agent reports the cluster)',
     registers: [this.registry],
   });
   readonly plans = new Counter({ name: 'herald_agent_plans_total', help: 'Times the agent re-planned its announcements', registers: [this.registry] });
