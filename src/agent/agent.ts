@@ -399,12 +399,14 @@ export class Agent {
     for (const p of plan.plans) for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i });
     this.responder.setDesired([...pairs.values()]);
     this.metrics.announced.set(new Set([...pairs.values()].map((p) => p.address)).size);
-    // An address that some node could answer, held by nobody or by a node that no longer can (dead, cut off, ineligible).
+    // An address that some node could answer but nobody holds, or whose holder no longer can (dead, cut off,
+    // ineligible) whether or not another node could. Not: an address no node may announce and nobody holds
+    // (no policy selects it, or externalTrafficPolicy: Local with no endpoint), which is as the user asked.
     let unheld = 0;
     for (const [key, c] of this.selection.services) {
       if (c.skipped !== undefined) continue;
       const holder = this.core.holderOf(key);
-      unheld += c.addresses.filter((a) => a.nodes.size > 0 && !a.nodes.has(holder)).length;
+      unheld += c.addresses.filter((a) => !a.nodes.has(holder) && (a.nodes.size > 0 || holder !== '')).length;
     }
     this.metrics.unheld.set(unheld);
     for (const w of plan.writes) this.write(w);

@@ -168,4 +168,30 @@ describe('monitoring', () => {
     assert.ok(used.size > 20);
     assert.deepEqual([...used].filter((n) => !exported.has(n)), []);
   });
+
+  test('with every address held, no agent counts an unheld one; with its holder dead and no other candidate, every survivor does', async () => {
+    await waitFor('no unheld address', async () => {
+      for (const n of NODES) if (await metric(n, 'herald_agent_unheld_addresses') !== 0) return undefined;
+      return true;
+    }, 10_000, 200);
+    // A Service only node-a may announce (by its hostname label), and node-a's agent gone without a handover.
+    await apply(lab.cp, serviceManifest('only-a', { labels: { app: 'only-a' } }));
+    await apply(lab.cp, [
+      'apiVersion: cilium.io/v2alpha1', 'kind: CiliumL2AnnouncementPolicy', 'metadata: {name: only-a}',
+      'spec:', '  serviceSelector: {matchLabels: {app: only-a}}', '  nodeSelector: {matchLabels: {kubernetes.io/hostname: node-a}}',
+      '  interfaces: ["^eth[0-9]+"]', '  loadBalancerIPs: true',
+    ].join('\n'));
+    await waitHolder('only-a', (h) => h === 'node-a');
+    await lab.cutLan('node-a');
+    await lab.killAgent('node-a');
+    try {
+      for (const n of ['node-b', 'node-c']) {
+        await waitFor(`${n} to count the address node-a can no longer answer`, async () => (await metric(n, 'herald_agent_unheld_addresses') === 1 ? true : undefined), 15_000, 200);
+      }
+    } finally {
+      await lab.restoreLan('node-a');
+      await lab.setNodeReady('node-a', true);
+      await lab.startAgent('node-a');
+    }
+  });
 });
