@@ -8,7 +8,7 @@ say() { printf '[herald] %s\n' "$*" >&2; }
 
 # command -> Debian package that provides it
 declare -A need=(
-  [ip]=iproute2 [nft]=nftables [arping]=iputils-arping [ndisc6]=ndisc6
+  [ip]=iproute2 [nft]=nftables [arping]=iputils-arping [ndisc6]=ndisc6 [ping]=iputils-ping
   [curl]=curl [make]=make [g++]=g++ [python3]=python3 [go]=golang-go
   [setpriv]=util-linux [sysctl]=procps
   # The container image (scripts/build-image.sh) and running it in the lab:

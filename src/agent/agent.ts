@@ -34,6 +34,7 @@ import { POLICIES_PATH, syncPolicyStatus } from './policy-status.js';
 import { SelectionBuilder } from './selection-sources.js';
 import { ServiceLeaseWriter } from './service-leases.js';
 import { agentStatus } from './status.js';
+import { PingOptIn } from './answer-ping.js';
 import { NotAnnouncedReport } from './not-announced.js';
 import { slimEndpointSlice, slimGateway, slimLease, slimNode, slimPolicy, slimPool, slimService } from './slim.js';
 
@@ -63,6 +64,7 @@ export class Agent {
   private readonly selections: SelectionBuilder;
   private readonly events: EventRecorder;
   private readonly notAnnounced: NotAnnouncedReport;
+  private readonly ping: PingOptIn;
   private readonly health: HealthServer;
   private readonly onLinks = (): void => { this.changed('selection'); if (this.started && !this.stopped) this.syncLinks(); };
   private selection: L2Selection | undefined;
@@ -136,6 +138,7 @@ export class Agent {
     o.links.on('change', this.onLinks);
     this.events = new EventRecorder(transport, 'herald.io/agent', settings.nodeName, log);
     this.notAnnounced = new NotAnnouncedReport(this.events, log);
+    this.ping = new PingOptIn(this.events, log);
     this.health = new HealthServer({
       address: settings.healthAddress, port: settings.healthPort, registry: this.metrics.registry,
       live: () => undefined,
@@ -396,7 +399,11 @@ export class Agent {
     }
     const plan = this.core.plan(this.selection, this.o.clock());
     const pairs = new Map<string, AnnouncePair>();
-    for (const p of plan.plans) for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i });
+    for (const p of plan.plans) {
+      if (p.answer.length === 0) continue;
+      const echo = this.ping.echo(p.service, this.services.get(p.service));
+      for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i, echo });
+    }
     this.responder.setDesired([...pairs.values()]);
     this.metrics.announced.set(new Set([...pairs.values()].map((p) => p.address)).size);
     // An address that some node could answer but nobody holds, or whose holder no longer can (dead, cut off,

@@ -7,8 +7,8 @@
  * reflector itself needs.
  *
  * Who reads what:
- * - Service: toL2Service and owningGateway (convert.ts), the uid for Events.
- *   No annotation of a Service is read by the agent.
+ * - Service: toL2Service and owningGateway (convert.ts), the uid for Events,
+ *   and one annotation, herald.io/answer-ping (answer-ping.ts).
  * - Node: toL2Node (name, labels, spec.unschedulable); for our own Node,
  *   restartDecision (also metadata.deletionTimestamp and the Ready condition's status).
  * - EndpointSlice: endpointFacts (the kubernetes.io/service-name label,
@@ -27,6 +27,7 @@
  * a field of an unexpected type is left out, as if absent.
  */
 import type { Lease } from '../kube/lease-lock.js';
+import { ANSWER_PING } from './answer-ping.js';
 import type { Meta, PoolObject, ServiceObject, WireCondition } from '../kube/objects.js';
 import type { EndpointSliceObject, GatewayObject, NodeObject, PolicyObject } from './convert.js';
 
@@ -122,6 +123,8 @@ export function slimService(raw: unknown): ServiceObject {
   const m = metadataOf(raw);
   const metadata = identity(raw);
   put(metadata, 'labels', stringMap(m.labels));
+  const ping = string(record(m.annotations)?.[ANSWER_PING]);
+  if (ping !== undefined) metadata.annotations = { [ANSWER_PING]: ping };
   const owners = array(m.ownerReferences)?.flatMap((o) => {
     const r = record(o);
     const apiVersion = string(r?.apiVersion);

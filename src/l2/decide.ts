@@ -1,17 +1,21 @@
 import { ARP_REPLY, ARP_REQUEST, decodeArp } from '../packet/arp.js';
 import type { EthernetFrame } from '../packet/ethernet.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, decodeEthernet } from '../packet/ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, decodeEthernet } from '../packet/ethernet.js';
+import { ICMPV6_ECHO_REQUEST, decodeEchoRequest4, decodeEchoRequest6 } from '../packet/icmp-echo.js';
 import { ICMPV6_NEIGHBOR_SOLICITATION, decodeNeighborDiscovery } from '../packet/icmpv6.js';
 import { ipText } from '../packet/ip.js';
+import { PROTOCOL_ICMP, decodeIpv4 } from '../packet/ipv4.js';
 import { ALL_NODES, LOOPBACK, UNSPECIFIED, decodeIpv6, isMulticastIpv6, multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
 import { BROADCAST_MAC, formatMac } from '../packet/mac.js';
-import { arpReply, neighborAdvertisement } from './frames.js';
+import { arpReply, echoReply4, echoReply6, neighborAdvertisement } from './frames.js';
 
 /** What one interface announces, as the decision sees it. */
 export interface InterfaceView {
   readonly mac: Buffer;
   /** Canonical address texts (see parseIp). */
   readonly addresses: ReadonlySet<string>;
+  /** Addresses whose ICMP/ICMPv6 echo requests are answered (the ping opt-in); a subset of `addresses`. */
+  readonly echo?: ReadonlySet<string>;
 }
 
 export type Decision =
@@ -24,6 +28,8 @@ export type Decision =
       readonly askerMac: string;
       readonly frame: Buffer;
     }
+  /** An echo request to an address that answers ping: the reply. */
+  | { readonly kind: 'echo'; readonly family: 4 | 6; readonly address: string; readonly asker: string; readonly frame: Buffer }
   /** Another MAC claims one of our addresses. */
   | { readonly kind: 'conflict'; readonly family: 4 | 6; readonly address: string; readonly mac: string }
   /**
@@ -46,6 +52,7 @@ export function decide(frame: Buffer, view: InterfaceView): Decision {
   switch (eth.value.etherType) {
     case ETHERTYPE_ARP: return decideArp(eth.value, view);
     case ETHERTYPE_IPV6: return decideNd(eth.value, view);
+    case ETHERTYPE_IPV4: return view.echo?.size ? decideEcho4(eth.value, view) : ignore('IPv4');
     default: return ignore(`EtherType 0x${eth.value.etherType.toString(16)}`);
   }
 }
@@ -105,6 +112,7 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
   // Only ICMPv6 is neighbour discovery; other IPv6 traffic is none of our business.
   if (ip.value.nextHeader !== 58) return ignore(`IPv6 next header ${ip.value.nextHeader}`);
   const icmpType = ip.value.payload[0];
+  if (icmpType === ICMPV6_ECHO_REQUEST && view.echo?.size) return decideEcho6(eth, view);
   if (icmpType !== 135 && icmpType !== 136) return ignore(`ICMPv6 type ${icmpType ?? 'none'}`);
   // Linux discards these in ip6_rcv_core, before neighbour discovery sees them, so
   // no solicitation from them is answered and no advertisement from them is a conflict.
@@ -143,4 +151,40 @@ function badIpv6Source(src: Buffer): string | undefined {
   // Answering it would put a packet to ::1 on the wire.
   if (src.equals(LOOPBACK)) return 'loopback (RFC 4291 §2.5.3)';
   return undefined;
+}
+
+/**
+ * An ICMP echo request to an address that answers ping, sent to our MAC.
+ * As Linux: no answer to a multicast, broadcast, loopback or 0/8 source
+ * (icmp_echo never replies to what it could not route back), and none to a
+ * fragment (it would need reassembly).
+ */
+function decideEcho4(eth: EthernetFrame, view: InterfaceView): Decision {
+  if (!eth.dst.equals(view.mac)) return ignore('IPv4 not addressed to our MAC');
+  const ip = decodeIpv4(eth.payload);
+  if (!ip.ok) return { kind: 'malformed', reason: ip.error };
+  const p = ip.value;
+  if (p.protocol !== PROTOCOL_ICMP) return ignore(`IPv4 protocol ${p.protocol}`);
+  const address = ipText(p.dst);
+  if (!view.echo?.has(address)) return ignore(`IPv4 to ${address}, which does not answer ping`);
+  const sourceKind = specialIpv4(p.src);
+  if (sourceKind !== undefined) return ignore(`echo request from ${ipText(p.src)}, which is ${sourceKind}`);
+  const echo = decodeEchoRequest4(p.payload);
+  if (!echo.ok) return { kind: 'malformed', reason: echo.error };
+  return { kind: 'echo', family: 4, address, asker: ipText(p.src), frame: echoReply4(view.mac, eth.src, p.dst, p.src, echo.value) };
+}
+
+/** An ICMPv6 echo request (no extension headers) to an address that answers ping, sent to our MAC. */
+function decideEcho6(eth: EthernetFrame, view: InterfaceView): Decision {
+  if (!eth.dst.equals(view.mac)) return ignore('ICMPv6 echo request not addressed to our MAC');
+  const ip = decodeIpv6(eth.payload);
+  if (!ip.ok) return { kind: 'malformed', reason: ip.error };
+  const p = ip.value;
+  const address = ipText(p.dst);
+  if (!view.echo?.has(address)) return ignore(`ICMPv6 echo request to ${address}, which does not answer ping`);
+  const bad = badIpv6Source(p.src) ?? (p.src.equals(UNSPECIFIED) ? 'unspecified' : undefined);
+  if (bad) return ignore(`echo request from ${ipText(p.src)}, which is ${bad}`);
+  const echo = decodeEchoRequest6(p.payload, p.src, p.dst);
+  if (!echo.ok) return { kind: 'malformed', reason: echo.error };
+  return { kind: 'echo', family: 6, address, asker: ipText(p.src), frame: echoReply6(view.mac, eth.src, p.dst, p.src, echo.value) };
 }

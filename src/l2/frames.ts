@@ -1,8 +1,11 @@
 import { ARP_REPLY, ARP_REQUEST, encodeArp } from '../packet/arp.js';
 import type { VlanTag } from '../packet/ethernet.js';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV6, encodeEthernet } from '../packet/ethernet.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, encodeEthernet } from '../packet/ethernet.js';
 import { ICMPV6_NEIGHBOR_ADVERTISEMENT, encodeNeighborDiscovery } from '../packet/icmpv6.js';
+import type { Echo } from '../packet/icmp-echo.js';
+import { encodeEchoReply4, encodeEchoReply6 } from '../packet/icmp-echo.js';
 import type { IpAddr } from '../packet/ip.js';
+import { PROTOCOL_ICMP, encodeIpv4 } from '../packet/ipv4.js';
 import { ALL_NODES, NEXT_HEADER_ICMPV6, encodeIpv6 } from '../packet/ipv6.js';
 import { BROADCAST_MAC, ZERO_MAC } from '../packet/mac.js';
 
@@ -40,4 +43,21 @@ export function gratuitousFrames(addr: IpAddr, mac: Buffer): Buffer[] {
     return [request, reply].map((payload) => encodeEthernet({ dst: BROADCAST_MAC, src: mac, etherType: ETHERTYPE_ARP, payload }));
   }
   return [neighborAdvertisement(mac, addr.bytes, ALL_NODES_MAC, ALL_NODES, false)];
+}
+
+/** The hop limit Linux puts on what it sends (net.ipv4.ip_default_ttl, IPv6 hop_limit). */
+const DEFAULT_TTL = 64;
+
+/** An ICMP echo reply from `vip` at `mac` to whoever asked (`toMac`, `toIp`). */
+export function echoReply4(mac: Buffer, toMac: Buffer, vip: Uint8Array, toIp: Uint8Array, echo: Echo): Buffer {
+  const ip = encodeIpv4({
+    tos: 0, id: 0, df: true, ttl: DEFAULT_TTL, protocol: PROTOCOL_ICMP, src: Buffer.from(vip), dst: Buffer.from(toIp), payload: encodeEchoReply4(echo),
+  });
+  return encodeEthernet({ dst: toMac, src: mac, etherType: ETHERTYPE_IPV4, payload: ip });
+}
+
+/** An ICMPv6 echo reply from `vip` at `mac` to whoever asked. */
+export function echoReply6(mac: Buffer, toMac: Buffer, vip: Uint8Array, toIp: Uint8Array, echo: Echo): Buffer {
+  const ip = encodeIpv6({ nextHeader: NEXT_HEADER_ICMPV6, hopLimit: DEFAULT_TTL, src: Buffer.from(vip), dst: Buffer.from(toIp), payload: encodeEchoReply6(echo, vip, toIp) });
+  return encodeEthernet({ dst: toMac, src: mac, etherType: ETHERTYPE_IPV6, payload: ip });
 }

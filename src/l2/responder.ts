@@ -20,6 +20,8 @@ import { gratuitousFrames } from './frames.js';
 export interface AnnouncePair {
   readonly address: string;
   readonly interface: string;
+  /** Answer ICMP/ICMPv6 echo requests to the address too (the ping opt-in), rate-limited. */
+  readonly echo?: boolean;
 }
 
 export interface ResponderCounters {
@@ -40,6 +42,10 @@ export interface ResponderCounters {
   recoveries: number;
   /** Gratuitous frames sent to take an address back from a MAC that is no herald node's. */
   reannounced: number;
+  /** Echo replies sent for addresses that answer ping. */
+  echoReplies: number;
+  /** Echo requests not answered because the rate limit was reached. */
+  echoLimited: number;
 }
 
 /**
@@ -98,6 +104,11 @@ const RECOVERY_CHECK_MS = 50;
 export const RECOVERY_UNFIT_MS = 1000;
 /** Remembered (address, MAC) conflict reports before old ones are dropped. */
 const CONFLICT_KEYS_MAX = 256;
+/** Echo replies per address: this many a second on average, bursts up to ECHO_BURST (a few pings at once, then a steady ping). */
+export const ECHO_PER_SECOND = 100;
+export const ECHO_BURST = 20;
+/** And per interface, whatever the number of addresses. */
+export const ECHO_PER_SECOND_PER_INTERFACE = 1000;
 
 interface Announced {
   readonly addr: IpAddr;
@@ -116,6 +127,9 @@ interface Iface {
   state: InterfaceState;
   /** Address texts the decision answers for; empty unless active. */
   answering: Set<string>;
+  /** Of those, the ones that answer ping, and their token buckets (and the interface's, under ''). */
+  echo: Set<string>;
+  echoBuckets: Map<string, { tokens: number; at: number }>;
   retry: NodeJS.Timeout | undefined;
   /** The announced set changed since the filter was attached. */
   filterDirty: boolean;
@@ -143,7 +157,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
   readonly #unfit = new Map<string, { reason: string; probe: NodeJS.Timeout | undefined }>();
   readonly #counters: ResponderCounters = {
     requestsSeen: 0, repliesSent: 0, gratuitousSent: 0, conflictsSeen: 0, malformed: 0, errors: 0,
-    socketErrors: 0, recoveries: 0, reannounced: 0,
+    socketErrors: 0, recoveries: 0, reannounced: 0, echoReplies: 0, echoLimited: 0,
   };
   readonly #metrics: Record<keyof ResponderCounters, Counter> | undefined;
   readonly #socketErrorsBy: Counter<'interface' | 'code'> | undefined;
@@ -172,6 +186,8 @@ export class Responder extends EventEmitter<ResponderEvents> {
         socketErrors: counter('socket_errors', 'Errors the kernel reported on an answering socket (ENETDOWN when its link bounced, ...)'),
         recoveries: counter('socket_recoveries', 'Answering sockets that answered again after a socket error, with a gratuitous burst'),
         reannounced: counter('reannouncements', 'Gratuitous frames sent to take an address back from a MAC that is no herald node\'s'),
+        echoReplies: counter('echo_replies', 'ICMP and ICMPv6 echo replies sent for addresses that answer ping'),
+        echoLimited: counter('echo_rate_limited', 'Echo requests not answered because the rate limit was reached'),
       };
       this.#socketErrorsBy = new Counter({
         name: 'herald_l2_socket_errors_by_code_total', help: 'Socket errors by interface and errno code',
@@ -194,12 +210,18 @@ export class Responder extends EventEmitter<ResponderEvents> {
   setDesired(pairs: readonly AnnouncePair[]): void {
     if (this.#closed) throw new Error('responder is closed');
     const wanted = new Map<string, Map<string, IpAddr>>();
+    const echo = new Map<string, Set<string>>();
     for (const p of pairs) {
       const addr = parseIp(p.address);
       if (!addr) throw new Error(`not an IP address: "${p.address}"`);
       let m = wanted.get(p.interface);
       if (!m) wanted.set(p.interface, (m = new Map<string, IpAddr>()));
       m.set(addr.text, addr);
+      if (p.echo === true) {
+        let e = echo.get(p.interface);
+        if (!e) echo.set(p.interface, (e = new Set()));
+        e.add(addr.text);
+      }
     }
     for (const [name, iface] of this.#ifaces) {
       if (!wanted.has(name)) {
@@ -217,6 +239,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
         iface = {
           name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set(), retry: undefined,
           filterDirty: false, joinFailed: new Set(), recovery: undefined, conflictReports: new Map(), reportWindow: { start: 0, count: 0 },
+          echo: new Set(), echoBuckets: new Map(),
         };
         this.#ifaces.set(name, iface);
       }
@@ -230,6 +253,12 @@ export class Responder extends EventEmitter<ResponderEvents> {
           iface.answering.delete(text);
           if (iface.socket && a.addr.family === 6 && !iface.joinFailed.delete(text)) this.#leave(iface, a.addr);
         }
+      }
+      const echoes = echo.get(name) ?? new Set<string>();
+      if (!sameSet(echoes, iface.echo)) {
+        iface.echo = echoes;
+        iface.filterDirty = true;
+        for (const key of iface.echoBuckets.keys()) if (key !== '' && !echoes.has(key)) iface.echoBuckets.delete(key);
       }
       for (const [text, addr] of addrs) {
         if (!iface.addresses.has(text)) {
@@ -553,7 +582,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
     if (iface.state !== 'active' && iface.state !== 'recovering') return;
     let d: Decision;
     try {
-      d = decide(frame, { mac: iface.mac, addresses: iface.answering });
+      d = decide(frame, { mac: iface.mac, addresses: iface.answering, echo: iface.echo });
     } catch (err) {
       // decide is total by design; this is a last line so one bad frame cannot kill the agent.
       this.#count('malformed');
@@ -567,6 +596,14 @@ export class Responder extends EventEmitter<ResponderEvents> {
           this.#count('repliesSent');
           this.emit('reply', { interface: iface.name, family: d.family, address: d.address, asker: d.asker, askerMac: d.askerMac });
         }
+        return;
+      case 'echo':
+        if (!iface.answering.has(d.address)) return;
+        if (!this.#echoAllowed(iface, d.address)) {
+          this.#count('echoLimited');
+          return;
+        }
+        if (this.#send(iface, d.frame)) this.#count('echoReplies');
         return;
       case 'conflict': {
         // O(1) per frame, whatever a forger sends: a counter, a map lookup, at most a timer.
@@ -585,6 +622,21 @@ export class Responder extends EventEmitter<ResponderEvents> {
         if (d.request) this.#count('requestsSeen');
         return;
     }
+  }
+
+  /** Token buckets: ECHO_PER_SECOND (burst ECHO_BURST) per address, ECHO_PER_SECOND_PER_INTERFACE per interface. */
+  #echoAllowed(iface: Iface, address: string): boolean {
+    const now = performance.now();
+    const take = (key: string, rate: number, burst: number): boolean => {
+      const b = iface.echoBuckets.get(key) ?? { tokens: burst, at: now };
+      b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+      b.at = now;
+      iface.echoBuckets.set(key, b);
+      if (b.tokens < 1) return false;
+      b.tokens -= 1;
+      return true;
+    };
+    return take('', ECHO_PER_SECOND_PER_INTERFACE, ECHO_PER_SECOND_PER_INTERFACE / 10) && take(address, ECHO_PER_SECOND, ECHO_BURST);
   }
 
   /** Once per CONFLICT_REPORT_MS per key, and at most CONFLICT_REPORTS_PER_SECOND per interface. */
@@ -665,4 +717,10 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.#unanswerable?.set({ interface: iface.name }, this.#unanswerableOf(iface).length);
     this.emit('state', { interface: iface.name, state, ...(reason ? { reason } : {}) });
   }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }

@@ -3,12 +3,13 @@ import { describe, it } from 'node:test';
 import { ARP_REPLY, ARP_REQUEST, decodeArp, encodeArp } from '../../../src/packet/arp.js';
 import { decodeEthernet, encodeEthernet } from '../../../src/packet/ethernet.js';
 import { decodeNeighborDiscovery, encodeNeighborDiscovery, icmpv6Checksum } from '../../../src/packet/icmpv6.js';
-import { parseIp } from '../../../src/packet/ip.js';
+import { ipText, parseIp } from '../../../src/packet/ip.js';
 import { ALL_NODES, UNSPECIFIED, decodeIpv6, encodeIpv6, multicastMac, solicitedNodeAddress } from '../../../src/packet/ipv6.js';
 import type { Decision, InterfaceView } from '../../../src/l2/decide.js';
 import { decide } from '../../../src/l2/decide.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
-import { ARPING_REQUEST, CLIENT_MAC, NDISC6_SOLICITATION, OUR_MAC } from '../../support/frames.js';
+import { ARPING_REQUEST, CLIENT_MAC, NDISC6_SOLICITATION, OUR_MAC, PING6_REQUEST, PING_REQUEST } from '../../support/frames.js';
+import { decodeIpv4, internetChecksum } from '../../../src/packet/ipv4.js';
 
 const view: InterfaceView = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '2001:db8::10']) };
 const OTHER_MAC = Buffer.from('02000000000c', 'hex');
@@ -281,4 +282,73 @@ describe('decide: IPv6 validity rules', () => {
       assert.deepEqual(decide(nsFrame(row.bad), view), { kind: 'malformed', reason: row.reason });
     });
   }
+});
+
+describe('decide: ping (ICMP and ICMPv6 echo), for addresses that opted in', () => {
+  const pinged: InterfaceView = { ...view, echo: new Set(['192.0.2.10', '2001:db8::10']) };
+
+  function echo(d: Decision): Extract<Decision, { kind: 'echo' }> {
+    if (d.kind !== 'echo') assert.fail(`expected an echo reply, got ${JSON.stringify(d)}`);
+    return d;
+  }
+
+  it("answers iputils ping's request with an echo reply from the address, to the asker, echoing id, sequence and data", () => {
+    const d = echo(decide(PING_REQUEST, pinged));
+    assert.equal(d.address, '192.0.2.10');
+    assert.equal(d.asker, '192.0.2.100');
+    const eth = decodeEthernet(d.frame);
+    assert.ok(eth.ok);
+    assert.deepEqual([eth.value.src, eth.value.dst, eth.value.etherType], [OUR_MAC, CLIENT_MAC, 0x0800]);
+    const ip = decodeIpv4(eth.value.payload);
+    assert.ok(ip.ok, 'a valid IPv4 header, checksum included');
+    assert.deepEqual([ipText(ip.value.src), ipText(ip.value.dst), ip.value.protocol, ip.value.ttl], ['192.0.2.10', '192.0.2.100', 1, 64]);
+    const request = decodeIpv4(PING_REQUEST.subarray(14));
+    assert.ok(request.ok);
+    assert.equal(ip.value.payload[0], 0, 'type 0: echo reply');
+    assert.deepEqual(ip.value.payload.subarray(4), request.value.payload.subarray(4), 'identifier, sequence number and data unchanged');
+    assert.equal(internetChecksum(ip.value.payload), 0);
+  });
+
+  it('answers ping -6 with an ICMPv6 echo reply whose checksum covers the pseudo-header', () => {
+    const d = echo(decide(PING6_REQUEST, pinged));
+    assert.deepEqual([d.family, d.address, d.asker], [6, '2001:db8::10', '2001:db8::100']);
+    const eth = decodeEthernet(d.frame);
+    assert.ok(eth.ok);
+    assert.deepEqual(eth.value.dst, CLIENT_MAC);
+    const ip = decodeIpv6(eth.value.payload);
+    assert.ok(ip.ok);
+    assert.deepEqual([ipText(ip.value.src), ipText(ip.value.dst), ip.value.hopLimit], ['2001:db8::10', '2001:db8::100', 64]);
+    assert.equal(ip.value.payload[0], 129);
+    assert.equal(icmpv6Checksum(ip.value.src, ip.value.dst, ip.value.payload), 0);
+    assert.deepEqual(ip.value.payload.subarray(4), PING6_REQUEST.subarray(14 + 40 + 4));
+  });
+
+  it('answers nothing without the opt-in, for another address, or sent to another MAC', () => {
+    assert.equal(decide(PING_REQUEST, view).kind, 'ignore');
+    assert.equal(decide(PING6_REQUEST, view).kind, 'ignore');
+    assert.equal(decide(PING_REQUEST, { ...view, echo: new Set(['2001:db8::10']) }).kind, 'ignore');
+    const elsewhere = Buffer.from(PING_REQUEST);
+    elsewhere[5] = 0x0c;
+    assert.equal(decide(elsewhere, pinged).kind, 'ignore');
+  });
+
+  it('refuses a broken checksum, a fragment and a broadcast source as Linux would', () => {
+    const badIcmp = Buffer.from(PING_REQUEST);
+    badIcmp.writeUInt8(badIcmp.readUInt8(14 + 20 + 2) ^ 0xff, 14 + 20 + 2);
+    assert.match(JSON.stringify(decide(badIcmp, pinged)), /bad ICMP checksum/);
+    const bad6 = Buffer.from(PING6_REQUEST);
+    bad6.writeUInt8(bad6.readUInt8(14 + 40 + 9) ^ 0xff, 14 + 40 + 9);
+    assert.match(JSON.stringify(decide(bad6, pinged)), /bad ICMPv6 checksum/);
+    // More fragments set: header checksum fixed up so only the fragment rule applies.
+    const fragment = Buffer.from(PING_REQUEST);
+    fragment.writeUInt16BE(0x2000, 14 + 6);
+    fragment.writeUInt16BE(0, 14 + 10);
+    fragment.writeUInt16BE(internetChecksum(fragment.subarray(14, 34)), 14 + 10);
+    assert.match(JSON.stringify(decide(fragment, pinged)), /IPv4 fragment/);
+    const broadcast = Buffer.from(PING_REQUEST);
+    broadcast.writeUInt32BE(0xffffffff, 14 + 12);
+    broadcast.writeUInt16BE(0, 14 + 10);
+    broadcast.writeUInt16BE(internetChecksum(broadcast.subarray(14, 34)), 14 + 10);
+    assert.match(JSON.stringify(decide(broadcast, pinged)), /limited broadcast/);
+  });
 });

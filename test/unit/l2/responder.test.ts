@@ -5,12 +5,12 @@ import { Registry } from 'prom-client';
 import { ARP_REQUEST, encodeArp } from '../../../src/packet/arp.js';
 import { encodeEthernet } from '../../../src/packet/ethernet.js';
 import { parseIp } from '../../../src/packet/ip.js';
-import { REANNOUNCE_MIN_MS, RECOVERY_UNFIT_MS, Responder } from '../../../src/l2/responder.js';
+import { ECHO_BURST, ECHO_PER_SECOND, REANNOUNCE_MIN_MS, RECOVERY_UNFIT_MS, Responder } from '../../../src/l2/responder.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { runBpf } from '../../support/bpf-interpreter.js';
 import { FakeLinks, fakeOpener, link } from '../../support/fakes.js';
 import type { FakeSocket } from '../../support/fakes.js';
-import { ARPING_REQUEST, NDISC6_SOLICITATION } from '../../support/frames.js';
+import { ARPING_REQUEST, NDISC6_SOLICITATION, PING_REQUEST } from '../../support/frames.js';
 
 const MAC_A = '02:00:00:00:00:0a';
 const burst = { rounds: 3, intervalMs: 20 };
@@ -304,6 +304,36 @@ describe('Responder', () => {
     assert.equal(r.counters().errors, 2);
     assert.equal(r.counters().repliesSent, 0);
     assert.throws(() => { r.setDesired([{ address: '192.0.2.300', interface: 'eth0' }]); }, /not an IP address/);
+    r.close();
+  });
+});
+
+describe('Responder: ping opt-in', () => {
+  it('answers echo requests only for pairs with echo set, within the rate limit, and counts the rest', () => {
+    const links = new FakeLinks([link('eth0', 2, MAC_A)]);
+    const fake = fakeOpener(links);
+    const r = new Responder({ links, open: fake.open, burst: { rounds: 1, intervalMs: 60_000 } });
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    const sent = () => s.sent.filter((f) => f.readUInt16BE(12) === 0x0800).length;
+    const toOurs = Buffer.from(PING_REQUEST);
+    MAC_A.split(':').forEach((b, i) => { toOurs[i] = parseInt(b, 16); });
+    s.receive(toOurs);
+    assert.equal(sent(), 0, 'no opt-in, no answer');
+    const filters = s.filters.length;
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0', echo: true }]);
+    assert.equal(s.filters.length, filters + 1, 'the opt-in changes the filter');
+    const t0 = performance.now();
+    for (let i = 0; i < ECHO_BURST + 30; i++) s.receive(toOurs);
+    // The bucket refills at ECHO_PER_SECOND while the loop runs (slowly, on a loaded machine).
+    const refilled = Math.ceil(((performance.now() - t0) / 1000) * ECHO_PER_SECOND);
+    assert.ok(sent() >= ECHO_BURST && sent() <= ECHO_BURST + refilled, `a burst, then the limit: ${sent()} sent`);
+    assert.equal(r.counters().echoReplies, sent());
+    assert.equal(r.counters().echoLimited, ECHO_BURST + 30 - sent());
+    const answered = sent();
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    s.receive(toOurs);
+    assert.equal(r.counters().echoReplies, answered, 'opted out again');
     r.close();
   });
 });

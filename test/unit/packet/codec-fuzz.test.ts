@@ -8,11 +8,13 @@ import { decodeIpv6 } from '../../../src/packet/ipv6.js';
 import { decide } from '../../../src/l2/decide.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { parseIp } from '../../../src/packet/ip.js';
-import { ARPING_REQUEST, NDISC6_SOLICITATION, OUR_MAC } from '../../support/frames.js';
+import { ARPING_REQUEST, NDISC6_SOLICITATION, OUR_MAC, PING6_REQUEST, PING_REQUEST } from '../../support/frames.js';
+import { decodeIpv4, internetChecksum } from '../../../src/packet/ipv4.js';
+import { icmpv6Checksum } from '../../../src/packet/icmpv6.js';
 import { mutatedFrames } from '../../support/frame-mutations.js';
 
-const view = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '2001:db8::10']) };
-const seeds = [ARPING_REQUEST, NDISC6_SOLICITATION, ...gratuitousFrames(parseIp('2001:db8::10')!, Buffer.from('02000000000c', 'hex'))];
+const view = { mac: OUR_MAC, addresses: new Set(['192.0.2.10', '2001:db8::10']), echo: new Set(['192.0.2.10', '2001:db8::10']) };
+const seeds = [ARPING_REQUEST, NDISC6_SOLICITATION, PING_REQUEST, PING6_REQUEST, ...gratuitousFrames(parseIp('2001:db8::10')!, Buffer.from('02000000000c', 'hex'))];
 
 /** Every decoder on the path, as the responder runs them. */
 function decodeAll(frame: Buffer): void {
@@ -21,6 +23,7 @@ function decodeAll(frame: Buffer): void {
   decodeArp(eth.value.payload);
   const ip = decodeIpv6(eth.value.payload);
   if (ip.ok) decodeNeighborDiscovery(ip.value);
+  decodeIpv4(eth.value.payload);
 }
 
 /** A real frame with bytes flipped, truncated or extended. */
@@ -32,7 +35,7 @@ describe('codec fuzzing', () => {
       const b = Buffer.from(bytes);
       decodeAll(b);
       const d = decide(b, view);
-      assert.ok(['reply', 'conflict', 'ignore', 'malformed'].includes(d.kind));
+      assert.ok(['reply', 'echo', 'conflict', 'ignore', 'malformed'].includes(d.kind));
     }), { numRuns: 5000 });
   });
 
@@ -53,6 +56,24 @@ describe('codec fuzzing', () => {
           assert.ok(decodeArp(eth.value.payload).ok);
         }
         assert.ok(view.addresses.has(d.address));
+      }
+      if (d.kind === 'echo') {
+        // An echo reply must be a valid packet from the address that was pinged.
+        const eth = decodeEthernet(d.frame);
+        assert.ok(eth.ok);
+        assert.deepEqual(eth.value.src, OUR_MAC);
+        if (d.family === 4) {
+          const ip = decodeIpv4(eth.value.payload);
+          assert.ok(ip.ok);
+          assert.equal(internetChecksum(ip.value.payload), 0);
+          assert.equal(ip.value.payload[0], 0);
+        } else {
+          const ip = decodeIpv6(eth.value.payload);
+          assert.ok(ip.ok);
+          assert.equal(icmpv6Checksum(ip.value.src, ip.value.dst, ip.value.payload), 0);
+          assert.equal(ip.value.payload[0], 129);
+        }
+        assert.ok(view.echo.has(d.address));
       }
     }), { numRuns: 5000 });
   });
