@@ -83,6 +83,8 @@ export const announceCommand: Command = {
     responder.on('conflict', (e) => { log(`CONFLICT ${e.address} claimed by ${e.mac} on ${e.interface}`); });
     responder.on('state', (e) => { log(`${e.interface}: ${e.state}${e.reason ? ` (${e.reason})` : ''}`); });
     responder.on('problem', (e) => { log(`problem on ${e.interface}: ${e.message}`); });
+    responder.on('recovered', (e) => { log(`${e.interface}: answering again ${e.ms} ms after ${e.code}; re-announcing`); });
+    responder.on('fitness', (e) => { log(`${e.interface}: ${e.fit ? 'can answer again' : `CANNOT ANSWER (${e.reason ?? ''})`}`); });
     links.on('problem', (err) => { log(`link inventory: ${err.message}`); });
 
     responder.setDesired(positionals.map((address) => ({ address, interface: ifname })));
