@@ -56,8 +56,8 @@ export interface FilterSpec {
 
 /**
  * - `exact`: passes ARP/NS/NA about announced addresses only;
- * - `widened`: neighbouring ranges were merged to fit the budget, so some
- *   unannounced addresses pass too;
+ * - `widened`: neighbouring ranges were merged to fit the budget (or one
+ *   family passes whole), so some unannounced addresses pass too;
  * - `pass-all`: every ARP, NS and NA passes (even one range per family did not fit);
  * - `reject-all`: nothing is announced.
  */
@@ -93,10 +93,11 @@ export function buildFilter(spec: FilterSpec, budget: number = currentFilterBudg
  * headers, whose target is announced. Drops our own outgoing frames and
  * frames tagged with a VLAN id (they belong to the VLAN's sub-interface);
  * priority-tagged frames (VLAN id 0) pass, since Linux treats them as
- * untagged. Tries the exact program first, then ever wider merges of
- * neighbouring ranges, then passAllArpNdFilter(), returning the first within
- * `budget` and MAX_INSNS (pass-all even if it is not: nothing is smaller
- * that still answers).
+ * untagged. Tries the exact program first; if it exceeds `budget` or
+ * MAX_INSNS, widens each family by the fewest steps that fit its share (see
+ * Widener), passing a family whole if even one range does not fit. Returns
+ * passAllArpNdFilter() when nothing else fits, even over budget: nothing
+ * smaller still answers, and the caller may find the kernel takes it.
  */
 export function planFilter(spec: FilterSpec, budget: number = currentFilterBudget()): FilterPlan {
   if (spec.ipv4.length === 0 && spec.ipv6.length === 0) {
@@ -124,8 +125,8 @@ export function planFilter(spec: FilterSpec, budget: number = currentFilterBudge
   // the other, and shrink if the whole came out larger than its parts.
   const head = assemble(undefined, undefined);
   let availE = budget - ebpfLength(head);
-  const availC = MAX_INSNS - head.length;
-  for (let round = 0; round < 4 && availE > 0; round++) {
+  let availC = MAX_INSNS - head.length;
+  for (let round = 0; round < 4 && availE > 0 && availC > 0; round++) {
     const share = (f: Family | undefined, e: number, c: number) => (f ? f.cheapest(e, c) : undefined);
     const { v4, v6 } = fams;
     let c4: Choice | undefined;
@@ -144,7 +145,8 @@ export function planFilter(spec: FilterSpec, budget: number = currentFilterBudge
     }
     const plan = build(c4, c6);
     if (plan.fits) return strip(plan);
-    availE -= plan.ebpfLength - budget;
+    availE -= Math.max(0, plan.ebpfLength - budget);
+    availC -= Math.max(0, plan.program.length - MAX_INSNS);
   }
   return strip(build(fams.v4 ? 'all' : undefined, fams.v6 ? 'all' : undefined));
 }
@@ -207,7 +209,7 @@ class Family {
  * The last resort: every ARP frame and every NS/NA (no extension headers)
  * passes, and decide() filters. Our own outgoing frames and frames tagged
  * with a non-zero VLAN id are still dropped. Small enough for any optmem_max
- * a kernel runs with (about 60 eBPF instructions). `arp`/`nd` leave a family
+ * a kernel runs with (71 eBPF instructions). `arp`/`nd` leave a family
  * out (both default to true).
  */
 export function passAllArpNdFilter(arp = true, nd = true): BpfInsn[] {
