@@ -151,7 +151,7 @@ function decideNd(eth: EthernetFrame, view: InterfaceView): Decision {
   const nd = decodeNeighborDiscovery(ip.value);
   if (!nd.ok) return { kind: 'malformed', reason: nd.error };
   const m = nd.value;
-  const target = ipText(m.target);
+  const target = ipv6Text(m.target);
   if (m.type !== ICMPV6_NEIGHBOR_SOLICITATION) {
     const mac = m.targetMac ?? eth.src;
     if (view.addresses.has(target) && !mac.equals(view.mac)) {
@@ -181,4 +181,36 @@ function badIpv6Source(src: Buffer): string | undefined {
   // Answering it would put a packet to ::1 on the wire.
   if (src.equals(LOOPBACK)) return 'loopback (RFC 4291 §2.5.3)';
   return undefined;
+}
+
+const HEX = Array.from({ length: 65536 }, (_, i) => i.toString(16));
+
+/**
+ * ipText for 16 bytes (RFC 5952: lowercase, no leading zeros, the first
+ * longest run of two or more zero groups as "::"), several times faster than
+ * the general one: a solicitation flood formats every target. Held equal to
+ * ipText by a test.
+ */
+export function ipv6Text(b: Buffer): string {
+  if (b.length !== 16) return ipText(b);
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (b.readUInt16BE(2 * i) !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && b.readUInt16BE(2 * j) === 0) j++;
+    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
+    i = j;
+  }
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestAt) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += HEX[b.readUInt16BE(2 * i)] ?? '';
+  }
+  return out;
 }

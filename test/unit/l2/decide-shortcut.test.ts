@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decide, decideFully } from '../../../src/l2/decide.js';
+import { decide, decideFully, ipv6Text } from '../../../src/l2/decide.js';
+import { ipText, parseIp } from '../../../src/packet/ip.js';
 import { ARPING_REQUEST, OUR_MAC } from '../../support/frames.js';
 import { mutatedFrames } from '../../support/frame-mutations.js';
 
@@ -52,5 +53,21 @@ describe('decide: the ARP flood shortcut', () => {
     const f = Buffer.from(ARPING_REQUEST);
     Buffer.from([203, 0, 113, 9]).copy(f, 38);
     assert.deepEqual(decide(f, view), { kind: 'ignore', reason: 'ARP request for 203.0.113.9, not ours', request: true });
+  });
+});
+
+describe('decide: IPv6 target text', () => {
+  it('formats as ipText does', () => {
+    // Mostly zero groups, so that runs of every length and position occur.
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(1, 0xffff, 0x10, 0x100));
+    fc.assert(fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+      const b = Buffer.alloc(16);
+      groups.forEach((g, i) => b.writeUInt16BE(g, 2 * i));
+      assert.equal(ipv6Text(b), ipText(b));
+    }), { numRuns: 20000 });
+    for (const t of ['::', '::1', '1::', '2001:db8::', '::ffff:c000:20a', 'fe80::1:0:0:1', '2001:db8:0:1:1:1:1:1', '1:0:0:2:0:0:0:3']) {
+      const b = parseIp(t)!.bytes;
+      assert.equal(ipv6Text(b), ipText(b), t);
+    }
   });
 });
