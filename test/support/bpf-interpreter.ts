@@ -4,6 +4,8 @@ import type { BpfInsn } from '../../src/packet/bpf-filter.js';
 export interface BpfMeta {
   readonly pkttype: number;
   readonly vlanTagPresent: boolean;
+  /** The tag's TCI when vlanTagPresent (SKF_AD_VLAN_TAG); 0 if not given. */
+  readonly vlanTci?: number;
 }
 
 const AD_OFF = -0x1000;
@@ -22,6 +24,7 @@ export function runBpf(program: readonly BpfInsn[], pkt: Uint8Array, meta: BpfMe
       const ad = (off | 0) - AD_OFF;
       if (ad === 4) return meta.pkttype;
       if (ad === 48) return meta.vlanTagPresent ? 1 : 0;
+      if (ad === 44) return meta.vlanTagPresent ? (meta.vlanTci ?? 0) : 0;
       throw new Error(`unsupported ancillary load ${ad}`);
     }
     if (off + size > pkt.length) return undefined;
@@ -50,6 +53,15 @@ export function runBpf(program: readonly BpfInsn[], pkt: Uint8Array, meta: BpfMe
         if (mode !== 0x00) throw new Error('unsupported ldx mode');
         x = insn.k;
         break;
+      case 0x04: { // ALU, immediate operand only
+        if (insn.code & 0x08) throw new Error('unsupported alu x');
+        const op = insn.code & 0xf0;
+        if (op === 0x00) a = (a + insn.k) >>> 0;
+        else if (op === 0x10) a = (a - insn.k) >>> 0;
+        else if (op === 0x50) a = (a & insn.k) >>> 0;
+        else throw new Error(`unsupported alu op 0x${op.toString(16)}`);
+        break;
+      }
       case 0x05: { // JMP
         const op = insn.code & 0xf0;
         if (op === 0x00) { pc += insn.k; break; }
@@ -58,6 +70,11 @@ export function runBpf(program: readonly BpfInsn[], pkt: Uint8Array, meta: BpfMe
         pc += cond ? insn.jt : insn.jf;
         break;
       }
+      case 0x07: // MISC: tax, txa
+        if (insn.code === 0x07) x = a;
+        else if (insn.code === 0x87) a = x;
+        else throw new Error(`unsupported misc 0x${insn.code.toString(16)}`);
+        break;
       case 0x06: // RET k
         return insn.k;
       default:

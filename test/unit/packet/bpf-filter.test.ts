@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ACCEPT, MAX_INSNS, buildFilter, livenessFilter, rejectAllFilter, toUint32Array } from '../../../src/packet/bpf-filter.js';
+import fc from 'fast-check';
+import type { BpfInsn, FilterSpec } from '../../../src/packet/bpf-filter.js';
+import { ACCEPT, MAX_INSNS, buildFilter, livenessFilter, passAllArpNdFilter, planFilter, rejectAllFilter, toUint32Array } from '../../../src/packet/bpf-filter.js';
+import { PROG_HEADER_BYTES, ebpfLength, filterBudget, readOptmemMax } from '../../../src/packet/filter-cost.js';
 import { encodeEthernet } from '../../../src/packet/ethernet.js';
 import { parseIp } from '../../../src/packet/ip.js';
 import { encodeLivenessFrame } from '../../../src/packet/liveness-frame.js';
@@ -57,9 +63,10 @@ describe('BPF filter', () => {
     assert.equal(runBpf(prog, udp, host), 0);
   });
 
-  it('drops our own outgoing frames, VLAN-tagged frames and truncated ones', () => {
+  it('drops our own outgoing frames, frames tagged with a VLAN id and truncated ones', () => {
     assert.equal(runBpf(prog, arpFor('192.0.2.10'), { pkttype: 4, vlanTagPresent: false }), 0);
-    assert.equal(runBpf(prog, arpFor('192.0.2.10'), { pkttype: 1, vlanTagPresent: true }), 0);
+    assert.equal(runBpf(prog, arpFor('192.0.2.10'), { pkttype: 1, vlanTagPresent: true, vlanTci: 7 }), 0);
+    assert.equal(runBpf(prog, nsFor('2001:db8::10'), { pkttype: 2, vlanTagPresent: true, vlanTci: 0xe000 | 100 }), 0);
     const tagged = encodeEthernet({
       dst: Buffer.alloc(6, 0xff), src: Buffer.alloc(6, 2), vlan: { pcp: 0, dei: false, vid: 7 }, etherType: 0x0806,
       payload: arpFor('192.0.2.10').subarray(14),
@@ -67,6 +74,17 @@ describe('BPF filter', () => {
     assert.equal(runBpf(prog, tagged, host), 0);
     assert.equal(runBpf(prog, arpFor('192.0.2.10').subarray(0, 40), host), 0);
     assert.equal(runBpf(prog, Buffer.alloc(0), host), 0);
+  });
+
+  it('passes priority-tagged frames (VLAN id 0, any priority), as Linux answers them', () => {
+    for (const vlanTci of [0, 0xe000, 0x1000, 0x2000 | 0x1000]) {
+      const meta = { pkttype: 1, vlanTagPresent: true, vlanTci };
+      assert.equal(runBpf(prog, arpFor('192.0.2.10'), meta), ACCEPT, `ARP, TCI 0x${vlanTci.toString(16)}`);
+      assert.equal(runBpf(prog, nsFor('2001:db8::10'), { ...meta, pkttype: 2 }), ACCEPT, `NS, TCI 0x${vlanTci.toString(16)}`);
+      assert.equal(runBpf(prog, arpFor('192.0.2.12'), meta), 0, 'still only announced addresses');
+      assert.equal(runBpf(prog, arpFor('192.0.2.10'), { ...meta, vlanTci: vlanTci | 1 }), 0, 'VLAN 1');
+      assert.equal(runBpf(prog, arpFor('192.0.2.10'), { ...meta, vlanTci: vlanTci | 0x800 }), 0, 'VLAN 2048');
+    }
   });
 
   it('accepts nothing when nothing is announced, and handles one family alone', () => {
@@ -80,12 +98,15 @@ describe('BPF filter', () => {
     assert.equal(runBpf(onlyV4, arpFor('192.0.2.10'), host), ACCEPT);
   });
 
-  it('stays within limits with many addresses, falling back to passing all ARP/ND', () => {
-    const many = Array.from({ length: 600 }, (_, i) => parseIp(`2001:db8::${(i + 1).toString(16)}`)!.bytes);
-    const big = buildFilter({ ipv4: [v4('192.0.2.10')], ipv6: many });
-    assert.ok(big.length <= MAX_INSNS);
-    checkProgram(big);
-    assert.equal(runBpf(big, nsFor('2001:db8::ffff'), host), ACCEPT, 'fallback passes every solicitation');
+  it('stays exact with many addresses when the budget allows', () => {
+    const many = Array.from({ length: 600 }, (_, i) => parseIp(`2001:db8::${(i * 3 + 1).toString(16)}`)!.bytes);
+    const plan = planFilter({ ipv4: [v4('192.0.2.10')], ipv6: many }, filterBudget(20480));
+    assert.equal(plan.mode, 'exact');
+    assert.ok(plan.program.length <= MAX_INSNS);
+    checkProgram(plan.program);
+    assert.equal(runBpf(plan.program, nsFor('2001:db8::706'), host), ACCEPT);
+    assert.equal(runBpf(plan.program, nsFor('2001:db8::707'), host), 0);
+    assert.equal(runBpf(plan.program, nsFor('2001:db8::709'), host), 0);
     const manyV4 = Array.from({ length: 250 }, (_, i) => v4(`198.51.100.${i + 1}`));
     const exact = buildFilter({ ipv4: manyV4, ipv6: [] });
     checkProgram(exact);
@@ -97,6 +118,254 @@ describe('BPF filter', () => {
     const flat = toUint32Array(prog);
     assert.equal(flat.length, prog.length * 4);
     assert.deepEqual([...flat.subarray(0, 4)], [prog[0]!.code, prog[0]!.jt, prog[0]!.jf, prog[0]!.k]);
+  });
+});
+
+/** mulberry32: deterministic, so a failure reproduces. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+const ipv4n = (s: string) => v4(s).readUInt32BE(0);
+/** 2001:db8:<p>::<hi>:<lo> as 16 bytes. */
+function v6n(prefix: number, low64: bigint): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt32BE(0x20010db8, 0);
+  b.writeUInt32BE(prefix >>> 0, 4);
+  b.writeBigUInt64BE(low64, 8);
+  return b;
+}
+
+function arpWith(target: Uint8Array, sender: Uint8Array = v4('192.0.2.100')): Buffer {
+  const f = Buffer.from(ARPING_REQUEST);
+  f.set(sender, 28);
+  f.set(target, 38);
+  return f;
+}
+
+function ndWith(target: Uint8Array, type = 135): Buffer {
+  const f = Buffer.from(NDISC6_SOLICITATION);
+  f.set(target, 62);
+  f[54] = type;
+  return f;
+}
+
+const passes = (p: BpfInsn[], f: Buffer) => runBpf(p, f, host) === ACCEPT;
+
+/** Every announced address passes: ARP as target and as sender, NS and NA. */
+function assertAllPass(p: BpfInsn[], spec: FilterSpec): void {
+  for (const a of spec.ipv4) {
+    assert.ok(passes(p, arpWith(a)), `ARP for ${[...a].join('.')}`);
+    assert.ok(passes(p, arpWith(v4('203.0.113.254'), a)), `ARP from ${[...a].join('.')}`);
+  }
+  for (const a of spec.ipv6) {
+    assert.ok(passes(p, ndWith(a)), `NS for ${Buffer.from(a).toString('hex')}`);
+    assert.ok(passes(p, ndWith(a, 136)), `NA for ${Buffer.from(a).toString('hex')}`);
+  }
+}
+
+/** Scattered sets: IPv4 anywhere in three /16s, IPv6 anywhere in four /64s. */
+function scattered(seed: number, n4: number, n6: number): FilterSpec {
+  const r = rng(seed);
+  const bases4 = [ipv4n('10.1.0.0'), ipv4n('172.16.0.0'), ipv4n('192.168.0.0')];
+  const ipv4 = Array.from({ length: n4 }, () => u32(bases4[Math.floor(r() * 3)]! + Math.floor(r() * 65536)));
+  const ipv6 = Array.from({ length: n6 }, () =>
+    v6n(Math.floor(r() * 4), (BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32))));
+  return { ipv4, ipv6 };
+}
+
+/** What a pool allocator hands out: lowest free first, with some released again. */
+function clustered(seed: number, n4: number, n6: number): FilterSpec {
+  const r = rng(seed);
+  const ipv4: Buffer[] = [];
+  for (let i = 0; ipv4.length < n4; i++) if (r() > 0.1) ipv4.push(u32(ipv4n('10.20.0.1') + i));
+  const ipv6: Buffer[] = [];
+  for (let i = 0; ipv6.length < n6; i++) if (r() > 0.1) ipv6.push(v6n(7, BigInt(i + 1)));
+  return { ipv4, ipv6 };
+}
+
+describe('BPF filter at scale (1,000 and more addresses)', () => {
+  const small = filterBudget(20480);
+  const large = filterBudget(131072);
+
+  it('compares ranges: consecutive addresses cost one comparison, also across a word boundary', () => {
+    const ipv4 = Array.from({ length: 1000 }, (_, i) => u32(ipv4n('10.0.0.0') + i));
+    const ipv6 = Array.from({ length: 1000 }, (_, i) => v6n(0, 0xfffffe00n + BigInt(i)));
+    const plan = planFilter({ ipv4, ipv6 }, small);
+    assert.equal(plan.mode, 'exact');
+    assert.deepEqual(plan.ranges, { ipv4: 1, ipv6: 2 }, 'the IPv6 run is split where its low word wraps');
+    assert.ok(plan.ebpfLength < 250, `${plan.ebpfLength} eBPF instructions`);
+    checkProgram(plan.program);
+    assertAllPass(plan.program, { ipv4, ipv6 });
+    assert.ok(!passes(plan.program, arpWith(u32(ipv4n('10.0.0.0') - 1))));
+    assert.ok(!passes(plan.program, arpWith(u32(ipv4n('10.0.0.0') + 1000))));
+    assert.ok(!passes(plan.program, ndWith(v6n(0, 0xfffffe00n - 1n))));
+    assert.ok(!passes(plan.program, ndWith(v6n(0, 0xfffffe00n + 1000n))));
+    assert.ok(!passes(plan.program, ndWith(v6n(1, 0xfffffe00n))), 'another /64');
+  });
+
+  it('fits 1,000 IPv4 and 1,000 IPv6 addresses as pools allocate them, exactly, at optmem_max 20,480', () => {
+    const spec = clustered(1, 1000, 1000);
+    const plan = planFilter(spec, small);
+    assert.equal(plan.mode, 'exact');
+    assert.ok(plan.ebpfLength <= small);
+    checkProgram(plan.program);
+    assertAllPass(plan.program, spec);
+    const announced = new Set(spec.ipv4.map((a) => Buffer.from(a).readUInt32BE(0)));
+    for (let i = 0; i < 1200; i++) {
+      const a = ipv4n('10.20.0.1') + i;
+      assert.equal(passes(plan.program, arpWith(u32(a))), announced.has(a), `10.20.x.x + ${i}`);
+    }
+  });
+
+  // Uniformly scattered over three IPv4 /16s and four IPv6 /64s: the worst
+  // case for ranges. At 20,480 the budget cannot hold them exactly, and a
+  // good share of other addresses in the same prefixes pass too (decide()
+  // drops them); outside those prefixes nothing passes.
+  for (const [name, budget, bound] of [['20,480', small, 0.9], ['131,072', large, 0.5]] as const) {
+    it(`keeps within the budget for optmem_max ${name} with 1,000 and 2,000 scattered addresses per family, every one passing`, (t) => {
+      for (const n of [1000, 2000]) {
+        const spec = scattered(n, n, n);
+        const plan = planFilter(spec, budget);
+        assert.notEqual(plan.mode, 'pass-all');
+        assert.ok(plan.ebpfLength <= budget, `${plan.ebpfLength} > ${budget}`);
+        assert.ok(plan.program.length <= MAX_INSNS);
+        checkProgram(plan.program);
+        assertAllPass(plan.program, spec);
+        const other = scattered(n + 7, 2000, 2000);
+        const fp4 = other.ipv4.filter((a) => passes(plan.program, arpWith(a, v4('203.0.113.1')))).length / 2000;
+        const fp6 = other.ipv6.filter((a) => passes(plan.program, ndWith(a))).length / 2000;
+        t.diagnostic(`${n} per family: ${plan.mode}, ${plan.ebpfLength} eBPF, ${plan.program.length} cBPF, ranges ${plan.ranges.ipv4}/${plan.ranges.ipv6}, other addresses in the same prefixes passing: IPv4 ${fp4}, IPv6 ${fp6}`);
+        assert.ok(fp4 < bound && fp6 < bound, `${plan.mode}: ${fp4} / ${fp6} of unrelated addresses pass`);
+        if (plan.mode === 'exact') assert.equal(fp4 + fp6, 0);
+        for (let i = 1; i < 255; i++) {
+          assert.ok(!passes(plan.program, arpWith(v4(`203.0.113.${i}`), v4(`198.51.100.${i}`))));
+          assert.ok(!passes(plan.program, ndWith(parseIp(`2001:db8:ffff::${i.toString(16)}`)!.bytes)));
+        }
+      }
+    });
+  }
+
+  it('widens by merging the closest neighbours first', () => {
+    const base = ipv4n('10.0.0.0');
+    const offsets = [1, 2, 3, 10, 20, 1000, 5000, 100000];
+    const spec = { ipv4: offsets.map((o) => u32(base + o)), ipv6: [] };
+    const exact = planFilter(spec, 10_000);
+    assert.equal(exact.mode, 'exact');
+    assert.equal(exact.ranges.ipv4, 6);
+    const probes = [5, 15, 500, 3000, 50000];
+    let previous = -1;
+    for (let budget = exact.ebpfLength - 1; budget > 0; budget--) {
+      const plan = planFilter(spec, budget);
+      if (plan.mode === 'pass-all') break;
+      assert.equal(plan.mode, 'widened');
+      assert.ok(plan.ebpfLength <= budget);
+      assertAllPass(plan.program, spec);
+      const passing = probes.map((o) => passes(plan.program, arpWith(u32(base + o))));
+      // Gaps close smallest first: once a gap passes, every smaller one does.
+      const n = passing.lastIndexOf(true) + 1;
+      assert.deepEqual(passing, probes.map((_, i) => i < n), `budget ${budget}: ${passing.join()}`);
+      assert.ok(n >= previous);
+      previous = n;
+      assert.ok(!passes(plan.program, arpWith(u32(base + 200000))), 'never beyond the outermost addresses');
+    }
+    assert.equal(previous, probes.length, 'down to a single range');
+  });
+
+  it('falls back to passing all ARP/NS/NA when even one range per family does not fit', () => {
+    const spec = scattered(3, 50, 50);
+    const plan = planFilter(spec, 40);
+    assert.equal(plan.mode, 'pass-all');
+    assert.deepEqual(plan.program, passAllArpNdFilter());
+    assertAllPass(plan.program, spec);
+    assert.ok(passes(plan.program, arpWith(v4('203.0.113.1'))));
+  });
+
+  it('passAllArpNdFilter passes any ARP, NS and NA; still drops other frames, outgoing ones and VLAN ids', () => {
+    const p = passAllArpNdFilter();
+    checkProgram(p);
+    assert.ok(ebpfLength(p) < 80, `${ebpfLength(p)}`);
+    assert.ok(passes(p, arpWith(v4('203.0.113.9'))));
+    assert.ok(passes(p, ndWith(parseIp('2001:db8:1::9')!.bytes)));
+    assert.ok(passes(p, ndWith(parseIp('2001:db8:1::9')!.bytes, 136)));
+    assert.ok(!passes(p, ndWith(parseIp('2001:db8:1::9')!.bytes, 128)), 'echo request');
+    const udp = ndWith(parseIp('2001:db8:1::9')!.bytes);
+    udp[20] = 17;
+    assert.ok(!passes(p, udp));
+    const ipv4 = arpWith(v4('203.0.113.9'));
+    ipv4.writeUInt16BE(0x0800, 12);
+    assert.ok(!passes(p, ipv4));
+    assert.equal(runBpf(p, arpWith(v4('203.0.113.9')), { pkttype: 4, vlanTagPresent: false }), 0);
+    assert.equal(runBpf(p, arpWith(v4('203.0.113.9')), { pkttype: 1, vlanTagPresent: true, vlanTci: 5 }), 0);
+    assert.equal(runBpf(p, arpWith(v4('203.0.113.9')), { pkttype: 1, vlanTagPresent: true, vlanTci: 0x6000 }), ACCEPT);
+    assert.equal(runBpf(passAllArpNdFilter(true, false), ndWith(parseIp('2001:db8::9')!.bytes), host), 0);
+    assert.equal(runBpf(passAllArpNdFilter(false, true), arpWith(v4('192.0.2.9')), host), 0);
+  });
+
+  it('holds for any set and budget: valid program, every announced address passes, exact means exact', () => {
+    // Small spaces, so that runs, neighbours and word-boundary crossings are common.
+    const addr4 = fc.integer({ min: 0, max: 300 }).map((n) => u32(ipv4n('192.0.2.0') + n));
+    const addr6 = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: -40, max: 40 }))
+      .map(([p, hi, lo]) => v6n(p, ((BigInt(hi) << 32n) + BigInt(lo)) & 0xffffffffffffffffn));
+    fc.assert(fc.property(
+      fc.array(addr4, { maxLength: 60 }), fc.array(addr6, { maxLength: 60 }), fc.integer({ min: 30, max: 1500 }),
+      fc.array(addr4, { minLength: 5, maxLength: 5 }), fc.array(addr6, { minLength: 5, maxLength: 5 }),
+      (ipv4, ipv6, budget, probe4, probe6) => {
+        const spec = { ipv4, ipv6 };
+        const plan = planFilter(spec, budget);
+        checkProgram(plan.program);
+        if (plan.mode !== 'pass-all') assert.ok(plan.ebpfLength <= budget);
+        assertAllPass(plan.program, spec);
+        if (plan.mode === 'exact') {
+          const has4 = new Set(ipv4.map((a) => a.toString('hex')));
+          const has6 = new Set(ipv6.map((a) => a.toString('hex')));
+          for (const a of probe4) assert.equal(passes(plan.program, arpWith(a, v4('203.0.113.1'))), has4.has(a.toString('hex')));
+          for (const a of probe6) assert.equal(passes(plan.program, ndWith(a)), has6.has(a.toString('hex')));
+        }
+      },
+    ), { numRuns: 300 });
+  });
+});
+
+describe('filter cost and budget', () => {
+  const ret0 = { code: 0x06, jt: 0, jf: 0, k: 0 };
+  it('counts eBPF instructions as the kernel converts them (figures from bench/filter-calibrate.ts)', () => {
+    const jeqs = (n: number, k = 1) => [...Array.from({ length: n }, () => ({ code: 0x15, jt: 0, jf: 0, k })), ret0];
+    assert.equal(ebpfLength([ret0]), 5);
+    // Largest accepted on a fresh socket at optmem_max 20,480: 2,542 of these, 1,271 with k ≥ 2^31, 181 word loads.
+    assert.equal(ebpfLength(jeqs(2542)), 2547);
+    assert.equal(ebpfLength(jeqs(1271, 0xc0000201)), 2547);
+    assert.equal(ebpfLength([...Array.from({ length: 181 }, () => ({ code: 0x20, jt: 0, jf: 0, k: 14 })), ret0]), 2543);
+  });
+
+  it('budgets for two programs at once (a swap), below optmem_max', () => {
+    for (const optmem of [10240, 20480, 65536, 131072, 1 << 20]) {
+      const b = filterBudget(optmem);
+      assert.ok(2 * (PROG_HEADER_BYTES + 8 * b) < optmem, `${optmem}`);
+      assert.ok(b > optmem / 16 - 64, `not needlessly small at ${optmem}: ${b}`);
+    }
+    assert.equal(filterBudget(20480), 1232);
+    assert.equal(filterBudget(0), 0);
+    assert.ok(filterBudget(20480) >= ebpfLength(passAllArpNdFilter()));
+  });
+
+  it('reads optmem_max from a file, undefined if it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-optmem-'));
+    writeFileSync(join(dir, 'optmem_max'), '20480\n');
+    assert.equal(readOptmemMax(join(dir, 'optmem_max')), 20480);
+    writeFileSync(join(dir, 'optmem_max'), 'x\n');
+    assert.equal(readOptmemMax(join(dir, 'optmem_max')), undefined);
+    assert.equal(readOptmemMax(join(dir, 'missing')), undefined);
+    rmSync(dir, { recursive: true });
+    assert.ok((readOptmemMax() ?? 0) > 0, 'this namespace has one');
   });
 });
 
