@@ -26,7 +26,8 @@ const LEASES = SERVICES.map((s) => `cilium-l2announce-default-${s}`);
 let vips: string[] = [];
 
 before(async () => {
-  lab = await L2Lab.start({ nodes: 3, operatorReplicas: 2 });
+  // One node's RBAC changes alone below: each agent its own client-certificate user.
+  lab = await L2Lab.start({ nodes: 3, operatorReplicas: 2, agentAuth: 'user' });
   await apply(lab.cp, [
     'apiVersion: cilium.io/v2alpha1', 'kind: CiliumLoadBalancerIPPool', 'metadata: {name: upgrade-pool}',
     'spec: {blocks: [{start: 192.0.2.200, stop: 192.0.2.219}, {cidr: "2001:db8::1:0/112"}]}',
