@@ -457,6 +457,21 @@ export class L2Lab {
     return n;
   }
 
+  /**
+   * What the node's next agent authenticates as (its kubeconfig file is rewritten): 'token', the
+   * ServiceAccount with a token bound to the node's Node (agentAuth's default), or 'user', the
+   * node's own client-certificate user agentUser(node) with no role bound (the caller binds
+   * what the test needs; the admission policy does not apply to it). Returns the user.
+   */
+  async setAgentCredentials(node: string, kind: 'token' | 'user'): Promise<string> {
+    const n = this.node(node);
+    const path = kind === 'token' ? await agentTokenKubeconfig(this.cp, node) : await this.cp.kubeconfigFor(agentUser(node));
+    rewriteServer(path, this.#bridge(node).server, n.kubeconfig);
+    const user = kind === 'token' ? AGENT_SERVICE_ACCOUNT_USER : agentUser(node);
+    this.nodes[this.nodes.indexOf(n)] = { ...n, user };
+    return user;
+  }
+
   macOf(node: string): string {
     return this.node(node).host.mac;
   }
