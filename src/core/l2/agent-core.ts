@@ -161,6 +161,13 @@ export const CONFLICT_READ_PATIENCE_MS = 150;
  */
 export const DENIED_RETRY_MS = 100;
 
+/**
+ * Refused again and again with no news of the holder (it stopped being a candidate but cannot
+ * reach the API to hand over, so nobody may take its Services): the wait doubles up to this,
+ * so that each waiting Service costs at most one refused write per 5 s.
+ */
+export const DENIED_RETRY_MAX_MS = 5000;
+
 export class AgentCore {
   readonly self: string;
   readonly lan: LanLiveness;
@@ -209,6 +216,8 @@ export class AgentCore {
    * the Service's Lease changes hands, or the time comes.
    */
   private readonly denied = new Map<ServiceKey, { holder: string; message: string; retryAt: number | undefined }>();
+  /** By Service: refusals in a row with no news of the holder (DENIED_RETRY_MAX_MS). */
+  private readonly deniedStreak = new Map<ServiceKey, { holder: string; count: number }>();
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
@@ -238,6 +247,7 @@ export class AgentCore {
       this.dirty.add(key);
       retry = true;
     }
+    for (const [key, d] of this.deniedStreak) if (d.holder === node) this.deniedStreak.delete(key);
     const pauses = this.lan.pauseVersion;
     this.lan.setApiPause(node, facts.restarting);
     const marks = [...facts.unreachable].sort();
@@ -274,6 +284,7 @@ export class AgentCore {
     this.holderNames.set(service, facts.holder);
     if (before?.holder === facts.holder) return 'none';
     this.denied.delete(service);
+    this.deniedStreak.delete(service);
     this.dirty.add(service);
     return 'plan';
   }
@@ -291,6 +302,8 @@ export class AgentCore {
     } else if (outcome.result === 'denied') {
       this.apiOk = true;
       this.denied.set(write.service, { holder: write.previousHolder, message: outcome.message, retryAt: undefined });
+      const streak = this.deniedStreak.get(write.service);
+      this.deniedStreak.set(write.service, { holder: write.previousHolder, count: streak?.holder === write.previousHolder ? streak.count + 1 : 1 });
     } else {
       this.apiOk = false;
     }
@@ -528,7 +541,11 @@ export class AgentCore {
   private retryDenied(now: number): boolean {
     let any = false;
     for (const [key, d] of this.denied) {
-      if (d.retryAt === undefined) { d.retryAt = now + DENIED_RETRY_MS; continue; }
+      if (d.retryAt === undefined) {
+        const count = this.deniedStreak.get(key)?.count ?? 1;
+        d.retryAt = now + Math.min(DENIED_RETRY_MAX_MS, DENIED_RETRY_MS * 2 ** Math.min(count - 1, 16));
+        continue;
+      }
       if (now < d.retryAt) continue;
       this.denied.delete(key);
       this.dirty.add(key);
@@ -539,6 +556,7 @@ export class AgentCore {
 
   private forget(key: ServiceKey): void {
     this.denied.delete(key);
+    this.deniedStreak.delete(key);
     this.planByService.delete(key);
     this.previous.delete(key);
     this.orphanSince.delete(key);

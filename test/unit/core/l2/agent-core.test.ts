@@ -265,8 +265,14 @@ const stories: Story[] = [
       // Refused again (the apiserver's policy has not seen the mark yet): again after DENIED_RETRY_MS with no other news.
       w.core.writeFinished(again, { result: 'denied', message: 'held by a live node' });
       assert.deepEqual(w.plan().writes, []);
-      const took = w.until(() => w.plan().writes.length > 0, 5 * DENIED_RETRY_MS);
+      let last: LeaseWrite | undefined;
+      const took = w.until(() => (last = w.plan().writes[0]) !== undefined, 5 * DENIED_RETRY_MS);
       assert.ok(took >= DENIED_RETRY_MS && took <= DENIED_RETRY_MS + 2 * S.helloIntervalMs, `claimed again after ${took} ms`);
+      // Refused over and over with no news of the holder (it cannot hand over, nobody may take it): the wait doubles.
+      assert.ok(last);
+      w.core.writeFinished(last, { result: 'denied', message: 'held by a live node' });
+      const next = w.until(() => (last = w.plan().writes[0]) !== undefined, 10 * DENIED_RETRY_MS);
+      assert.ok(next >= 2 * DENIED_RETRY_MS && next <= 2 * DENIED_RETRY_MS + 2 * S.helloIntervalMs, `the third claim after ${next} ms`);
     },
   },
   {
