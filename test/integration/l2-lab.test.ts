@@ -127,7 +127,8 @@ describe('management link', () => {
   test('the agents run under the admission policy: RBAC lets them write any Lease in kube-system, the policy only herald\'s, as themselves', async () => {
     const leaseFile = (name: string, holder: string): string => {
       const file = join(lab.cp.dir, `lease-${name}.json`);
-      writeFileSync(file, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-system' }, spec: { holderIdentity: holder } }));
+      const labels = name.startsWith('cilium-l2announce-') ? { 'herald.io/lease': 'service' } : {};
+      writeFileSync(file, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-system', labels }, spec: { holderIdentity: holder } }));
       return file;
     };
     await assert.rejects(lab.kubectlAs('node-a', ['create', '--dry-run=server', '-f', leaseFile('kube-scheduler', 'node-a')]),
