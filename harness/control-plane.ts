@@ -200,6 +200,24 @@ export class ControlPlane {
     return path;
   }
 
+  /**
+   * A kubeconfig that authenticates with a bearer token (a ServiceAccount
+   * token from the TokenRequest API, say), written as <name>.kubeconfig.
+   */
+  kubeconfigWithToken(name: string, token: string): string {
+    const config = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'herald-test', cluster: { server: this.server, 'certificate-authority-data': readFileSync(join(this.dir, 'ca.crt')).toString('base64') } }],
+      users: [{ name, user: { token } }],
+      contexts: [{ name: 'herald-test', context: { cluster: 'herald-test', user: name } }],
+      'current-context': 'herald-test',
+    };
+    const path = join(this.dir, `${name}.kubeconfig`);
+    writeFileSync(path, stringify(config), { mode: 0o600 });
+    return path;
+  }
+
   kubeConfig(path = this.kubeconfigPath): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromFile(path);
@@ -249,6 +267,9 @@ export class ControlPlane {
       // would only complain that 127.0.0.1 is loopback.
       '--endpoint-reconciler-type=none',
       '--profiling=false',
+      // Tokens bound to a Node (the lab's agents: L2LabOptions.agentAuth) are
+      // alpha in 1.30, off by default (beta and on from 1.31, GA in 1.33).
+      ...(this.options.apiserver === 'oldest' ? ['--feature-gates=ServiceAccountTokenNodeBinding=true'] : []),
       ...(this.options.apiserverArgs ?? []),
     ], { logFile: d(logFile) });
   }

@@ -93,13 +93,26 @@ export interface L2LabOptions {
   readonly cluster?: 'stand-in' | 'real';
   /** kube-proxy's mode with cluster: 'real' (default nftables). */
   readonly proxyMode?: ProxyMode;
+  /**
+   * How each node's agent authenticates. 'token' (default): as the chart's
+   * ServiceAccount herald-agent, with a token from the TokenRequest API bound
+   * to the node's Node object, so it carries the node's name
+   * (userInfo.extra authentication.kubernetes.io/node-name) as a Pod's
+   * projected token does, and the admission policy holds it to that node.
+   * 'user': a client-certificate user of its own per node (agentUser()),
+   * bound to the agent roles, which the admission policy does not apply to
+   * (tests that change one node's RBAC alone).
+   */
+  readonly agentAuth?: 'token' | 'user';
+  /** Install the chart's admission policy (deploy/manifests/agent-admission.yaml; default true). */
+  readonly admissionPolicy?: boolean;
 }
 
 export interface LabNode {
   readonly name: string;
   /** The testbed host: namespace, MAC, LAN and backend addresses. */
   readonly host: Node;
-  /** The client-certificate user the node's agent runs as. */
+  /** The user the node's agent runs as: its client-certificate user, or the ServiceAccount's (agentAuth). */
   readonly user: string;
   /** A kubeconfig valid inside the node's namespace (server https://127.0.0.1:6443). */
   readonly kubeconfig: string;
@@ -162,6 +175,26 @@ export async function installAgentRbac(cp: ControlPlane): Promise<void> {
   await cp.kubectl(['apply', '-f', `${repoRoot}deploy/manifests/agent-rbac.yaml`]);
 }
 
+/** Applies deploy/manifests/agent-admission.yaml (the ValidatingAdmissionPolicies and their bindings). */
+export async function installAgentAdmission(cp: ControlPlane): Promise<void> {
+  await cp.kubectl(['apply', '-f', `${repoRoot}deploy/manifests/agent-admission.yaml`]);
+}
+
+/** The user a herald-agent ServiceAccount token authenticates as. */
+export const AGENT_SERVICE_ACCOUNT_USER = 'system:serviceaccount:kube-system:herald-agent';
+
+/**
+ * A kubeconfig (server: the apiserver on the root namespace's loopback) with a
+ * token of the ServiceAccount herald-agent (installAgentRbac first) from the
+ * TokenRequest API, bound to Node `node` (which must exist): the token names
+ * the node, as a DaemonSet pod's projected token does, and dies with the Node.
+ */
+export async function agentTokenKubeconfig(cp: ControlPlane, node: string): Promise<string> {
+  const token = (await cp.kubectl(['create', 'token', 'herald-agent', '-n', 'kube-system',
+    '--bound-object-kind=Node', `--bound-object-name=${node}`, '--duration=24h'])).trim();
+  return cp.kubeconfigWithToken(`herald-agent-${node}-token`, token);
+}
+
 /**
  * Binds the agent roles (installAgentRbac first) to the client-certificate
  * user `user`; returns its kubeconfig (server: the apiserver on the root
@@ -218,17 +251,19 @@ export class L2Lab {
     const apiPort = Number(new URL(cp.server).port);
     const operatorKubeconfig = await operatorUser(cp);  // also installs the CRDs
     await installAgentRbac(cp);
+    if (opts.admissionPolicy ?? true) await installAgentAdmission(cp);
     if (this.#real) this.#controllers = await ClusterControllers.start(cp);
     const proxyConfig = this.#real ? await cp.kubeconfigFor('system:kube-proxy') : undefined;
     const bed = this.#bed = await Testbed.create({ nodes: wanted.map((n) => ({ name: n.name })) });
     for (const [i, want] of wanted.entries()) {
       const host = bed.node(want.name);
       await this.#createNodeObject(want, host, i, wanted.length);
-      const user = agentUser(want.name);
+      const byToken = (opts.agentAuth ?? 'token') === 'token';
+      const user = byToken ? AGENT_SERVICE_ACCOUNT_USER : agentUser(want.name);
       const bridge = await ApiBridge.start(bed, host, cp.dir, apiPort);
       this.#bridges.set(want.name, bridge);
       const kubeconfig = join(cp.dir, `${want.name}.kubeconfig`);
-      rewriteServer(await agentUserKubeconfig(cp, user), bridge.server, kubeconfig);
+      rewriteServer(byToken ? await agentTokenKubeconfig(cp, want.name) : await agentUserKubeconfig(cp, user), bridge.server, kubeconfig);
       if (proxyConfig === undefined) {
         await this.#serveHttp(host);
         await this.#proxyTable(host, this.#perVip ? [] : (opts.kubeProxy && 'ports' in opts.kubeProxy ? opts.kubeProxy.ports : [80]));
@@ -420,6 +455,21 @@ export class L2Lab {
     const n = this.nodes.find((x) => x.name === name);
     if (!n) throw new Error(`no node ${name} in the lab (${this.nodes.map((x) => x.name).join(', ')})`);
     return n;
+  }
+
+  /**
+   * What the node's next agent authenticates as (its kubeconfig file is rewritten): 'token', the
+   * ServiceAccount with a token bound to the node's Node (agentAuth's default), or 'user', the
+   * node's own client-certificate user agentUser(node) with no role bound (the caller binds
+   * what the test needs; the admission policy does not apply to it). Returns the user.
+   */
+  async setAgentCredentials(node: string, kind: 'token' | 'user'): Promise<string> {
+    const n = this.node(node);
+    const path = kind === 'token' ? await agentTokenKubeconfig(this.cp, node) : await this.cp.kubeconfigFor(agentUser(node));
+    rewriteServer(path, this.#bridge(node).server, n.kubeconfig);
+    const user = kind === 'token' ? AGENT_SERVICE_ACCOUNT_USER : agentUser(node);
+    this.nodes[this.nodes.indexOf(n)] = { ...n, user };
+    return user;
   }
 
   macOf(node: string): string {

@@ -86,9 +86,9 @@ export function findWorkload(objects: readonly KubeObject[], kind: string): Work
   return { kind, name: o.metadata.name, namespace: o.metadata.namespace ?? 'default', template };
 }
 
-const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+const RBAC_KINDS = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 
-/** Applies the manifests' ServiceAccounts, roles and bindings, found by kind. */
+/** Applies the manifests' ServiceAccounts, roles and bindings and admission policies, found by kind. */
 export async function applyRbac(cp: ControlPlane, objects: readonly KubeObject[]): Promise<void> {
   const rbac = objects.filter((o) => RBAC_KINDS.has(o.kind));
   await cp.kubectl(['apply', '-f', '-'], rbac.map((o) => stringify(o)).join('---\n'));
@@ -544,7 +544,10 @@ export class PodRunner {
     // The projection: files a container user may read (a kubelet's defaultMode 0644), in a directory of their own.
     mkdirSync(saDir, { recursive: true, mode: 0o755 });
     chmodSync(saDir, 0o755);
-    const token = (await this.cp.kubectl(['create', 'token', plan.serviceAccountName, '-n', workload.namespace, '--duration=24h'])).trim();
+    // Bound to the pod's Node, so the token names it as a kubelet's projected token (bound to the Pod) does:
+    // the chart's admission policy takes the agent's node from there (there is no Pod object to bind to here).
+    const token = (await this.cp.kubectl(['create', 'token', plan.serviceAccountName, '-n', workload.namespace, '--duration=24h',
+      '--bound-object-kind=Node', `--bound-object-name=${placement.nodeName}`])).trim();
     writeFileSync(join(saDir, 'token'), token, { mode: 0o644 });
     writeFileSync(join(saDir, 'ca.crt'), readFileSync(join(this.cp.dir, 'ca.crt')), { mode: 0o644 });
     writeFileSync(join(saDir, 'namespace'), workload.namespace, { mode: 0o644 });

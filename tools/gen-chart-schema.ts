@@ -168,6 +168,12 @@ export function valuesSchema(): Schema {
           },
         },
         minReadySeconds: { type: 'integer', minimum: 0 },
+        admissionPolicy: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'ValidatingAdmissionPolicies that hold each agent to its own node\'s Leases (docs/security.md); needs Kubernetes 1.30.',
+          properties: { enabled: { type: 'boolean' } },
+        },
       }),
       operator: component('operator', operatorSettings, {
         replicas: { type: 'integer', minimum: 1 },

@@ -20,7 +20,7 @@ export const chartDir = fileURLToPath(new URL('../../deploy/helm/herald/', impor
 export const manifestsDir = fileURLToPath(new URL('../../deploy/manifests/', import.meta.url));
 
 /** The templates rendered into deploy/manifests (the rest render nothing with the default values). */
-export const manifestTemplates = ['agent-rbac.yaml', 'agent.yaml', 'operator-rbac.yaml', 'operator.yaml'] as const;
+export const manifestTemplates = ['agent-rbac.yaml', 'agent-admission.yaml', 'agent.yaml', 'operator-rbac.yaml', 'operator.yaml'] as const;
 
 export const renderCommand = 'node dist/tools/render-manifests.js';
 

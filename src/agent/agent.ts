@@ -451,6 +451,7 @@ export class Agent {
         announcerChanged(w, addresses, this.services.get(w.service)?.metadata.uid, this.events, this.o.log);
       }
       if (outcome.result === 'error') this.o.log.warn({ service: w.service, action: w.action, err: outcome.err }, 'Service Lease write failed');
+      if (outcome.result === 'denied') this.o.log.info({ service: w.service, action: w.action, holder: w.previousHolder, message: outcome.message }, 'Service Lease write refused by the admission policy; claiming again once the holder\'s node Lease shows its unreachable mark');
       // Without the API, retrying every 2 ms only adds load.
       this.changed(this.core.writeFinished(w, outcome), this.core.apiReachable() ? 2 : 250);
     });

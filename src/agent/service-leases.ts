@@ -10,7 +10,7 @@ import type { LeaseWrite, WriteOutcome } from '../core/l2/agent-core.js';
 import { compareResourceVersions } from '../core/l2/resource-version.js';
 import { serviceLeaseName } from '../core/l2/lease-names.js';
 import { writeLease, type Lease } from '../kube/lease-lock.js';
-import type { KubeTransport } from '../kube/transport.js';
+import { KubeApiError, type KubeTransport } from '../kube/transport.js';
 import { LEASE_KIND, LEASE_SERVICE, leaseFacts } from './convert.js';
 
 export interface ServiceLeaseWriterOptions {
@@ -53,6 +53,7 @@ export class ServiceLeaseWriter {
       this.written.set(w.service, lease);
       return { result: 'ok', lease: leaseFacts(lease) };
     } catch (err) {
+      if (admissionDenied(err)) return { result: 'denied', message: err.message };
       return { result: 'error', message: String(err), err };
     }
   }
@@ -68,6 +69,11 @@ export class ServiceLeaseWriter {
     const base = known.find((l) => l !== undefined) ?? { metadata: { name: leaseName, namespace: this.o.namespace } };
     return { ...base, metadata: { ...base.metadata, resourceVersion: w.expectedRv } };
   }
+}
+
+/** A refusal by a ValidatingAdmissionPolicy (herald's: docs/security.md), which names itself in the message. */
+export function admissionDenied(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && (err.status === 403 || err.status === 422) && err.message.includes('ValidatingAdmissionPolicy');
 }
 
 function rv(lease: Lease): string {

@@ -97,6 +97,17 @@ describe('the chart', () => {
     });
   }
 
+  test('the agents\' admission policy is on by default, for the release namespace\'s ServiceAccount, and a value turns it off', async () => {
+    const kinds = (o: K8sObject[]): string[] => o.filter((x) => x.kind.startsWith('ValidatingAdmissionPolicy')).map(ref).sort();
+    const on = objects(await helmOk(['template', 'herald', chartDir, '--namespace', 'lb-system']));
+    assert.equal(kinds(on).length, 6);
+    const leases = on.find((o) => ref(o) === 'ValidatingAdmissionPolicy/herald-agent-leases') as K8sObject & { spec: { matchConditions: { expression: string }[] } };
+    assert.equal(leases.spec.matchConditions[0]?.expression, "request.userInfo.username == 'system:serviceaccount:lb-system:herald-agent'");
+    const off = objects(await helmOk(['template', 'herald', chartDir, '--set', 'agent.admissionPolicy.enabled=false']));
+    assert.deepEqual(kinds(off), []);
+    assert.ok(off.some((o) => ref(o) === 'DaemonSet/herald-agent'), 'the agent itself stays');
+  });
+
   test('flags given as strings (helm --set-string) are taken as herald reads them', async () => {
     const set = ['agent.config.external-ips-must-be-in-pool=false', 'agent.config.burst-rounds=4', 'agent.config.hello-interval=100',
       'operator.config.write-concurrency=8', 'operator.config.health-port=9000'];
@@ -264,6 +275,9 @@ describe('on a real kube-apiserver', () => {
       'RoleBinding/herald-agent-leases', 'RoleBinding/herald-operator-leader-election',
       'Service/herald-agent-metrics', 'Service/herald-operator-metrics',
       'ServiceAccount/herald-agent', 'ServiceAccount/herald-operator',
+      'ValidatingAdmissionPolicy/herald-agent-lease-takeover', 'ValidatingAdmissionPolicy/herald-agent-leases', 'ValidatingAdmissionPolicy/herald-agent-policy-status',
+      'ValidatingAdmissionPolicyBinding/herald-agent-lease-takeover', 'ValidatingAdmissionPolicyBinding/herald-agent-leases',
+      'ValidatingAdmissionPolicyBinding/herald-agent-policy-status',
     ]);
     for (const o of manifest) assert.ok(await exists(o), `${ref(o)} exists`);
   });

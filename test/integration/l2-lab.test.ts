@@ -1,7 +1,8 @@
 /**
  * The L2 lab itself (harness/l2-lab.ts), before any agent runs in it:
  * each node namespace reaches the apiserver through its management link as
- * its own least-privilege user, partitions cut exactly one node off the API
+ * the agent's least-privilege ServiceAccount (a token bound to its Node, under
+ * the chart's admission policy), partitions cut exactly one node off the API
  * and not off the LAN, the kube-proxy stand-in carries a VIP announced by
  * hand to the right node, the blackout probe measures, and teardown leaves
  * nothing behind.
@@ -68,9 +69,12 @@ async function connectOnce(node: string, timeoutMs: number): Promise<string> {
 }
 
 describe('management link', () => {
-  test('each node namespace reaches the apiserver, TLS-verified, as its own agent user', async () => {
+  test('each node namespace reaches the apiserver, TLS-verified, as the agent\'s ServiceAccount with a token naming its node', async () => {
     for (const n of lab.nodes) {
-      assert.equal((await lab.kubectlAs(n.name, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).trim(), `herald-agent-${n.name}`);
+      const who = JSON.parse(await lab.kubectlAs(n.name, ['auth', 'whoami', '-o', 'json'])) as { status: { userInfo: { username: string; extra?: Record<string, string[]> } } };
+      assert.equal(who.status.userInfo.username, 'system:serviceaccount:kube-system:herald-agent');
+      assert.equal(n.user, who.status.userInfo.username);
+      assert.deepEqual(who.status.userInfo.extra?.['authentication.kubernetes.io/node-name'], [n.name], 'a token bound to its Node');
       const nodes = await lab.kubectlAs(n.name, ['get', 'nodes', '-o', 'name']);
       assert.deepEqual(nodes.trim().split('\n'), ['node/node-a', 'node/node-b', 'node/node-c']);
       const kubeconfig = readFileSync(n.kubeconfig, 'utf8');
@@ -118,6 +122,20 @@ describe('management link', () => {
     assert.ok(!(await can('patch', '', 'services', { subresource: 'status' })));
     assert.ok(!(await can('get', '', 'secrets', { namespace: 'kube-system' })));
     await assert.rejects(lab.kubectlAs('node-a', ['delete', 'node', 'node-c', '--dry-run=server']), /forbidden/i);
+  });
+
+  test('the agents run under the admission policy: RBAC lets them write any Lease in kube-system, the policy only herald\'s, as themselves', async () => {
+    const leaseFile = (name: string, holder: string): string => {
+      const file = join(lab.cp.dir, `lease-${name}.json`);
+      const labels = name.startsWith('cilium-l2announce-') ? { 'herald.io/lease': 'service' } : {};
+      writeFileSync(file, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-system', labels }, spec: { holderIdentity: holder } }));
+      return file;
+    };
+    await assert.rejects(lab.kubectlAs('node-a', ['create', '--dry-run=server', '-f', leaseFile('kube-scheduler', 'node-a')]),
+      /ValidatingAdmissionPolicy 'herald-agent-leases'.*may write only herald's Leases/s);
+    await assert.rejects(lab.kubectlAs('node-a', ['create', '--dry-run=server', '-f', leaseFile('cilium-l2announce-default-x', 'node-b')]),
+      /only naming itself as the holder, not 'node-b'/);
+    await lab.kubectlAs('node-a', ['create', '--dry-run=server', '-f', leaseFile('cilium-l2announce-default-y', 'node-a')]);
   });
 
   test('the Node objects look registered: labels, InternalIP, Ready', async () => {

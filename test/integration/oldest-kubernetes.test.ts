@@ -3,9 +3,13 @@
  * herald's CRDs install on its kube-apiserver (built from k8s.io/kubernetes
  * v1.30 by scripts/ensure-controlplane.sh), the seed manifests apply, and
  * seed 001 works end to end in the L2 lab: addresses from herald operator,
- * announced by herald agent, curl answered.
+ * announced by herald agent, curl answered; the agents run there as on
+ * newer ones, with Node-bound ServiceAccount tokens under the chart's
+ * admission policy (1.30 binds tokens to Nodes behind a feature gate).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { serviceIps, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { L2Lab } from '../../harness/l2-lab.js';
@@ -49,4 +53,13 @@ test('seed 001 end to end: addresses, announcers, curl', async () => {
   }
   // The printer columns Cilium users read work on 1.30 too.
   assert.match(await lab.cp.kubectl(['get', 'ippools', 'default-pool', '--no-headers']), /^default-pool\s+false\s+False\s+9\s/);
+});
+
+test('on 1.30 too, the agents\' tokens name their nodes and the admission policy holds them to herald\'s Leases', async () => {
+  const who = JSON.parse(await lab.kubectlAs('node-a', ['auth', 'whoami', '-o', 'json'])) as { status: { userInfo: { username: string; extra?: Record<string, string[]> } } };
+  assert.equal(who.status.userInfo.username, 'system:serviceaccount:kube-system:herald-agent');
+  assert.deepEqual(who.status.userInfo.extra?.['authentication.kubernetes.io/node-name'], ['node-a']);
+  const file = join(lab.cp.dir, 'lease-kube-scheduler.json');
+  writeFileSync(file, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'kube-scheduler', namespace: 'kube-system' }, spec: { holderIdentity: 'node-a' } }));
+  await assert.rejects(lab.kubectlAs('node-a', ['create', '--dry-run=server', '-f', file]), /ValidatingAdmissionPolicy 'herald-agent-leases'.*may write only herald's Leases/s);
 });

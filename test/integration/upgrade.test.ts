@@ -155,12 +155,13 @@ test('an agent is ready only once its node Lease names it: a rolling update goes
   // Peers count a node live (a candidate for handovers) from its node Lease, which the old agent
   // cleared on SIGTERM. Here the new agent may read Leases but not write them, so it cannot say it is back.
   const node = 'node-c';
-  const user = lab.node(node).user;
   // A node shutting down: the agent hands over and clears its node Lease (a restart in place would keep it).
   await lab.setNodeReady(node, false);
   await lab.stopAgent(node, 'SIGTERM');
   await lab.setNodeReady(node, true);
-  await lab.cp.kubectl(['delete', 'rolebinding', '-n', 'kube-system', `${user}-user`]);
+  // The new agent as a user of its own (the ServiceAccount's rights are every node's), with the agent's rights but Leases read-only.
+  const user = await lab.setAgentCredentials(node, 'user');
+  await lab.cp.kubectl(['create', 'clusterrolebinding', `${user}-user`, '--clusterrole=herald-agent', `--user=${user}`]);
   await lab.cp.kubectl(['create', 'role', 'lease-reader', '-n', 'kube-system', '--verb=get,list,watch', '--resource=leases.coordination.k8s.io']);
   await lab.cp.kubectl(['create', 'rolebinding', `${user}-reader`, '-n', 'kube-system', '--role=lease-reader', `--user=${user}`]);
   try {
@@ -183,6 +184,7 @@ test('an agent is ready only once its node Lease names it: a rolling update goes
   const holder = (await lab.cp.kubectl(['get', 'lease', '-n', 'kube-system', `herald-agent-${node}`, '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
   assert.equal(holder, node, 'ready, but its node Lease does not name it');
   await waitSteady(lab, LEASES);
+  await lab.setAgentCredentials(node, 'token');
 });
 
 test('replacing the operator leader leaves every address in place, and the new leader allocates afresh', async () => {

@@ -77,6 +77,12 @@ export type WriteOutcome =
   | { readonly result: 'ok'; readonly lease: LeaseFacts }
   /** 409 or 404: somebody else changed the Lease first. */
   | { readonly result: 'lost' }
+  /**
+   * The apiserver's admission refused it (herald's ValidatingAdmissionPolicy, docs/security.md): a
+   * claim on a Lease whose holder the API does not show condemned yet (the mark not written, or not
+   * yet seen by the apiserver's policy). The API answered; the claim waits (DENIED_RETRY_MS).
+   */
+  | { readonly result: 'denied'; readonly message: string }
   | { readonly result: 'error'; readonly message: string };
 
 /** A fresh read of a Service Lease: what it says (undefined: none), or that it failed. */
@@ -145,6 +151,23 @@ export const CONFLICT_REREAD_MS = 1000;
  */
 export const CONFLICT_READ_PATIENCE_MS = 150;
 
+/**
+ * How long a claim the admission policy refused waits before it is made again, unless the
+ * holder's node Lease changes first (its unreachable mark arriving is what the policy waits
+ * for, so that retries at once). The mark is written by the node that condemned the holder,
+ * at the same moment as the verdict's broadcast, so a claim made on the broadcast can reach
+ * the apiserver before the mark does, and the policy's own view of the node Leases can lag
+ * the watch by a little.
+ */
+export const DENIED_RETRY_MS = 100;
+
+/**
+ * Refused again and again with no news of the holder (it stopped being a candidate but cannot
+ * reach the API to hand over, so nobody may take its Services): the wait doubles up to this,
+ * so that each waiting Service costs at most one refused write per 5 s.
+ */
+export const DENIED_RETRY_MAX_MS = 5000;
+
 export class AgentCore {
   readonly self: string;
   readonly lan: LanLiveness;
@@ -189,6 +212,14 @@ export class AgentCore {
    * answers: a failed one is asked again at most every CONFLICT_REREAD_MS (value: when).
    */
   private readonly recheck = new Map<ServiceKey, number | undefined>();
+  /**
+   * Services whose claim the admission policy refused: the holder we tried to take it from, and
+   * when to try again (set at the next tick). Cleared when that holder's node Lease changes,
+   * the Service's Lease changes hands, or the time comes.
+   */
+  private readonly denied = new Map<ServiceKey, { holder: string; message: string; retryAt: number | undefined }>();
+  /** By Service: refusals in a row with no news of the holder (DENIED_RETRY_MAX_MS). */
+  private readonly deniedStreak = new Map<ServiceKey, { holder: string; count: number }>();
 
   constructor(opts: AgentCoreOptions) {
     this.self = opts.self;
@@ -211,6 +242,15 @@ export class AgentCore {
     }
     if (before !== undefined && compareResourceVersions(facts.rv, before.rv) < 0) return 'none';
     this.nodes.set(node, facts);
+    // A refused claim from this node may be admitted now (its unreachable mark is what the policy waits for).
+    let retry = false;
+    for (const [key, d] of this.denied) {
+      if (d.holder !== node) continue;
+      this.denied.delete(key);
+      this.dirty.add(key);
+      retry = true;
+    }
+    for (const [key, d] of this.deniedStreak) if (d.holder === node) this.deniedStreak.delete(key);
     const pauses = this.lan.pauseVersion;
     this.lan.setApiPause(node, facts.restarting);
     const marks = [...facts.unreachable].sort();
@@ -218,7 +258,7 @@ export class AgentCore {
     const links = before === undefined || !sameList(before.upLinks, facts.upLinks) || JSON.stringify(before.macs) !== JSON.stringify(facts.macs);
     if (links || (before.holder === '') !== (facts.holder === '')) this.ringsDirty = true;
     if (links || !sameList([...before.unreachable].sort(), marks)) return 'selection';
-    return before.holder !== facts.holder || pauses !== this.lan.pauseVersion ? 'plan' : 'none';
+    return retry || before.holder !== facts.holder || pauses !== this.lan.pauseVersion ? 'plan' : 'none';
   }
 
   /** A Service's cilium-l2announce-* Lease as the watch delivered it; undefined when deleted. */
@@ -246,6 +286,8 @@ export class AgentCore {
     this.holders.set(service, facts);
     this.holderNames.set(service, facts.holder);
     if (before?.holder === facts.holder) return 'none';
+    this.denied.delete(service);
+    this.deniedStreak.delete(service);
     this.dirty.add(service);
     return 'plan';
   }
@@ -260,6 +302,11 @@ export class AgentCore {
       // Somebody wrote first; our watch may be behind, so read it rather than wait.
       this.apiOk = true;
       this.toRead.add(write.service);
+    } else if (outcome.result === 'denied') {
+      this.apiOk = true;
+      this.denied.set(write.service, { holder: write.previousHolder, message: outcome.message, retryAt: undefined });
+      const streak = this.deniedStreak.get(write.service);
+      this.deniedStreak.set(write.service, { holder: write.previousHolder, count: streak?.holder === write.previousHolder ? streak.count + 1 : 1 });
     } else {
       this.apiOk = false;
     }
@@ -319,7 +366,8 @@ export class AgentCore {
     const sends = this.lan.tick(now);
     const patience = this.patienceRanOut(now);
     // Each of these must run at every tick (stalled() keeps the time of the last one).
-    const reread = this.rereadConflicts(now) || this.rereadRechecks(now);
+    const retried = this.retryDenied(now);
+    const reread = this.rereadConflicts(now) || this.rereadRechecks(now) || retried;
     const overdue = this.overdueConflicts(now);
     const stalled = this.stalled(now);
     const rejoined = this.rejoined();
@@ -459,7 +507,7 @@ export class AgentCore {
         this.forget(key);
         continue;
       }
-      const p = this.holdBackClaim(planService(input, mine, key));
+      const p = this.holdBackDenied(this.holdBackClaim(planService(input, mine, key)));
       this.waited(key, p, now);
       this.planByService.set(key, p);
       if (p.answer.length > 0) this.previous.set(key, p.answer);
@@ -493,7 +541,39 @@ export class AgentCore {
     };
   }
 
+  /** A claim the admission policy refused waits for the holder's node Lease to change, or DENIED_RETRY_MS. */
+  private holdBackDenied(p: ServicePlan): ServicePlan {
+    const d = this.denied.get(p.service);
+    if (p.decision.action !== 'claim' || d === undefined) return p;
+    return {
+      ...p,
+      decision: {
+        answer: false, answerAddresses: [], action: 'none',
+        reason: `not claiming yet: the admission policy refused our claim while ${d.holder}'s node Lease showed no unreachable mark (${d.message}); again when it changes (${p.decision.reason})`,
+      },
+    };
+  }
+
+  /** Refused claims due again (DENIED_RETRY_MS after the refusal): re-planned. */
+  private retryDenied(now: number): boolean {
+    let any = false;
+    for (const [key, d] of this.denied) {
+      if (d.retryAt === undefined) {
+        const count = this.deniedStreak.get(key)?.count ?? 1;
+        d.retryAt = now + Math.min(DENIED_RETRY_MAX_MS, DENIED_RETRY_MS * 2 ** Math.min(count - 1, 16));
+        continue;
+      }
+      if (now < d.retryAt) continue;
+      this.denied.delete(key);
+      this.dirty.add(key);
+      any = true;
+    }
+    return any;
+  }
+
   private forget(key: ServiceKey): void {
+    this.denied.delete(key);
+    this.deniedStreak.delete(key);
     this.planByService.delete(key);
     this.previous.delete(key);
     this.orphanSince.delete(key);

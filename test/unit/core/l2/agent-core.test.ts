@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AgentCore, CONFLICT_READ_PATIENCE_MS, CONFLICT_REREAD_MS, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
+import { AgentCore, CONFLICT_READ_PATIENCE_MS, CONFLICT_REREAD_MS, DENIED_RETRY_MS, type Change, type CorePlan, type LeaseWrite, type NodeLeaseFacts } from '../../../../src/core/l2/agent-core.js';
 import { DEFAULT_COORDINATION, failoverBoundMs } from '../../../../src/core/l2/coordination-settings.js';
 import { compileL2Policy } from '../../../../src/core/l2/l2-policy.js';
 import type { MarkWrite } from '../../../../src/core/l2/lan-liveness.js';
@@ -233,6 +233,46 @@ const stories: Story[] = [
       w.holder(second);
       assert.equal(w.answering(first), false);
       assert.equal(w.answering(), true);
+    },
+  },
+  {
+    name: 'a claim the admission policy refused (the mark not in the API yet) is not made again until the holder\'s node Lease changes, or DENIED_RETRY_MS passes',
+    self: second,
+    run: (w) => {
+      w.run(1000);
+      const rv = w.holder(first);
+      // The monitors' mark writes do not land: the API does not show the verdict.
+      w.apiUp = false;
+      w.cut.add(first);
+      w.until(() => !w.core.upLinksOf(first).includes(LINK), 5000);
+      assert.deepEqual(w.nodeLeases.get(first)?.unreachable, []);
+      const [claim] = w.plan().writes;
+      assert.equal(claim?.holder, second);
+      assert.equal(claim.previousHolder, first);
+      assert.equal(w.core.writeFinished(claim, { result: 'denied', message: 'held by a live node' }), 'plan');
+      assert.equal(w.core.apiReachable(), true, 'a refusal is an answer');
+      const waiting = w.plan();
+      assert.deepEqual(waiting.writes, []);
+      assert.match(waiting.plans.find((p) => p.service === SVC)?.decision.reason ?? '', /admission policy refused our claim/);
+      w.run(DENIED_RETRY_MS / 2);
+      assert.deepEqual(w.plan().writes, [], 'not again before DENIED_RETRY_MS');
+      // The mark lands: claimed again at once.
+      w.apiUp = true;
+      assert.notEqual(w.setNode(first, { unreachable: [LINK] }).get(second), 'none');
+      const [again] = w.plan().writes;
+      assert.equal(again?.holder, second);
+      assert.equal(again.expectedRv, rv);
+      // Refused again (the apiserver's policy has not seen the mark yet): again after DENIED_RETRY_MS with no other news.
+      w.core.writeFinished(again, { result: 'denied', message: 'held by a live node' });
+      assert.deepEqual(w.plan().writes, []);
+      let last: LeaseWrite | undefined;
+      const took = w.until(() => (last = w.plan().writes[0]) !== undefined, 5 * DENIED_RETRY_MS);
+      assert.ok(took >= DENIED_RETRY_MS && took <= DENIED_RETRY_MS + 2 * S.helloIntervalMs, `claimed again after ${took} ms`);
+      // Refused over and over with no news of the holder (it cannot hand over, nobody may take it): the wait doubles.
+      assert.ok(last);
+      w.core.writeFinished(last, { result: 'denied', message: 'held by a live node' });
+      const next = w.until(() => (last = w.plan().writes[0]) !== undefined, 10 * DENIED_RETRY_MS);
+      assert.ok(next >= 2 * DENIED_RETRY_MS && next <= 2 * DENIED_RETRY_MS + 2 * S.helloIntervalMs, `the third claim after ${next} ms`);
     },
   },
   {
