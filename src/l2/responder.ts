@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { BpfInsn } from '../packet/bpf-filter.js';
-import { buildFilter } from '../packet/bpf-filter.js';
+import type { FilterMode } from '../packet/bpf-filter.js';
+import { passAllArpNdFilter, planFilter, rejectAllFilter } from '../packet/bpf-filter.js';
+import { currentFilterBudget } from '../packet/filter-cost.js';
 import type { IpAddr } from '../packet/ip.js';
 import { parseIp } from '../packet/ip.js';
 import { multicastMac, solicitedNodeAddress } from '../packet/ipv6.js';
@@ -46,6 +48,8 @@ export interface ResponderCounters {
   echoReplies: number;
   /** Echo requests not answered because the rate limit was reached. */
   echoLimited: number;
+  /** Filters the kernel refused, replaced by the pass-all program. */
+  filterFallbacks: number;
 }
 
 /**
@@ -102,6 +106,8 @@ export const CONFLICT_REPORTS_PER_SECOND = 10;
 const RECOVERY_CHECK_MS = 50;
 /** A link not running this long after a socket error makes the node unfit there. */
 export const RECOVERY_UNFIT_MS = 1000;
+const FILTER_MODES: readonly FilterMode[] = ['exact', 'widened', 'pass-all', 'reject-all'];
+const FILTER_UNFIT = 'cannot attach a socket filter';
 /** Remembered (address, MAC) conflict reports before old ones are dropped. */
 const CONFLICT_KEYS_MAX = 256;
 /** Echo replies per address: this many a second on average, bursts up to ECHO_BURST (a few pings at once, then a steady ping). */
@@ -127,6 +133,12 @@ interface Iface {
   state: InterfaceState;
   /** Address texts the decision answers for; empty unless active. */
   answering: Set<string>;
+  /** Why no filter could be attached for the current set (the old one stays): the link is unfit meanwhile. */
+  filterFailed: string | undefined;
+  /** The addresses the attached filter passes. */
+  filtered: Set<string>;
+  /** The kernel filter's mode (see planFilter) and size, once a socket is open. */
+  filter: { mode: FilterMode; ebpfLength: number } | undefined;
   /** Of those, the ones that answer ping, and their token buckets (and the interface's, under ''). */
   echo: Set<string>;
   echoBuckets: Map<string, { tokens: number; at: number }>;
@@ -157,11 +169,12 @@ export class Responder extends EventEmitter<ResponderEvents> {
   readonly #unfit = new Map<string, { reason: string; probe: NodeJS.Timeout | undefined }>();
   readonly #counters: ResponderCounters = {
     requestsSeen: 0, repliesSent: 0, gratuitousSent: 0, conflictsSeen: 0, malformed: 0, errors: 0,
-    socketErrors: 0, recoveries: 0, reannounced: 0, echoReplies: 0, echoLimited: 0,
+    socketErrors: 0, recoveries: 0, reannounced: 0, echoReplies: 0, echoLimited: 0, filterFallbacks: 0,
   };
   readonly #metrics: Record<keyof ResponderCounters, Counter> | undefined;
   readonly #socketErrorsBy: Counter<'interface' | 'code'> | undefined;
   readonly #unanswerable: Gauge<'interface'> | undefined;
+  readonly #filterModes: Gauge<'interface' | 'mode'> | undefined;
   readonly #onLinks = () => { this.#reconcileAll(); };
   #closed = false;
 
@@ -188,10 +201,16 @@ export class Responder extends EventEmitter<ResponderEvents> {
         reannounced: counter('reannouncements', 'Gratuitous frames sent to take an address back from a MAC that is no herald node\'s'),
         echoReplies: counter('echo_replies', 'ICMP and ICMPv6 echo replies sent for addresses that answer ping'),
         echoLimited: counter('echo_rate_limited', 'Echo requests not answered because the rate limit was reached'),
+        filterFallbacks: counter('filter_fallbacks', 'Socket filters the kernel refused (optmem_max), replaced by the pass-all program'),
       };
       this.#socketErrorsBy = new Counter({
         name: 'herald_l2_socket_errors_by_code_total', help: 'Socket errors by interface and errno code',
         labelNames: ['interface', 'code'], registers: [reg],
+      });
+      this.#filterModes = new Gauge({
+        name: 'herald_l2_filter_mode',
+        help: 'The kernel filter on each answering socket: 1 for its mode (exact, widened, pass-all, reject-all), 0 for the others',
+        labelNames: ['interface', 'mode'], registers: [reg],
       });
       this.#unanswerable = new Gauge({
         name: 'herald_l2_unanswerable_addresses',
@@ -239,7 +258,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
         iface = {
           name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set(), retry: undefined,
           filterDirty: false, joinFailed: new Set(), recovery: undefined, conflictReports: new Map(), reportWindow: { start: 0, count: 0 },
-          echo: new Set(), echoBuckets: new Map(),
+          echo: new Set(), echoBuckets: new Map(), filter: undefined, filterFailed: undefined, filtered: new Set(),
         };
         this.#ifaces.set(name, iface);
       }
@@ -272,12 +291,17 @@ export class Responder extends EventEmitter<ResponderEvents> {
   }
 
   /** The desired pairs, whether each interface is answering, and the addresses it cannot answer for. */
-  status(): { interface: string; state: InterfaceState; addresses: string[]; unanswerable: string[]; unfit?: string }[] {
+  status(): {
+    interface: string; state: InterfaceState; addresses: string[]; unanswerable: string[]; unfit?: string;
+    filter?: { mode: FilterMode; ebpfLength: number }; echo?: string[];
+  }[] {
     return [...this.#ifaces.values()].map((i) => {
       const unfit = this.#unfit.get(i.name)?.reason;
       return {
         interface: i.name, state: i.state, addresses: [...i.addresses.keys()], unanswerable: this.#unanswerableOf(i),
         ...(unfit === undefined ? {} : { unfit }),
+        ...(i.socket && i.filter ? { filter: i.filter } : {}),
+        ...(i.echo.size > 0 ? { echo: [...i.echo].sort() } : {}),
       };
     });
   }
@@ -336,10 +360,22 @@ export class Responder extends EventEmitter<ResponderEvents> {
     if (reopen) {
       this.#shutdown(iface);
       try {
-        const socket: FrameSocket = this.#open(
-          iface.name, this.#filterFor(iface), (frame) => { this.#onFrame(iface, frame); }, (e) => { this.#onSocketError(iface, socket, e); },
-        );
-        iface.socket = socket;
+        const filter = this.#filterFor(iface);
+        const open = (program: readonly BpfInsn[]) => {
+          const socket: FrameSocket = this.#open(
+            iface.name, program, (frame) => { this.#onFrame(iface, frame); }, (e) => { this.#onSocketError(iface, socket, e); },
+          );
+          return socket;
+        };
+        try {
+          iface.socket = open(filter.program);
+          this.#filterMode(iface, filter.mode, filter.ebpfLength);
+        } catch (err) {
+          // The kernel refused the program (ENOMEM: optmem_max lowered, say): the smallest one that still answers.
+          if (errorCode(err) !== 'ENOMEM' || filter.mode === 'pass-all') throw err;
+          iface.socket = open(this.#passAll(iface));
+          this.#filterFallback(iface, err);
+        }
       } catch (err) {
         this.#count('errors');
         const code = errorCode(err);
@@ -447,7 +483,8 @@ export class Responder extends EventEmitter<ResponderEvents> {
 
   #unanswerableOf(iface: Iface): string[] {
     if (iface.state !== 'active') return [...iface.addresses.keys()];
-    return [...iface.joinFailed];
+    // Not in the filter the kernel holds (a new one was refused), or their group not joined.
+    return [...iface.addresses.keys()].filter((a) => iface.joinFailed.has(a) || !iface.filtered.has(a));
   }
 
   /** Unfit while a group cannot be joined; fit once every part works (an open error is marked where it happens). */
@@ -455,6 +492,8 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.#unanswerable?.set({ interface: iface.name }, this.#unanswerableOf(iface).length);
     if (iface.joinFailed.size > 0) {
       this.#markUnfit(iface.name, `cannot join the solicited-node group of ${[...iface.joinFailed].sort().join(', ')}`);
+    } else if (iface.filterFailed !== undefined) {
+      this.#markUnfit(iface.name, iface.filterFailed);
     } else if (iface.state === 'active') {
       this.#markFit(iface.name);
     }
@@ -488,7 +527,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
         return;
       }
       try {
-        this.#open(name, buildFilter({ ipv4: [], ipv6: [] }), () => undefined).close();
+        this.#open(name, rejectAllFilter(), () => undefined).close();
         this.#markFit(name);
       } catch {
         this.#probe(name, u);
@@ -497,21 +536,67 @@ export class Responder extends EventEmitter<ResponderEvents> {
     u.probe.unref();
   }
 
-  #filterFor(iface: Iface): BpfInsn[] {
+  /** The program for the interface's set, within the budget of this namespace's optmem_max (read afresh). */
+  #filterFor(iface: Iface): { program: BpfInsn[]; mode: FilterMode; ebpfLength: number } {
     const addrs = [...iface.addresses.values()].map((a) => a.addr);
-    return buildFilter({
+    const echo = addrs.filter((a) => iface.echo.has(a.text));
+    return planFilter({
       ipv4: addrs.filter((a) => a.family === 4).map((a) => a.bytes),
       ipv6: addrs.filter((a) => a.family === 6).map((a) => a.bytes),
+      echo4: echo.filter((a) => a.family === 4).map((a) => a.bytes),
+      echo6: echo.filter((a) => a.family === 6).map((a) => a.bytes),
+    }, currentFilterBudget());
+  }
+
+  #passAll(iface: Iface): BpfInsn[] {
+    const addrs = [...iface.addresses.values()].map((a) => a.addr);
+    if (addrs.length === 0) return rejectAllFilter();
+    return passAllArpNdFilter(addrs.some((a) => a.family === 4), addrs.some((a) => a.family === 6), iface.echo.size > 0);
+  }
+
+  /**
+   * Swaps in the program for the new set. If the kernel refuses it, the
+   * compact pass-all program (decide() still checks every address); if
+   * that is refused too, the old program stays, the link is unfit, and the
+   * next change tries again.
+   */
+  #setFilter(iface: Iface): void {
+    const socket = iface.socket;
+    if (!socket) return;
+    const filter = this.#filterFor(iface);
+    try {
+      socket.setFilter(filter.program);
+      this.#filterMode(iface, filter.mode, filter.ebpfLength);
+      iface.filterFailed = undefined;
+      return;
+    } catch (err) {
+      try {
+        socket.setFilter(this.#passAll(iface));
+        this.#filterFallback(iface, err);
+        iface.filterFailed = undefined;
+      } catch (err2) {
+        this.#count('errors');
+        this.emit('problem', { interface: iface.name, message: `cannot update filter, even to pass all ARP/NDP: ${String(err2)}`, ...(errorCode(err2) ? { code: errorCode(err2) } : {}) });
+        iface.filterFailed = `${FILTER_UNFIT}: ${String(err2)}`;
+        iface.filterDirty = true;
+      }
+    }
+  }
+
+  #filterFallback(iface: Iface, err: unknown): void {
+    this.#count('filterFallbacks');
+    this.#filterMode(iface, 'pass-all', 0);
+    this.emit('problem', {
+      interface: iface.name, ...(errorCode(err) ? { code: errorCode(err) } : {}),
+      message: `the kernel refused the socket filter (${err instanceof Error ? err.message : String(err)}); passing all ARP/NDP to herald instead, which checks every address (raise net.core.optmem_max to filter in the kernel)`,
     });
   }
 
-  #setFilter(iface: Iface): void {
-    try {
-      iface.socket?.setFilter(this.#filterFor(iface));
-    } catch (err) {
-      this.#count('errors');
-      this.emit('problem', { interface: iface.name, message: `cannot update filter: ${String(err)}` });
-    }
+  #filterMode(iface: Iface, mode: FilterMode, ebpfLength: number): void {
+    iface.filter = { mode, ebpfLength };
+    iface.filtered = new Set(iface.addresses.keys());
+    if (!this.#filterModes) return;
+    for (const m of FILTER_MODES) this.#filterModes.set({ interface: iface.name, mode: m }, m === mode ? 1 : 0);
   }
 
   #join(iface: Iface, addr: IpAddr): void {
@@ -699,6 +784,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
     clearTimeout(iface.recovery?.timer);
     iface.recovery = undefined;
     iface.joinFailed.clear();
+    iface.filterFailed = undefined;
     for (const a of iface.addresses.values()) this.#cancel(a);
     if (iface.socket) {
       try {

@@ -24,10 +24,10 @@ export interface BpfInsn {
 }
 
 // Opcode parts from linux/filter.h.
-const LD = 0x00, ALU = 0x04, JMP = 0x05, RET = 0x06, MISC = 0x07;
+const LD = 0x00, LDX = 0x01, ALU = 0x04, JMP = 0x05, RET = 0x06, MISC = 0x07;
 const TAX = 0x00, TXA = 0x80;
 const W = 0x00, H = 0x08, B = 0x10;
-const ABS = 0x20;
+const ABS = 0x20, IND = 0x40, MSH = 0xa0;
 const JA = 0x00, JEQ = 0x10, JGT = 0x20, JGE = 0x30, JSET = 0x40;
 const SUB = 0x10;
 /** SKF_AD_OFF + SKF_AD_PKTTYPE: the packet type, readable as an ancillary load. */
@@ -52,6 +52,14 @@ export interface FilterSpec {
   readonly ipv4: readonly Uint8Array[];
   /** IPv6 addresses (16 bytes): NS/NA whose target is one of them passes. */
   readonly ipv6: readonly Uint8Array[];
+  /**
+   * Addresses that answer ping (a subset of the above): ICMP echo requests
+   * (IPv4) and ICMPv6 echo requests without extension headers to them pass.
+   * Compared exactly, never widened: they are few, and a widened echo rule
+   * would wake us for other hosts' pings.
+   */
+  readonly echo4?: readonly Uint8Array[];
+  readonly echo6?: readonly Uint8Array[];
 }
 
 /**
@@ -104,14 +112,17 @@ export function planFilter(spec: FilterSpec, budget: number = currentFilterBudge
     const program = rejectAllFilter();
     return { program, mode: 'reject-all', ebpfLength: ebpfLength(program), ranges: { ipv4: 0, ipv6: 0 } };
   }
+  const echo: Echo = { v4: coalesce(spec.echo4 ?? [], 4), v6: coalesce(spec.echo6 ?? [], 16) };
+  const asm = (arp: readonly Range[] | 'all' | undefined, nd: readonly Range[] | 'all' | undefined) => assemble(arp, nd, echo);
+  const head = asm(undefined, undefined);
   const fams = {
-    v4: spec.ipv4.length > 0 ? new Family(new Widener(coalesce(spec.ipv4, 4), 1), (r) => assemble(r, undefined)) : undefined,
-    v6: spec.ipv6.length > 0 ? new Family(new Widener(coalesce(spec.ipv6, 16), 4), (r) => assemble(undefined, r)) : undefined,
+    v4: spec.ipv4.length > 0 ? new Family(new Widener(coalesce(spec.ipv4, 4), 1), (r) => asm(r, undefined), head) : undefined,
+    v6: spec.ipv6.length > 0 ? new Family(new Widener(coalesce(spec.ipv6, 16), 4), (r) => asm(undefined, r), head) : undefined,
   };
   const build = (c4: Choice | undefined, c6: Choice | undefined) => {
     const r4 = c4 === undefined || !fams.v4 ? undefined : fams.v4.ranges(c4);
     const r6 = c6 === undefined || !fams.v6 ? undefined : fams.v6.ranges(c6);
-    const program = assemble(r4 === undefined ? undefined : r4.ranges, r6 === undefined ? undefined : r6.ranges);
+    const program = asm(r4 === undefined ? undefined : r4.ranges, r6 === undefined ? undefined : r6.ranges);
     const cost = ebpfLength(program);
     const modes = [r4, r6].filter((r) => r !== undefined);
     const mode: FilterMode = modes.every((r) => r.ranges === 'all') ? 'pass-all' : modes.every((r) => !r.rounded) ? 'exact' : 'widened';
@@ -123,7 +134,6 @@ export function planFilter(spec: FilterSpec, budget: number = currentFilterBudge
   // Each family's part of the program costs about what it costs alone, less
   // the common head. Give each half of what is left, the leftover of one to
   // the other, and shrink if the whole came out larger than its parts.
-  const head = assemble(undefined, undefined);
   let availE = budget - ebpfLength(head);
   let availC = MAX_INSNS - head.length;
   for (let round = 0; round < 4 && availE > 0 && availC > 0; round++) {
@@ -163,8 +173,7 @@ class Family {
   readonly #cost = new Map<Choice, { e: number; c: number }>();
   readonly #head: { e: number; c: number };
 
-  constructor(readonly widener: Widener, readonly alone: (r: readonly Range[] | 'all') => BpfInsn[]) {
-    const head = assemble(undefined, undefined);
+  constructor(readonly widener: Widener, readonly alone: (r: readonly Range[] | 'all') => BpfInsn[], head: readonly BpfInsn[]) {
     this.#head = { e: ebpfLength(head), c: head.length };
   }
 
@@ -212,9 +221,12 @@ class Family {
  * a kernel runs with (71 eBPF instructions). `arp`/`nd` leave a family
  * out (both default to true).
  */
-export function passAllArpNdFilter(arp = true, nd = true): BpfInsn[] {
-  return assemble(arp ? 'all' : undefined, nd ? 'all' : undefined);
+export function passAllArpNdFilter(arp = true, nd = true, echo = false): BpfInsn[] {
+  return assemble(arp ? 'all' : undefined, nd ? 'all' : undefined, echo ? { v4: 'all', v6: 'all' } : undefined);
 }
+
+/** Addresses whose echo requests pass ('all': any echo request), per family. */
+interface Echo { readonly v4: readonly Range[] | 'all'; readonly v6: readonly Range[] | 'all' }
 
 /** An address range [lo, hi], both inclusive, as integers of the family's width. */
 interface Range { lo: bigint; hi: bigint }
@@ -549,16 +561,23 @@ function emitWord(asm: Asm, items: readonly Item[], offsets: readonly number[], 
 const rejectMiss = (asm: Asm) => { asm.stmt(RET, 0); };
 
 const IPV6_WORDS = [62, 66, 70, 74];
+/** The IPv6 destination address, one word at a time. */
+const IPV6_DST_WORDS = [38, 42, 46, 50];
+const has = (r: readonly Range[] | 'all' | undefined): r is readonly Range[] | 'all' => r === 'all' || (r !== undefined && r.length > 0);
 
 /**
  * The whole program. `arp`/`nd`: the ranges to pass, 'all' for pass-all,
  * undefined to drop the family.
  */
-function assemble(arp: readonly Range[] | 'all' | undefined, nd: readonly Range[] | 'all' | undefined): BpfInsn[] {
+function assemble(arp: readonly Range[] | 'all' | undefined, nd: readonly Range[] | 'all' | undefined, echo?: Echo): BpfInsn[] {
   const asm = new Asm();
   const drop = asm.label();
   const arpL = asm.label();
   const ndL = asm.label();
+  const echo4L = asm.label();
+  const echo4 = echo && has(echo.v4) ? echo.v4 : undefined;
+  const echo6 = echo && has(echo.v6) ? echo.v6 : undefined;
+  const v6 = nd !== undefined || echo6 !== undefined;
   // Not our own outgoing frames.
   asm.stmt(LD | B | ABS, AD_PKTTYPE);
   asm.jump(JEQ, PACKET_OUTGOING, drop);
@@ -573,7 +592,7 @@ function assemble(arp: readonly Range[] | 'all' | undefined, nd: readonly Range[
   // Tags left in the data (stacked ones) fail the EtherType test.
   asm.stmt(LD | H | ABS, 12);
   // `ja` reaches any distance; a conditional jump only 255 instructions.
-  for (const [present, type, block] of [[arp, 0x0806, arpL], [nd, 0x86dd, ndL]] as const) {
+  for (const [present, type, block] of [[arp, 0x0806, arpL], [v6, 0x86dd, ndL], [echo4, 0x0800, echo4L]] as const) {
     if (!present) continue;
     const other = asm.label();
     asm.jump(JEQ, type, undefined, other);
@@ -595,22 +614,50 @@ function assemble(arp: readonly Range[] | 'all' | undefined, nd: readonly Range[
       emitWord(asm, items, [14 + 14], rejectMiss);
     }
   }
-  if (nd) {
+  if (v6) {
     asm.place(ndL);
     const ndDrop = asm.label();
     const isNd = asm.label();
-    // Next header ICMPv6 (so no extension headers), type NS or NA.
+    const isEcho = asm.label();
+    // Next header ICMPv6 (so no extension headers), type NS or NA (or an echo request, for ping).
     asm.stmt(LD | B | ABS, 14 + 6);
     asm.jump(JEQ, 58, undefined, ndDrop);
     asm.stmt(LD | B | ABS, 14 + 40);
-    asm.jump(JEQ, 135, isNd);
-    asm.jump(JEQ, 136, isNd);
+    if (nd) {
+      asm.jump(JEQ, 135, isNd);
+      asm.jump(JEQ, 136, isNd);
+    }
+    if (echo6) asm.jump(JEQ, 128, isEcho);
     asm.place(ndDrop);
     asm.stmt(RET, 0);
-    asm.place(isNd);
-    if (nd === 'all') asm.stmt(RET, ACCEPT);
-    // Target address at ICMPv6 offset 8, one 32-bit word at a time.
-    else emitWord(asm, tree(nd, 0, 4), IPV6_WORDS, rejectMiss);
+    if (nd) {
+      asm.place(isNd);
+      if (nd === 'all') asm.stmt(RET, ACCEPT);
+      // Target address at ICMPv6 offset 8, one 32-bit word at a time.
+      else emitWord(asm, tree(nd, 0, 4), IPV6_WORDS, rejectMiss);
+    }
+    if (echo6) {
+      asm.place(isEcho);
+      if (echo6 === 'all') asm.stmt(RET, ACCEPT);
+      else emitWord(asm, tree(echo6, 0, 4), IPV6_DST_WORDS, rejectMiss);
+    }
+  }
+  if (echo4) {
+    asm.place(echo4L);
+    const echoDrop = asm.label();
+    // ICMP, then its type (after a header of IHL words: X = 4 * IHL), echo request.
+    asm.stmt(LD | B | ABS, 14 + 9);
+    asm.jump(JEQ, 1, undefined, echoDrop);
+    asm.stmt(LDX | B | MSH, 14);
+    asm.stmt(LD | B | IND, 14);
+    const toUs = asm.label();
+    asm.jump(JEQ, 8, toUs);
+    asm.place(echoDrop);
+    asm.stmt(RET, 0);
+    asm.place(toUs);
+    if (echo4 === 'all') asm.stmt(RET, ACCEPT);
+    // The destination address.
+    else emitWord(asm, tree(echo4, 0, 1), [14 + 16], rejectMiss);
   }
   return asm.resolve();
 }

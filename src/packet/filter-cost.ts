@@ -41,6 +41,14 @@ export function ebpfLength(program: readonly BpfInsn[]): number {
         const size = p.code & 0x18;
         n += (p.k === 0 ? 5 : 6) - (size === 0x10 ? 1 : 0) + 8;
       }
+    } else if (cls === 0x00 && (p.code & 0xe0) === 0x40) {
+      // ld [x + k]: as ld [k], plus the index (ping's ICMP type, after the IPv4 header).
+      ldAbs = true;
+      n += 16;
+    } else if (cls === 0x01 && (p.code & 0xe0) === 0xa0) {
+      // ldxb 4*([k]&0xf): a byte load, then mask, shift and move to X.
+      ldAbs = true;
+      n += 17;
     } else if (cls === 0x05) {
       const op = p.code & 0xf0;
       if (op === 0x00) { n += 1; continue; } // ja

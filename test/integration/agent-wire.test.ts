@@ -14,7 +14,7 @@ import { arpingReplies } from '../../harness/testbed.js';
 import { apply, serviceIps, serviceManifest, serviceLeaseHolder } from '../../harness/kube-objects.js';
 import { waitFor, sleep } from '../../harness/wait.js';
 import { rankCandidates } from '../../src/core/l2/rendezvous.js';
-import { REANNOUNCE_MIN_MS } from '../../src/l2/responder.js';
+import { ECHO_BURST, ECHO_PER_SECOND, REANNOUNCE_MIN_MS } from '../../src/l2/responder.js';
 import { dashboardExprs, metricNames, ruleExprs } from '../support/monitoring.js';
 
 const spoofer = fileURLToPath(new URL('../../harness/spoofer.js', import.meta.url));
@@ -157,6 +157,57 @@ describe('a node whose responder cannot answer', () => {
       const s = JSON.parse((await lab.agentHttp(top!, '/status')).body) as { unfitLinks: Record<string, string> };
       return Object.keys(s.unfitLinks).length === 0 ? true : undefined;
     }, 10_000, 200);
+  });
+});
+
+describe('ping, for Services that opt in', () => {
+  const ping = async (args: string[]) => {
+    const r = await lab.bed.execStatus(lab.bed.client, ['ping', ...args], { timeoutMs: 30_000 });
+    const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(r.stdout);
+    if (!m) assert.fail(`no ping summary: ${r.stdout} ${r.stderr}`);
+    return { sent: Number(m[1]), received: Number(m[2]), duplicates: Number(m[3] ?? 0) };
+  };
+
+  test('the holder answers ping and ping -6 for an opted-in Service, at a limited rate; others stay silent', async () => {
+    await apply(lab.cp, serviceManifest('pingable', {
+      labels: { app: 'myapp' }, annotations: { 'herald.io/answer-ping': 'true' }, ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'],
+    }));
+    await apply(lab.cp, serviceManifest('silent', { labels: { app: 'myapp' } }));
+    const [v4, v6] = await vipsOf('pingable', 2);
+    const [quiet] = await vipsOf('silent', 1);
+    const holder = await waitHolder('pingable');
+    await waitHolder('silent');
+    // The holder's /status lists the addresses that answer ping.
+    await waitFor('the opt-in to reach the responder', async () => {
+      const s = JSON.parse((await lab.agentHttp(holder, '/status')).body) as { interfaces: { echo?: string[] }[] };
+      return s.interfaces.some((i) => i.echo?.includes(v4!) && i.echo.includes(v6!)) ? true : undefined;
+    }, 10_000, 100);
+    assert.deepEqual(await ping(['-c', '3', '-i', '0.2', '-W', '1', v4!]), { sent: 3, received: 3, duplicates: 0 });
+    assert.deepEqual(await ping(['-6', '-c', '3', '-i', '0.2', '-W', '1', v6!]), { sent: 3, received: 3, duplicates: 0 });
+    assert.deepEqual(await ping(['-c', '2', '-i', '0.2', '-W', '1', quiet!]), { sent: 2, received: 0, duplicates: 0 }, 'no opt-in, no answer');
+    // 400 requests in about a second: a burst of 20, then 100 a second.
+    const limitedBefore = await metric(holder, 'herald_l2_echo_rate_limited_total');
+    const t0 = performance.now();
+    const flood = await ping(['-c', '400', '-i', '0.002', '-W', '1', '-q', v4!]);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`ping flood: ${flood.received} of ${flood.sent} answered in ${seconds.toFixed(2)} s`);
+    // At most the burst plus the rate over the time the requests took (which includes ping's start and its last wait).
+    assert.ok(flood.received >= ECHO_BURST && flood.received <= ECHO_BURST + Math.ceil(seconds * ECHO_PER_SECOND), JSON.stringify(flood));
+    assert.ok(flood.received < flood.sent, 'some were refused');
+    assert.ok(await metric(holder, 'herald_l2_echo_rate_limited_total') - limitedBefore >= flood.sent - flood.received);
+  });
+
+  test('a bad opt-in value is refused in an Event on the Service, and the Service is announced anyway', async () => {
+    await apply(lab.cp, serviceManifest('badping', { labels: { app: 'myapp' }, annotations: { 'herald.io/answer-ping': 'yes' } }));
+    const [vip] = await vipsOf('badping', 1);
+    const holder = await waitHolder('badping');
+    assert.equal(await waitFor(`curl ${vip}`, async () => lab.curl(vip!).catch(() => undefined), 10_000, 100), holder);
+    const events = await waitFor('an InvalidAnnotation Event', async () => {
+      const out = await lab.cp.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '--field-selector', 'regarding.name=badping,reason=InvalidAnnotation', '-o', 'json']);
+      const items = (JSON.parse(out) as { items: { note: string }[] }).items;
+      return items.length > 0 ? items : undefined;
+    }, 10_000, 200);
+    assert.match(events[0]!.note, /herald\.io\/answer-ping must be "true" or "false", not "yes"/);
   });
 });
 

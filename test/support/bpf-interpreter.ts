@@ -49,7 +49,13 @@ export function runBpf(program: readonly BpfInsn[], pkt: Uint8Array, meta: BpfMe
         a = v;
         break;
       }
-      case 0x01: // LDX imm
+      case 0x01: // LDX imm, or ldxb 4*([k]&0xf) (an IPv4 header's length)
+        if (mode === 0xa0 && size === 1) {
+          const v = load(insn.k, 1);
+          if (v === undefined) return 0;
+          x = (v & 0x0f) * 4;
+          break;
+        }
         if (mode !== 0x00) throw new Error('unsupported ldx mode');
         x = insn.k;
         break;

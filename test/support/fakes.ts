@@ -63,7 +63,11 @@ export class FakeSocket implements FrameSocket {
     this.onError?.({ code: 'ENETDOWN', resumeInMs: 0, fatal: false, ...e });
   }
 
+  /** When set, setFilter() throws ENOMEM for a program this refuses, as the kernel does past optmem_max. */
+  refuseFilter: ((program: readonly BpfInsn[]) => boolean) | undefined;
+
   setFilter(program: readonly BpfInsn[]): void {
+    if (this.refuseFilter?.(program)) throw Object.assign(new Error('attaching BPF filter (the kernel rejected the program): Cannot allocate memory (ENOMEM)'), { code: 'ENOMEM' });
     this.filters.push(program);
   }
 

@@ -8,6 +8,7 @@ import { parseIp } from '../../../src/packet/ip.js';
 import { ECHO_BURST, ECHO_PER_SECOND, REANNOUNCE_MIN_MS, RECOVERY_UNFIT_MS, Responder } from '../../../src/l2/responder.js';
 import { gratuitousFrames } from '../../../src/l2/frames.js';
 import { runBpf } from '../../support/bpf-interpreter.js';
+import { passAllArpNdFilter } from '../../../src/packet/bpf-filter.js';
 import { FakeLinks, fakeOpener, link } from '../../support/fakes.js';
 import type { FakeSocket } from '../../support/fakes.js';
 import { ARPING_REQUEST, NDISC6_SOLICITATION, PING_REQUEST } from '../../support/frames.js';
@@ -334,6 +335,36 @@ describe('Responder: ping opt-in', () => {
     r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
     s.receive(toOurs);
     assert.equal(r.counters().echoReplies, answered, 'opted out again');
+    r.close();
+  });
+});
+
+describe('Responder: filters the kernel refuses', () => {
+  it('falls back to the pass-all program, which still answers, then is unfit when even that is refused', () => {
+    const { fake, r } = setup();
+    const problems: string[] = [];
+    r.on('problem', (e) => problems.push(e.message));
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    const s = only(fake.sockets);
+    assert.equal(r.status()[0]?.filter?.mode, 'exact');
+    const passAll = passAllArpNdFilter(true, false);
+    s.refuseFilter = (p) => p.length !== passAll.length;
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }, { address: '192.0.2.11', interface: 'eth0' }]);
+    assert.equal(r.status()[0]?.filter?.mode, 'pass-all');
+    assert.deepEqual(s.filters.at(-1), passAll);
+    assert.equal(r.counters().filterFallbacks, 1);
+    assert.match(problems.at(-1) ?? '', /refused the socket filter.*passing all ARP\/NDP.*optmem_max/);
+    assert.equal(r.unfitLinks().size, 0, 'still answering');
+    const before = s.sent.length;
+    s.receive(ARPING_REQUEST);
+    assert.equal(s.sent.length, before + 1, 'answered through the pass-all filter');
+    s.refuseFilter = () => true;
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }]);
+    assert.match(r.unfitLinks().get('eth0') ?? '', /cannot attach a socket filter/);
+    s.refuseFilter = undefined;
+    r.setDesired([{ address: '192.0.2.10', interface: 'eth0' }, { address: '192.0.2.12', interface: 'eth0' }]);
+    assert.equal(r.unfitLinks().size, 0, 'fit once a filter attaches again');
+    assert.equal(r.status()[0]?.filter?.mode, 'exact');
     r.close();
   });
 });

@@ -12,7 +12,7 @@ import { parseIp } from '../../../src/packet/ip.js';
 import { encodeLivenessFrame } from '../../../src/packet/liveness-frame.js';
 import { parseMac } from '../../../src/packet/mac.js';
 import { checkProgram, runBpf } from '../../support/bpf-interpreter.js';
-import { ARPING_REQUEST, NDISC6_SOLICITATION } from '../../support/frames.js';
+import { ARPING_REQUEST, NDISC6_SOLICITATION, PING6_REQUEST, PING_REQUEST } from '../../support/frames.js';
 
 const host = { pkttype: 1, vlanTagPresent: false };
 const v4 = (s: string) => parseIp(s)!.bytes;
@@ -413,5 +413,53 @@ describe('liveness BPF filter', () => {
     assert.equal(runBpf(prog, tagged, host), 0);
     assert.equal(runBpf(prog, f.subarray(0, 13), host), 0);
     assert.equal(runBpf(prog, Buffer.alloc(0), host), 0);
+  });
+});
+
+describe('BPF filter: ping opt-in', () => {
+  const pass = (program: readonly BpfInsn[], frame: Buffer) => runBpf(program, frame, { pkttype: 0, vlanTagPresent: false }) > 0;
+  const v4 = parseIp('192.0.2.10')!.bytes;
+  const v6 = parseIp('2001:db8::10')!.bytes;
+  const other = (frame: Buffer, at: number) => {
+    const f = Buffer.from(frame);
+    f.writeUInt8(f.readUInt8(at) ^ 1, at);
+    return f;
+  };
+
+  it('passes echo requests to the opted-in addresses only, and nothing more without the opt-in', () => {
+    const without = buildFilter({ ipv4: [v4], ipv6: [v6] });
+    assert.equal(pass(without, PING_REQUEST), false);
+    assert.equal(pass(without, PING6_REQUEST), false);
+    const spec: FilterSpec = { ipv4: [v4], ipv6: [v6], echo4: [v4], echo6: [v6] };
+    const program = buildFilter(spec);
+    checkProgram(program);
+    assert.equal(pass(program, PING_REQUEST), true);
+    assert.equal(pass(program, PING6_REQUEST), true);
+    assert.equal(pass(program, ARPING_REQUEST), true, 'ARP still passes');
+    assert.equal(pass(program, NDISC6_SOLICITATION), true, 'NS still passes');
+    // Another destination (last address byte flipped), another ICMP type, another protocol.
+    assert.equal(pass(program, other(PING_REQUEST, 14 + 19)), false);
+    assert.equal(pass(program, other(PING6_REQUEST, 14 + 39)), false);
+    assert.equal(pass(program, other(PING_REQUEST, 14 + 20)), false, 'type 9 is no echo request');
+    assert.equal(pass(program, other(PING_REQUEST, 14 + 9)), false, 'protocol 0 is not ICMP');
+    assert.equal(pass(program, other(PING6_REQUEST, 14 + 40)), false, 'ICMPv6 type 129 is no request');
+  });
+
+  it('finds the ICMP type after IPv4 options, by the header length', () => {
+    // The same request with a 4-byte NOP option: IHL 6.
+    const ip = PING_REQUEST.subarray(14);
+    const withOption = Buffer.concat([PING_REQUEST.subarray(0, 14), Buffer.from([0x46]), ip.subarray(1, 20), Buffer.from([1, 1, 1, 0]), ip.subarray(20)]);
+    const program = buildFilter({ ipv4: [v4], ipv6: [], echo4: [v4] });
+    assert.equal(pass(program, withOption), true);
+    assert.equal(pass(program, other(withOption, 14 + 24)), false, 'the type is read after the option');
+  });
+
+  it('counts its cost in the budget, and the pass-all fallback can pass every echo request', () => {
+    const spec: FilterSpec = { ipv4: [v4], ipv6: [v6], echo4: [v4], echo6: [v6] };
+    assert.ok(planFilter(spec).ebpfLength > planFilter({ ipv4: [v4], ipv6: [v6] }).ebpfLength + 20);
+    const all = passAllArpNdFilter(true, true, true);
+    assert.equal(pass(all, PING_REQUEST), true);
+    assert.equal(pass(all, PING6_REQUEST), true);
+    assert.equal(pass(passAllArpNdFilter(), PING_REQUEST), false);
   });
 });
