@@ -8,6 +8,8 @@ const commands: readonly { name: string; load: () => Promise<Command> }[] = [
   { name: 'operator', load: async () => (await import('./operator.js')).operatorCommand },
   { name: 'agent', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'announce', load: async () => (await import('./announce.js')).announceCommand },
+  { name: 'explain', load: async () => (await import('./explain.js')).explainCommand },
+  { name: 'status', load: async () => (await import('./status.js')).statusCommand },
   { name: 'convert', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'version', load: async () => (await import('./version.js')).versionCommand },
 ];
