@@ -102,7 +102,9 @@ export async function readAgent(transport: KubeTransport, node: NodeObject, o: P
       if (err instanceof KubeApiError && err.status === 403) {
         return { reachable: false, error: `through the apiserver's node proxy: not allowed (RBAC: get on nodes/proxy), or use --agents=direct` };
       }
-      return { reachable: false, error: `through the apiserver's node proxy (${name}:${o.agentPort}): ${errorText(err)}` };
+      // KubeApiError's message starts with the method and path, which say nothing here.
+      const text = err instanceof KubeApiError ? err.message.replace(`${err.method} ${err.path}: `, '') : errorText(err);
+      return { reachable: false, error: `through the apiserver's node proxy (${name}:${o.agentPort}): ${text}` };
     }
     return { reachable: false, error: `at ${internalIp(node) ?? '?'}:${o.agentPort}: ${errorText(err)}` };
   }

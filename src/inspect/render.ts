@@ -8,6 +8,19 @@ export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
+/** Requested, the pools and why, assigned, and the operator's condition. */
+function poolLines(e: Explanation, line: (indent: number, text: string) => void): void {
+  const ipam = e.ipam;
+  line(2, `requested: ${ipam.requested.length > 0 ? ipam.requested.join(', ') : '(any)'}${ipam.unparsable.length > 0 ? `  unparsable: ${ipam.unparsable.join(', ')}` : ''}`);
+  if (ipam.pools.length === 0) line(2, 'pools: none exist');
+  for (const p of ipam.pools) {
+    const mark = p.selected ? 'selected ' : p.candidate ? 'candidate' : 'no       ';
+    line(2, `${mark} ${p.name}${p.why === null ? '' : `: ${p.why}`}`);
+  }
+  line(2, `assigned: ${ipam.assigned.length > 0 ? ipam.assigned.map((a) => `${a.address}${a.pool === null ? ' (in no pool)' : ` from ${a.pool}`}`).join(', ') : '(none)'}`);
+  line(2, `condition cilium.io/IPAMRequestSatisfied: ${ipam.condition === null ? '(not written)' : `${ipam.condition.status}, ${ipam.condition.reason}: ${ipam.condition.message}`}`);
+}
+
 export function renderExplanation(e: Explanation): string {
   const out: string[] = [];
   const line = (indent: number, text: string): void => { out.push(`${' '.repeat(indent)}${text}`); };
@@ -19,15 +32,8 @@ export function renderExplanation(e: Explanation): string {
   out.push('');
   line(0, 'Pools (LB-IPAM):');
   const ipam = e.ipam;
-  if (!ipam.eligible) line(2, 'not LB-IPAM\'s: no address from any pool');
-  line(2, `requested: ${ipam.requested.length > 0 ? ipam.requested.join(', ') : '(any)'}${ipam.unparsable.length > 0 ? `  unparsable: ${ipam.unparsable.join(', ')}` : ''}`);
-  if (ipam.pools.length === 0) line(2, 'pools: none exist');
-  for (const p of ipam.pools) {
-    const mark = p.selected ? 'selected ' : p.candidate ? 'candidate' : 'no       ';
-    line(2, `${mark} ${p.name}${p.why === null ? '' : `: ${p.why}`}`);
-  }
-  line(2, `assigned: ${ipam.assigned.length > 0 ? ipam.assigned.map((a) => `${a.address}${a.pool === null ? ' (in no pool)' : ` from ${a.pool}`}`).join(', ') : '(none)'}`);
-  line(2, `condition cilium.io/IPAMRequestSatisfied: ${ipam.condition === null ? '(not written)' : `${ipam.condition.status}, ${ipam.condition.reason}: ${ipam.condition.message}`}`);
+  if (!ipam.eligible) line(2, 'not LB-IPAM\'s: no address from any pool (see the class)');
+  else poolLines(e, line);
   if (ipam.sharingKey !== null || ipam.sharedWith.length > 0) {
     line(2, `sharing key: ${ipam.sharingKey ?? '(none)'}`);
     for (const o of ipam.sharedWith) line(4, `shares ${o.addresses.join(', ')} with ${o.service}${o.sharingKey === null ? '' : ` (key ${o.sharingKey})`}`);
@@ -45,7 +51,8 @@ export function renderExplanation(e: Explanation): string {
     if (a.policies.length === 0) line(4, 'policies: none exist');
     for (const p of a.policies) line(4, `policy ${p.name}: ${p.selects ? 'selects it' : `no: ${p.why ?? ''}`}`);
     line(4, `candidates, best first: ${a.ranked.length > 0 ? a.ranked.join(', ') : '(none)'}`);
-    for (const n of a.nodes) {
+    const byRank = [...a.nodes].sort((x, y) => (x.rank ?? Infinity) - (y.rank ?? Infinity) || (x.name < y.name ? -1 : 1));
+    for (const n of byRank) {
       line(6, n.candidate ? `#${n.rank ?? '?'} ${n.name} on ${n.links.join(', ')}` : `-  ${n.name}: ${n.why ?? ''}`);
     }
     if (a.holder !== null) {
@@ -152,9 +159,11 @@ export function renderStatus(r: StatusReport, width = 120): string {
   lines.push(row(columns.map((c) => c.title), -1));
   for (let i = 0; i < r.services.length; i++) {
     const s = r.services[i];
-    let text = row(columns.map((c) => c.cells[i] ?? ''), i);
-    // A note (why pending, why not announced) fills what is left of the line.
-    if (s?.note !== null && s?.note !== undefined && s.state !== 'announced') text = truncate(`${text}  ${s.note}`, width);
+    const cells = columns.map((c) => c.cells[i] ?? '');
+    // Not announced: why (pending, no candidate, ...) takes the place of holder, interface, MAC and age.
+    const text = s !== undefined && s.state !== 'announced' && s.note !== null
+      ? `${row(cells.slice(0, 3), i).padEnd((widths[0] ?? 0) + (widths[1] ?? 0) + (widths[2] ?? 0) + 4)}  ${s.note}`
+      : row(cells, i);
     lines.push(truncate(text, width));
   }
   // Nodes, wrapped: name(Services held) and what is wrong with it. Beyond a
@@ -180,6 +189,8 @@ export function renderStatus(r: StatusReport, width = 120): string {
   if (m.withoutHolder > 0) parts.push(`${m.withoutHolder} without a holder`);
   if (m.pending > 0) parts.push(`${m.pending} pending`);
   if (m.notAnnounced > 0) parts.push(`${m.notAnnounced} not announced`);
-  lines.push(truncate(`${parts.join(', ')}; ${m.alive}/${m.nodes} nodes alive`, width));
+  const summary = `${parts.join(', ')}; ${m.alive}/${m.nodes} nodes alive`;
+  if (summary.length <= width) lines.push(summary);
+  else lines.push(truncate(`${parts.join(', ')};`, width), truncate(`${m.alive}/${m.nodes} nodes alive`, width));
   return `${lines.join('\n')}\n`;
 }
