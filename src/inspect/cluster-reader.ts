@@ -7,7 +7,8 @@
  * fatal; an API that cannot be read is.
  */
 import { request } from 'node:http';
-import { LEASE_KIND, type EndpointSliceObject, type NodeObject, type PolicyObject } from '../agent/convert.js';
+import { LEASE_KIND, type EndpointSliceObject, type GatewayObject, type NodeObject, type PolicyObject } from '../agent/convert.js';
+import { GATEWAYS_PATH } from '../agent/gateway-api.js';
 import { POLICIES_PATH } from '../agent/policy-status.js';
 import { DEFAULT_LOAD_BALANCER_CLASSES } from '../core/ipam/types.js';
 import { discoverPoolApiVersion, poolsPath } from '../kube/cilium-api-version.js';
@@ -140,13 +141,14 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     throw describeApiError(err, transport.server);
   }
   const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.leaseNamespace)}/leases`;
-  const [services, pools, policies, nodes, slices, leases] = await Promise.all([
+  const [services, pools, policies, nodes, slices, leases, gateways] = await Promise.all([
     list<ServiceObject>(transport, '/api/v1/services', t),
     version === undefined ? Promise.resolve([]) : list<PoolObject>(transport, poolsPath(version), t),
     list<PolicyObject>(transport, POLICIES_PATH, t, true),
     list<NodeObject>(transport, '/api/v1/nodes', t),
     list<EndpointSliceObject>(transport, '/apis/discovery.k8s.io/v1/endpointslices', t),
     list<Lease>(transport, `${leasesPath}?labelSelector=${encodeURIComponent(LEASE_KIND)}`, t),
+    list<GatewayObject>(transport, GATEWAYS_PATH, t, true),
   ]);
   // A Service Lease written by Cilium carries no herald label: read it by name.
   for (const name of extraLeases) {
@@ -165,7 +167,7 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     asked.forEach((n, i) => { const r = reports[i]; if (r !== undefined) agents.set(n.metadata.name, r); });
   }
   return {
-    services, pools, policies, nodes, slices, leases, leaseNamespace: o.leaseNamespace, agents,
+    services, pools, policies, nodes, slices, gateways, leases, leaseNamespace: o.leaseNamespace, agents,
     options: { loadBalancerClasses: o.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES, externalIPsMustBeInPool: o.externalIPsMustBeInPool ?? true },
     now: Date.now(),
   };

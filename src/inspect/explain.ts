@@ -16,10 +16,10 @@ import { serviceLeaseName } from '../core/l2/lease-names.js';
 import { rankCandidates } from '../core/l2/rendezvous.js';
 import { appliesTo, nodeExclusion, trafficPolicyBlock, type AddressSource, type L2ServiceView } from '../core/l2/selection.js';
 import { selectorLabels } from '../core/l2/service-labels.js';
-import { endpointFacts, toL2Node, toL2Service } from '../agent/convert.js';
+import { endpointFacts, toL2Node } from '../agent/convert.js';
 import type { ServiceObject } from '../kube/objects.js';
 import { toPoolSpec, toServiceSpec } from '../operator/convert.js';
-import { formatAge, selectFromSnapshot, serviceKeyOf, type AgentReport, type AgentStatusView, type ClusterSnapshot } from './snapshot.js';
+import { formatAge, l2ServiceView, selectFromSnapshot, serviceKeyOf, type AgentReport, type AgentStatusView, type ClusterSnapshot } from './snapshot.js';
 
 export interface PoolVerdict {
   readonly name: string;
@@ -242,7 +242,7 @@ export function explainService(s: ClusterSnapshot, namespace: string, name: stri
   if (svc === undefined) throw new UnknownServiceError(`no Service ${key}`);
   const built = selectFromSnapshot(s);
   const candidacy = built.selection.services.get(key);
-  const view = toL2Service(svc);
+  const view = l2ServiceView(s, svc);
   const cls = classVerdict(svc, s.options.loadBalancerClasses);
   const spec = toServiceSpec(svc);
   const eligible = isEligible(spec, new Set(s.options.loadBalancerClasses));

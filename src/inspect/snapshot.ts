@@ -7,13 +7,13 @@
  * (src/core/l2), so the CLI and the agents cannot disagree.
  */
 import { compileL2Policy, type CompiledL2Policy } from '../core/l2/l2-policy.js';
-import { poolRanges, selectL2, type L2Selection, type SelectionOptions } from '../core/l2/selection.js';
+import { poolRanges, selectL2, type L2Selection, type L2ServiceView, type SelectionOptions } from '../core/l2/selection.js';
 import type { Lease } from '../kube/lease-lock.js';
 import type { PoolObject, ServiceObject } from '../kube/objects.js';
 import { toPoolSpec } from '../operator/convert.js';
 import {
-  endpointFacts, leaseSubject, nodeLeaseFacts, toL2Node, toL2Service, toPolicySpec,
-  type EndpointSliceObject, type NodeObject, type PolicyObject,
+  endpointFacts, leaseSubject, nodeLeaseFacts, owningGateway, toL2Node, toL2Service, toPolicySpec,
+  type EndpointSliceObject, type GatewayObject, type NodeObject, type PolicyObject,
 } from '../agent/convert.js';
 import type { NodeLeaseFacts } from '../core/l2/agent-core.js';
 
@@ -54,6 +54,8 @@ export interface ClusterSnapshot {
   readonly policies: readonly PolicyObject[];
   readonly nodes: readonly NodeObject[];
   readonly slices: readonly EndpointSliceObject[];
+  /** Gateway API Gateways (none when the API is not installed): a Gateway's labels count as its Services' (seed 004). */
+  readonly gateways?: readonly GatewayObject[];
   /** herald's Leases (node and Service) in the Lease namespace. */
   readonly leases: readonly Lease[];
   readonly leaseNamespace: string;
@@ -81,6 +83,13 @@ export function serviceKeyOf(svc: ServiceObject): string {
   return `${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
 }
 
+/** The L2 view of a Service, with its Gateway's labels merged as the agents merge them. */
+export function l2ServiceView(s: Pick<ClusterSnapshot, 'gateways'>, svc: ServiceObject): L2ServiceView {
+  const gw = owningGateway(svc);
+  const gateway = gw === undefined ? undefined : (s.gateways ?? []).find((g) => g.metadata.name === gw && (g.metadata.namespace ?? '') === (svc.metadata.namespace ?? 'default'));
+  return toL2Service(svc, gateway === undefined ? undefined : gateway.metadata.labels ?? {});
+}
+
 /**
  * The agents' selection rebuilt from the snapshot. Up links come from the
  * node Leases, as every agent reads its peers' (AgentCore.upLinksOf): a node
@@ -104,7 +113,7 @@ export function selectFromSnapshot(s: ClusterSnapshot): SnapshotSelection {
   const policies = s.policies.map((p) => compileL2Policy(toPolicySpec(p)));
   const selection = selectL2({
     policies,
-    services: s.services.map((svc) => toL2Service(svc)),
+    services: s.services.map((svc) => l2ServiceView(s, svc)),
     nodes: s.nodes.map((n) => toL2Node(n, upLinksOf(n.metadata.name))),
     endpoints: endpointFacts(s.slices),
     poolRanges: poolRanges(s.pools.map(toPoolSpec)),

@@ -181,3 +181,12 @@ test('a shared address: the sharing key, the other Service, and one address grou
 test('an unknown Service is an error of its own', () => {
   assert.throws(() => explainService(snapshot(), 'default', 'nope'), UnknownServiceError);
 });
+
+test('a Gateway\'s Service is selected by the Gateway\'s labels, as the agents merge them', () => {
+  const svc = lbService('cilium-gateway-gw', { labels: { 'gateway.networking.k8s.io/gateway-name': 'gw' }, ips: ['192.0.2.243'] });
+  const without = explainService(snapshot({ services: [svc] }), 'default', 'cilium-gateway-gw');
+  assert.equal(without.addresses[0]?.policies[0]?.why, 'serviceSelector does not match the Service');
+  const withGw = explainService(snapshot({ services: [svc], gateways: [{ metadata: { name: 'gw', namespace: 'default', labels: { app: 'myapp' } } }] }), 'default', 'cilium-gateway-gw');
+  assert.equal(withGw.addresses[0]?.policies[0]?.selects, true);
+  assert.equal(withGw.addresses[0].ranked.length, 3);
+});

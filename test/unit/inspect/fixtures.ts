@@ -79,6 +79,7 @@ export function snapshot(o: Partial<ClusterSnapshot> & { agentList?: [string, Ag
     })],
     nodes: o.nodes ?? [node('node-a'), node('node-b'), node('node-c')],
     slices: o.slices ?? [],
+    gateways: o.gateways ?? [],
     leases: o.leases ?? [nodeLease('node-a'), nodeLease('node-b'), nodeLease('node-c')],
     leaseNamespace: 'kube-system',
     agents: o.agents ?? new Map(o.agentList ?? []),
