@@ -141,6 +141,12 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     throw describeApiError(err, transport.server);
   }
   const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.leaseNamespace)}/leases`;
+  const problems: string[] = [];
+  // Gateways only add their labels to their Services': without the right to list them, say so and go on.
+  const gatewayList = list<GatewayObject>(transport, GATEWAYS_PATH, t, true).catch((err: unknown) => {
+    problems.push(`Gateways not read (${err instanceof Error ? err.message : String(err)}): Services generated for a Gateway are matched on their own labels only`);
+    return [];
+  });
   const [services, pools, policies, nodes, slices, leases, gateways] = await Promise.all([
     list<ServiceObject>(transport, '/api/v1/services', t),
     version === undefined ? Promise.resolve([]) : list<PoolObject>(transport, poolsPath(version), t),
@@ -148,8 +154,9 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     list<NodeObject>(transport, '/api/v1/nodes', t),
     list<EndpointSliceObject>(transport, '/apis/discovery.k8s.io/v1/endpointslices', t),
     list<Lease>(transport, `${leasesPath}?labelSelector=${encodeURIComponent(LEASE_KIND)}`, t),
-    list<GatewayObject>(transport, GATEWAYS_PATH, t, true),
+    gatewayList,
   ]);
+  if (version === undefined) problems.push('no version of cilium.io serves ciliumloadbalancerippools (is the CRD installed?): no pools read');
   // A Service Lease written by Cilium carries no herald label: read it by name.
   for (const name of extraLeases) {
     if (leases.some((l) => l.metadata?.name === name)) continue;
@@ -170,5 +177,6 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     services, pools, policies, nodes, slices, gateways, leases, leaseNamespace: o.leaseNamespace, agents,
     options: { loadBalancerClasses: o.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES, externalIPsMustBeInPool: o.externalIPsMustBeInPool ?? true },
     now: Date.now(),
+    problems,
   };
 }

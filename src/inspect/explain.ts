@@ -115,6 +115,8 @@ export interface Explanation {
   readonly agents: readonly AgentLine[];
   /** The verdict in a few lines, most important first. */
   readonly summary: readonly string[];
+  /** What the CLI could not read, and what that changes. */
+  readonly problems: readonly string[];
 }
 
 const sorted = <T>(xs: Iterable<T>): T[] => [...xs].sort();
@@ -371,5 +373,6 @@ export function explainService(s: ClusterSnapshot, namespace: string, name: stri
     holderAgent,
     agents: agentLines(s),
     summary,
+    problems: s.problems ?? [],
   };
 }

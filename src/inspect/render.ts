@@ -84,6 +84,7 @@ export function renderExplanation(e: Explanation): string {
   if (asked.length === 0) line(0, 'Agents: not asked (--agents=none)');
   else line(0, `Agents: ${asked.length - bad.length}/${asked.length} answered`);
   for (const a of bad) line(2, `${a.node}: unreachable: ${a.error ?? ''}`);
+  for (const p of e.problems) line(0, `note: ${p}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -192,5 +193,11 @@ export function renderStatus(r: StatusReport, width = 120): string {
   const summary = `${parts.join(', ')}; ${m.alive}/${m.nodes} nodes alive`;
   if (summary.length <= width) lines.push(summary);
   else lines.push(truncate(`${parts.join(', ')};`, width), truncate(`${m.alive}/${m.nodes} nodes alive`, width));
+  const unread = r.nodes.filter((n) => n.agentError !== null);
+  if (unread.length > 0) {
+    const first = unread[0];
+    lines.push(truncate(`agents not read on ${unread.length} node${unread.length === 1 ? '' : 's'}, e.g. ${first?.name ?? ''}: ${first?.agentError ?? ''}`, width));
+  }
+  for (const p of r.problems) lines.push(truncate(`note: ${p}`, width));
   return `${lines.join('\n')}\n`;
 }

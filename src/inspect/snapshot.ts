@@ -65,6 +65,8 @@ export interface ClusterSnapshot {
   readonly options: SelectionOptions;
   /** Wall-clock now, ms since the epoch (for ages). */
   readonly now: number;
+  /** What could not be read and what that changes (shown with the answer). */
+  readonly problems?: readonly string[];
 }
 
 /** The selection every agent computes from the same objects, and what went into it. */

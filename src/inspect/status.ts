@@ -53,6 +53,8 @@ export interface StatusReport {
     readonly nodes: number;
     readonly alive: number;
   };
+  /** What the CLI could not read, and what that changes. */
+  readonly problems: readonly string[];
 }
 
 export function clusterStatus(s: ClusterSnapshot): StatusReport {
@@ -145,5 +147,6 @@ export function clusterStatus(s: ClusterSnapshot): StatusReport {
       nodes: nodes.length,
       alive: nodes.filter((n) => n.state === 'alive' || n.state === 'restarting').length,
     },
+    problems: s.problems ?? [],
   };
 }

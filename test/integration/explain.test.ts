@@ -26,6 +26,7 @@ import { parse, stringify } from 'yaml';
 import { L2Lab } from '../../harness/l2-lab.js';
 import { controlPlaneBinaries } from '../../harness/control-plane.js';
 import { heraldCli } from '../../harness/entry-points.js';
+import { repoRoot } from '../../harness/paths.js';
 import { apply, serviceIps, serviceLeaseHolder, serviceManifest } from '../../harness/kube-objects.js';
 import { waitFor } from '../../harness/wait.js';
 import type { Explanation } from '../../src/inspect/explain.js';
@@ -209,6 +210,48 @@ describe('herald explain', () => {
     assert.match(r.stdout, /Agents: 0\/3 answered/);
     assert.match(r.stdout, /node-a: unreachable: through the apiserver's node proxy \(node-a:9964\)/);
     assert.match(r.stdout, /replies unknown/);
+  });
+});
+
+describe('RBAC for the CLI (examples/rbac/herald-inspect.yaml)', () => {
+  test('without it a clear "not allowed"; with herald-inspect direct access works; nodes/proxy only with herald-inspect-agents', async () => {
+    const user = 'inspector';
+    const rootConfig = await lab.cp.kubeconfigFor(user);
+    const config = parse(readFileSync(rootConfig, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+    for (const c of config.clusters) c.cluster.server = 'https://127.0.0.1:6443';
+    const inNodeConfig = join(lab.cp.dir, `${user}-in-node.kubeconfig`);
+    writeFileSync(inNodeConfig, stringify(config), { mode: 0o600 });
+    const asUser = (args: readonly string[]): Promise<Run> => lab.bed.execStatus(lab.node('node-a').host,
+      [process.execPath, heraldCli, ...args, `--kubeconfig=${inNodeConfig}`], { timeoutMs: 30_000 });
+
+    const denied = await asUser(['explain', 'default/web', '--agents=direct']);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /herald explain: not allowed: .*403 Forbidden: .*User "inspector" cannot list/);
+
+    await lab.cp.kubectl(['apply', '-f', join(repoRoot, 'examples/rbac/herald-inspect.yaml')]);
+    await lab.cp.kubectl(['create', 'clusterrolebinding', `${user}-herald-inspect`, '--clusterrole=herald-inspect', `--user=${user}`]);
+    await lab.cp.kubectl(['create', 'rolebinding', `${user}-herald-inspect-leases`, '-n', 'kube-system', '--clusterrole=herald-inspect-leases', `--user=${user}`]);
+    const holder = await serviceLeaseHolder(lab.cp, 'web');
+    const allowed = await waitFor('the bindings to take effect', async () => {
+      const r = await asUser(['explain', 'default/web', '--agents=direct']);
+      return r.code === 0 ? r : undefined;
+    }, 10_000, 200);
+    assert.match(allowed.stdout, new RegExp(`announced by ${holder} on eth0`));
+    assert.match(allowed.stdout, /Agents: \d\/\d answered/);
+    assert.doesNotMatch(allowed.stdout, /note: Gateways not read/);
+
+    const noProxy = await runRoot(['status', `--kubeconfig=${rootConfig}`, '--timeout=2s', '-o', 'json']);
+    assert.equal(noProxy.code, 0, noProxy.stderr);
+    const errors = (JSON.parse(noProxy.stdout) as StatusReport).nodes.map((n) => n.agentError ?? '');
+    assert.ok(errors.every((e) => /not allowed \(RBAC: get on nodes\/proxy\), or use --agents=direct/.test(e)), errors.join('\n'));
+
+    await lab.cp.kubectl(['create', 'clusterrolebinding', `${user}-herald-inspect-agents`, '--clusterrole=herald-inspect-agents', `--user=${user}`]);
+    await waitFor('nodes/proxy to be allowed', async () => {
+      const r = await runRoot(['status', `--kubeconfig=${rootConfig}`, '--timeout=2s', '-o', 'json']);
+      const report = JSON.parse(r.stdout) as StatusReport;
+      // Allowed now; the lab's apiserver still cannot reach the nodes.
+      return report.nodes.every((n) => n.agentError !== null && !/RBAC/.test(n.agentError)) ? true : undefined;
+    }, 10_000, 200);
   });
 });
 
