@@ -155,6 +155,9 @@ describe('herald explain', () => {
     assert.deepEqual(a.ranked, []);
     assert.deepEqual(a.nodes.map((n) => n.why), lab.nodes.map(() => 'externalTrafficPolicy=Local and no ready endpoint on this node'));
     assert.ok(e.summary.some((l) => /not announced: no node is a candidate/.test(l)), e.summary.join('\n'));
+    const text = await inNode(['explain', 'local', '-n', 'default']);
+    console.log(text.stdout);
+    assert.match(text.stdout, /- {2}node-a: externalTrafficPolicy=Local and no ready endpoint on this node/);
   });
 
   test('two Services sharing an address: the sharing key, the other Service, one holder for both', async () => {
@@ -163,6 +166,10 @@ describe('herald explain', () => {
     assert.deepEqual(e.ipam.sharedWith.map((s) => s.service), ['default/share-a']);
     assert.deepEqual(e.addressGroup.members, ['default/share-a', 'default/share-b']);
     assert.equal(e.addresses[0]?.holder, await serviceLeaseHolder(lab.cp, 'share-a'));
+    const text = await inNode(['explain', 'default/share-b']);
+    console.log(text.stdout);
+    assert.match(text.stdout, /shares 192\.0\.2\.24\d with default\/share-a \(key shared\)/);
+    assert.match(text.stdout, /address group: default\/share-a, default\/share-b \(ranked as default\/share-a/);
   });
 
   test('kubectl-herald, and kubectl herald with the plugin on PATH (the namespace from the kubeconfig context)', async () => {
