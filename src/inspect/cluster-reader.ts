@@ -15,9 +15,9 @@ import { discoverPoolApiVersion, poolsPath } from '../kube/cilium-api-version.js
 import type { Lease } from '../kube/lease-lock.js';
 import type { PoolObject, ServiceObject } from '../kube/objects.js';
 import { KubeApiError, type KubeTransport } from '../kube/transport.js';
-import type { AgentReport, AgentStatusView, ClusterSnapshot } from './snapshot.js';
+import type { AgentAccess, AgentReport, AgentStatusView, ClusterSnapshot } from './snapshot.js';
 
-export type AgentAccess = 'proxy' | 'direct' | 'none';
+export type { AgentAccess };
 export const AGENT_ACCESS: readonly AgentAccess[] = ['proxy', 'direct', 'none'];
 
 export interface ReadOptions {
@@ -174,7 +174,7 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
     asked.forEach((n, i) => { const r = reports[i]; if (r !== undefined) agents.set(n.metadata.name, r); });
   }
   return {
-    services, pools, policies, nodes, slices, gateways, leases, leaseNamespace: o.leaseNamespace, agents,
+    services, pools, policies, nodes, slices, gateways, leases, leaseNamespace: o.leaseNamespace, agents, agentAccess: o.agents,
     options: { loadBalancerClasses: o.loadBalancerClasses ?? DEFAULT_LOAD_BALANCER_CLASSES, externalIPsMustBeInPool: o.externalIPsMustBeInPool ?? true },
     now: Date.now(),
     problems,

@@ -17,6 +17,7 @@ import { rankCandidates } from '../core/l2/rendezvous.js';
 import { appliesTo, nodeExclusion, trafficPolicyBlock, type AddressSource, type L2ServiceView } from '../core/l2/selection.js';
 import { selectorLabels } from '../core/l2/service-labels.js';
 import { endpointFacts, toL2Node } from '../agent/convert.js';
+import type { Lease } from '../kube/lease-lock.js';
 import type { ServiceObject } from '../kube/objects.js';
 import { toPoolSpec, toServiceSpec } from '../operator/convert.js';
 import { formatAge, l2ServiceView, selectFromSnapshot, serviceKeyOf, type AgentReport, type AgentStatusView, type ClusterSnapshot } from './snapshot.js';
@@ -81,7 +82,8 @@ export interface LeaseView {
 
 export interface AgentLine {
   readonly node: string;
-  readonly state: 'ok' | 'unreachable' | 'not asked';
+  /** 'no agent': its node Lease names none, so it was not asked; 'not asked': --agents=none. */
+  readonly state: 'ok' | 'unreachable' | 'no agent' | 'not asked';
   readonly error: string | null;
 }
 
@@ -204,7 +206,7 @@ function policyWhyNot(policy: CompiledL2Policy, view: L2ServiceView, source: Add
   return undefined;
 }
 
-function leaseView(s: ClusterSnapshot, key: string, namespace: string, name: string, leases: ReadonlyMap<string, import('../kube/lease-lock.js').Lease>): LeaseView | null {
+function leaseView(s: ClusterSnapshot, key: string, namespace: string, name: string, leases: ReadonlyMap<string, Lease>): LeaseView | null {
   const leaseName = serviceLeaseName(namespace, name);
   const lease = leases.get(key) ?? s.leases.find((l) => l.metadata?.name === leaseName);
   if (lease === undefined) return null;
@@ -224,7 +226,7 @@ function leaseView(s: ClusterSnapshot, key: string, namespace: string, name: str
 function agentLines(s: ClusterSnapshot): AgentLine[] {
   return s.nodes.map((n) => {
     const r = s.agents.get(n.metadata.name);
-    if (r === undefined) return { node: n.metadata.name, state: 'not asked', error: null };
+    if (r === undefined) return { node: n.metadata.name, state: (s.agentAccess ?? 'none') === 'none' ? 'not asked' : 'no agent', error: null };
     return r.reachable ? { node: n.metadata.name, state: 'ok', error: null } : { node: n.metadata.name, state: 'unreachable', error: r.error };
   });
 }
@@ -322,7 +324,9 @@ export function explainService(s: ClusterSnapshot, namespace: string, name: stri
     node: holder,
     answering: holderEntry?.answering ?? (holderStatus === undefined ? null : false),
     why: holderEntry?.why ?? (holderStatus === undefined ? null : 'the agent does not plan this Service'),
-    error: holderReport === undefined ? 'not asked (--agents=none)' : holderReport.reachable ? null : holderReport.error,
+    error: holderReport === undefined
+      ? ((s.agentAccess ?? 'none') === 'none' ? 'not asked (--agents=none)' : 'not asked: its node Lease names no agent')
+      : holderReport.reachable ? null : holderReport.error,
   };
 
   const notAnnounced = [...(candidacy?.rejected ?? [])];

@@ -80,9 +80,10 @@ export function renderExplanation(e: Explanation): string {
 
   out.push('');
   const bad = e.agents.filter((a) => a.state === 'unreachable');
-  const asked = e.agents.filter((a) => a.state !== 'not asked');
-  if (asked.length === 0) line(0, 'Agents: not asked (--agents=none)');
-  else line(0, `Agents: ${asked.length - bad.length}/${asked.length} answered`);
+  const asked = e.agents.filter((a) => a.state === 'ok' || a.state === 'unreachable');
+  const none = e.agents.filter((a) => a.state === 'no agent');
+  if (e.agents.every((a) => a.state === 'not asked')) line(0, 'Agents: not asked (--agents=none)');
+  else line(0, `Agents: ${asked.length - bad.length}/${asked.length} answered${none.length > 0 ? `; no agent runs on ${none.map((a) => a.node).join(', ')} (no node Lease names one)` : ''}`);
   for (const a of bad) line(2, `${a.node}: unreachable: ${a.error ?? ''}`);
   for (const p of e.problems) line(0, `note: ${p}`);
   return `${out.join('\n')}\n`;

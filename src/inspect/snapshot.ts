@@ -43,6 +43,9 @@ export interface AgentStatusView {
   readonly unfitLinks?: Readonly<Record<string, string>>;
 }
 
+/** How the CLI reads agents' /status (cluster-reader.ts). */
+export type AgentAccess = 'proxy' | 'direct' | 'none';
+
 /** One node's agent as the CLI found it. */
 export type AgentReport =
   | { readonly reachable: true; readonly status: AgentStatusView }
@@ -59,8 +62,10 @@ export interface ClusterSnapshot {
   /** herald's Leases (node and Service) in the Lease namespace. */
   readonly leases: readonly Lease[];
   readonly leaseNamespace: string;
-  /** By node name; a node missing here was not asked (--agents=none). */
+  /** By node name: the nodes whose node Lease names an agent, unless agentAccess is 'none'. */
   readonly agents: ReadonlyMap<string, AgentReport>;
+  /** How they were read ('none' when not at all; the default is 'none'). */
+  readonly agentAccess?: AgentAccess;
   /** How the agents select: their --load-balancer-classes and --external-ips-must-be-in-pool. */
   readonly options: SelectionOptions;
   /** Wall-clock now, ms since the epoch (for ages). */

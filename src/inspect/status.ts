@@ -4,10 +4,9 @@
  * from a ClusterSnapshot; rendering is in render.ts.
  */
 import { deriveRequest, isEligible } from '../core/ipam/service-request.js';
-import { restartingUntil } from '../agent/convert.js';
-import { toServiceSpec } from '../operator/convert.js';
+import { restartingUntil, toL2Node } from '../agent/convert.js';
 import { nodeExclusion } from '../core/l2/selection.js';
-import { toL2Node } from '../agent/convert.js';
+import { toServiceSpec } from '../operator/convert.js';
 import { formatAge, selectFromSnapshot, serviceKeyOf, type ClusterSnapshot } from './snapshot.js';
 
 export type ServiceState = 'announced' | 'no holder' | 'no candidate' | 'pending' | 'not announced';

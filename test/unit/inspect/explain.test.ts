@@ -190,3 +190,19 @@ test('a Gateway\'s Service is selected by the Gateway\'s labels, as the agents m
   assert.equal(withGw.addresses[0]?.policies[0]?.selects, true);
   assert.equal(withGw.addresses[0].ranked.length, 3);
 });
+
+test('the agents line: who answered, who could not be read, where no agent runs, and --agents=none', () => {
+  const services = [lbService('web', { ips: ['192.0.2.240'] })];
+  const leases = [nodeLease('node-a'), nodeLease('node-b'), nodeLease('node-c', { holder: '' }), serviceLease('default/web', 'node-a')];
+  const asked = explainService(snapshot({
+    services, leases, agentAccess: 'direct',
+    agentList: [['node-a', { reachable: true, status: {} }], ['node-b', { reachable: false, error: 'at 192.0.2.2:9964: connect ECONNREFUSED' }]],
+  }), 'default', 'web');
+  assert.deepEqual(asked.agents.map((a) => a.state), ['ok', 'unreachable', 'no agent']);
+  const text = renderExplanation(asked);
+  assert.match(text, /Agents: 1\/2 answered; no agent runs on node-c \(no node Lease names one\)\n {2}node-b: unreachable: at 192\.0\.2\.2:9964: connect ECONNREFUSED/);
+  assert.match(text, /agent on node-a: not answering \(the agent does not plan this Service\)/);
+  const none = explainService(snapshot({ services, leases }), 'default', 'web');
+  assert.match(renderExplanation(none), /Agents: not asked \(--agents=none\)/);
+  assert.equal(none.holderAgent?.error, 'not asked (--agents=none)');
+});

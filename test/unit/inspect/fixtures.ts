@@ -83,6 +83,7 @@ export function snapshot(o: Partial<ClusterSnapshot> & { agentList?: [string, Ag
     leases: o.leases ?? [nodeLease('node-a'), nodeLease('node-b'), nodeLease('node-c')],
     leaseNamespace: 'kube-system',
     agents: o.agents ?? new Map(o.agentList ?? []),
+    ...(o.agentAccess === undefined ? {} : { agentAccess: o.agentAccess }),
     options: o.options ?? { loadBalancerClasses: ['io.cilium/l2-announcer'], externalIPsMustBeInPool: true },
     now: o.now ?? NOW,
   };
