@@ -337,11 +337,14 @@ export function explainService(s: ClusterSnapshot, namespace: string, name: stri
       summary.push(`pending: no address assigned${cond?.message ? `: ${cond.message}` : ' (the operator has not written a condition: is it running?)'}`);
     }
     for (const a of addresses) {
-      if (a.holder !== null && a.ranked.length > 0) {
+      if (a.holder !== null && a.ranked.includes(a.holder)) {
         const where = a.answers.map((x) => `${x.interface}${x.mac ? ` (${x.mac})` : ''}`).join(', ');
         summary.push(`${a.address}: announced by ${a.holder}${where ? ` on ${where}` : ''}`);
       } else if (a.ranked.length === 0) {
-        summary.push(`${a.address}: not announced: no node is a candidate (see the nodes below)`);
+        summary.push(`${a.address}: not announced: no node is a candidate (see the nodes below)${a.holder === null ? '' : `; the Lease still names ${a.holder}`}`);
+      } else if (a.holder !== null) {
+        const why = a.nodes.find((n) => n.name === a.holder)?.why ?? 'not a node';
+        summary.push(`${a.address}: the Lease names ${a.holder}, which is no candidate (${why}); ${a.ranked[0] ?? ''} is the best-ranked one`);
       } else {
         summary.push(`${a.address}: no holder yet; ${a.ranked[0] ?? ''} is the best-ranked candidate${holder === null ? ' (no Lease)' : ''}`);
       }

@@ -206,3 +206,14 @@ test('the agents line: who answered, who could not be read, where no agent runs,
   assert.match(renderExplanation(none), /Agents: not asked \(--agents=none\)/);
   assert.equal(none.holderAgent?.error, 'not asked (--agents=none)');
 });
+
+test('a Lease that names a node which is no longer a candidate says so, and names the best-ranked one', () => {
+  const s = snapshot({
+    services: [lbService('web', { ips: ['192.0.2.240'] })],
+    nodes: [node('node-a', {}, true), node('node-b'), node('node-c')],
+    leases: [nodeLease('node-a'), nodeLease('node-b'), nodeLease('node-c'), serviceLease('default/web', 'node-a')],
+  });
+  const e = explainService(s, 'default', 'web');
+  const best = rankCandidates('default/web', ['node-b', 'node-c'])[0] ?? '';
+  assert.deepEqual(e.summary.slice(0, 1), [`192.0.2.240: the Lease names node-a, which is no candidate (node is unschedulable (cordoned or draining)); ${best} is the best-ranked one`]);
+});
