@@ -135,9 +135,12 @@ export function nodesWithAgents(nodes: readonly NodeObject[], leases: readonly L
 export async function readCluster(transport: KubeTransport, o: ReadOptions, extraLeases: readonly string[] = []): Promise<ClusterSnapshot> {
   const t = o.timeoutMs;
   let version;
+  // Discovery has its own 30 s deadline; --timeout bounds it here, so an apiserver that is not there is said at once.
+  const deadline = AbortSignal.timeout(t);
   try {
-    version = await discoverPoolApiVersion(transport);
+    version = await discoverPoolApiVersion(transport, deadline);
   } catch (err) {
+    if (deadline.aborted) throw new ApiUnreachableError(`no answer from the apiserver at ${transport.server} within ${t} ms`);
     throw describeApiError(err, transport.server);
   }
   const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(o.leaseNamespace)}/leases`;
@@ -170,7 +173,7 @@ export async function readCluster(transport: KubeTransport, o: ReadOptions, extr
   if (o.agents !== 'none') {
     const names = new Set((o.agentNodes ?? nodesWithAgents)(nodes, leases));
     const asked = nodes.filter((n) => names.has(n.metadata.name));
-    const reports = await mapLimit(asked, 16, (n) => readAgent(transport, n, o));
+    const reports = await mapLimit(asked, 32, (n) => readAgent(transport, n, o));
     asked.forEach((n, i) => { const r = reports[i]; if (r !== undefined) agents.set(n.metadata.name, r); });
   }
   return {

@@ -115,3 +115,20 @@ test('an apiserver that refuses the credentials or is not there is one clear err
     away.close();
   }
 });
+
+test('an apiserver that accepts and never answers is said within --timeout', async () => {
+  const silent = createServer(() => { /* never answers */ });
+  const port = await listen(silent);
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+  const t = new KubeTransport(kc);
+  const started = Date.now();
+  try {
+    await assert.rejects(readCluster(t, { ...base, timeoutMs: 300, agents: 'none' }), new RegExp(`no answer from the apiserver at http://127\\.0\\.0\\.1:${port} within 300 ms`));
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    t.close();
+    silent.closeAllConnections();
+    await new Promise((r) => { silent.close(r); });
+  }
+});
