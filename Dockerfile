@@ -29,6 +29,9 @@ COPY src/ src/
 RUN npx tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
  && find dist node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
+# `herald` and `kubectl-herald` (the kubectl plugin: `kubectl herald explain ...`)
+# are executables, linked onto PATH in the runtime stage as `npm install -g` would.
+RUN chmod 0755 dist/src/cli/main.js dist/src/cli/kubectl-herald.js
 # What `herald version` prints as the commit (the image has no git).
 ARG HERALD_COMMIT=unknown
 RUN printf '{"commit":"%s"}\n' "${HERALD_COMMIT}" > dist/build-info.json
@@ -60,6 +63,8 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules/ node_modules/
 COPY --from=build /src/dist/ dist/
 COPY --from=build /src/native/build/Release/herald_packet.node native/build/Release/
+RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/herald \
+ && ln -s /app/dist/src/cli/kubectl-herald.js /usr/local/bin/kubectl-herald
 ENV NODE_ENV=production
 # Not root by default. The operator needs nothing more; the agent's pod spec
 # asks for UID 0 with CAP_NET_RAW only, because Kubernetes gives a non-root

@@ -35,6 +35,7 @@ import { SelectionBuilder } from './selection-sources.js';
 import { ServiceLeaseWriter } from './service-leases.js';
 import { agentStatus } from './status.js';
 import { PingOptIn } from './answer-ping.js';
+import { AnswerLog } from './answer-log.js';
 import { NotAnnouncedReport } from './not-announced.js';
 import { slimEndpointSlice, slimGateway, slimLease, slimNode, slimPolicy, slimPool, slimService } from './slim.js';
 
@@ -65,6 +66,8 @@ export class Agent {
   private readonly events: EventRecorder;
   private readonly notAnnounced: NotAnnouncedReport;
   private readonly ping: PingOptIn;
+  /** Replies and gratuitous rounds per (address, interface), for /status (`herald explain`). */
+  private readonly answers = new AnswerLog();
   private readonly health: HealthServer;
   private readonly onLinks = (): void => { this.changed('selection'); if (this.started && !this.stopped) this.syncLinks(); };
   private selection: L2Selection | undefined;
@@ -127,6 +130,8 @@ export class Agent {
       if (e.foreign) this.foreignClaim(e);
       this.changed(this.core.conflict(e.address, o.clock()));
     });
+    this.responder.on('reply', (e) => { this.answers.reply(e); });
+    this.responder.on('gratuitous', (e) => { this.answers.gratuitous(e); });
     this.responder.on('problem', (e) => { log.warn(e, 'responder problem'); });
     this.responder.on('state', (e) => { log.info(e, 'interface state'); });
     this.responder.on('recovered', (e) => { log.info(e, 'answering again after a socket error; re-announced'); });
@@ -268,7 +273,12 @@ export class Agent {
   status(): object {
     const { o, core, responder, leases: leaseWatch } = this;
     const status = agentStatus({ node: o.settings.nodeName, now: o.clock(), core, responder, leaseWatch, gatewayApi: this.gatewayApi.installed });
-    return { ...status, notAnnounced: this.notAnnounced.current, poolApiVersion: this.poolApiVersion === undefined ? null : `cilium.io/${this.poolApiVersion}` };
+    // Each link's MAC, and per announced (address, interface) the replies sent and the last gratuitous round.
+    const macs = Object.fromEntries(o.links.list().flatMap((l) => (l.mac === undefined ? [] : [[l.name, l.mac]])));
+    return {
+      ...status, notAnnounced: this.notAnnounced.current, poolApiVersion: this.poolApiVersion === undefined ? null : `cilium.io/${this.poolApiVersion}`,
+      macs, answers: this.answers.list(),
+    };
   }
 
   private reflectors(): Reflector<object>[] {
@@ -405,6 +415,7 @@ export class Agent {
       for (const a of p.answer) for (const i of a.interfaces) pairs.set(`${a.address}|${i}`, { address: a.address, interface: i, echo });
     }
     this.responder.setDesired([...pairs.values()]);
+    this.answers.retain(pairs.values());
     this.metrics.announced.set(new Set([...pairs.values()].map((p) => p.address)).size);
     // An address that some node could answer but nobody holds, or whose holder no longer can (dead, cut off,
     // ineligible) whether or not another node could. Not: an address no node may announce and nobody holds

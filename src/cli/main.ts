@@ -8,13 +8,18 @@ const commands: readonly { name: string; load: () => Promise<Command> }[] = [
   { name: 'operator', load: async () => (await import('./operator.js')).operatorCommand },
   { name: 'agent', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'announce', load: async () => (await import('./announce.js')).announceCommand },
+  { name: 'explain', load: async () => (await import('./explain.js')).explainCommand },
+  { name: 'status', load: async () => (await import('./status.js')).statusCommand },
   { name: 'convert', load: async () => (await import('./convert.js')).convertCommand },
   { name: 'version', load: async () => (await import('./version.js')).versionCommand },
 ];
 
+/** `kubectl herald` when kubectl runs us as its plugin (kubectl-herald on PATH), else `herald`. */
+const self = /kubectl-herald(\.js)?$/.test(process.argv[1] ?? '') ? 'kubectl herald' : 'herald';
+
 async function usage(): Promise<string> {
   const lines = (await Promise.all(commands.map((c) => c.load()))).map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
-  return ['usage: herald <command> [flags]', '', 'commands:', ...lines].join('\n');
+  return [`usage: ${self} <command> [flags]`, '', 'commands:', ...lines].join('\n');
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -25,7 +30,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    console.error(`herald: unknown command "${name}"\n\n${await usage()}`);
+    console.error(`${self}: unknown command "${name}"\n\n${await usage()}`);
     return 2;
   }
   const command = await entry.load();

@@ -172,12 +172,12 @@ function policyNodes(policy: CompiledL2Policy, nodes: readonly L2NodeView[]): Po
   return out;
 }
 
-function appliesTo(policy: CompiledL2Policy, source: AddressSource): boolean {
+export function appliesTo(policy: CompiledL2Policy, source: AddressSource): boolean {
   return source === 'loadBalancerIP' ? policy.loadBalancerIPs : policy.externalIPs;
 }
 
 /** Is the node allowed by externalTrafficPolicy? undefined = yes, else why not. */
-function trafficPolicyBlock(svc: L2ServiceView, facts: EndpointFacts | undefined, node: string): string | undefined {
+export function trafficPolicyBlock(svc: L2ServiceView, facts: EndpointFacts | undefined, node: string): string | undefined {
   if (svc.externalTrafficPolicy !== 'Local') return undefined;
   // Backends without a node cannot be local anywhere; the proxy forwards as for Cluster.
   if (facts?.readyWithoutNode === true) return undefined;
