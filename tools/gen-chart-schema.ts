@@ -188,7 +188,42 @@ export function valuesSchema(): Schema {
       monitoring: {
         type: 'object',
         additionalProperties: false,
-        properties: { serviceMonitor: monitor, podMonitor: monitor },
+        properties: {
+          serviceMonitor: monitor,
+          podMonitor: monitor,
+          prometheusRule: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'A PrometheusRule with the groups of deploy/monitoring/prometheus-rules.yaml.',
+            properties: { enabled: { type: 'boolean' }, labels: stringMap },
+          },
+          grafanaDashboard: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'A ConfigMap with deploy/monitoring/grafana-dashboard.json for Grafana\'s dashboard sidecar.',
+            properties: {
+              enabled: { type: 'boolean' },
+              namespace: { type: 'string', description: 'Empty: the release namespace.' },
+              labels: stringMap,
+              annotations: stringMap,
+            },
+          },
+        },
+      },
+      inspect: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          rbac: {
+            type: 'object',
+            additionalProperties: false,
+            description: 'ClusterRoles for herald explain and herald status, as in examples/rbac/herald-inspect.yaml (unbound).',
+            properties: {
+              enabled: { type: 'boolean' },
+              agentsProxy: { type: 'boolean', description: 'Also herald-inspect-agents (nodes/proxy get), which reaches every kubelet\'s API: bind it to admins only.' },
+            },
+          },
+        },
       },
     },
   };

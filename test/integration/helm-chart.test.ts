@@ -21,7 +21,7 @@ import { parseSettings, type SettingDefs } from '../../src/cli/settings.js';
 import { chartOwnedFlags } from '../../tools/gen-chart-schema.js';
 import { chartDir, manifestsDir, renderCommand, renderManifests, splitRendered } from '../../tools/render-manifests.js';
 import { ControlPlane, helmBinary } from '../../harness/control-plane.js';
-import { crdDirectory } from '../../harness/paths.js';
+import { crdDirectory, repoRoot } from '../../harness/paths.js';
 import { heraldCrds, waitForCrds } from '../../harness/crds.js';
 import type { HeraldProcess } from '../../harness/herald-process.js';
 import { apply, getService, poolManifest, serviceManifest } from '../../harness/kube-objects.js';
@@ -88,6 +88,10 @@ describe('the chart', () => {
     { name: 'a handover longer than the grace period', set: ['agent.config.handover-timeout=9s'], says: /must exceed --handover-timeout \(9000 ms\)/ },
     { name: 'a surge of agents', set: ['agent.updateStrategy.rollingUpdate.maxSurge=1'], says: /maxSurge must be 0/ },
     { name: 'both kinds of monitor', set: ['monitoring.serviceMonitor.enabled=true', 'monitoring.podMonitor.enabled=true'], says: /serviceMonitor or podMonitor, not both/ },
+    { name: 'a misspelt PrometheusRule value', set: ['monitoring.prometheusRule.enable=true'], says: /\/monitoring\/prometheusRule': additional properties 'enable' not allowed/ },
+    { name: 'a misspelt monitoring kind', set: ['monitoring.prometheusRules.enabled=true'], says: /\/monitoring': additional properties 'prometheusRules' not allowed/ },
+    { name: 'a dashboard label that is no string', set: ['monitoring.grafanaDashboard.labels.grafana_dashboard=1'], says: /\/monitoring\/grafanaDashboard\/labels\/grafana_dashboard': got number, want string/ },
+    { name: 'a misspelt inspect RBAC value', set: ['inspect.rbac.enable=true'], says: /\/inspect\/rbac': additional properties 'enable' not allowed/ },
   ];
   for (const c of refused) {
     test(`the values are refused with a message naming the problem: ${c.name}`, async () => {
@@ -123,6 +127,74 @@ describe('the chart', () => {
       assert.notEqual(r.code, 0, `${bad} was accepted`);
       assert.match(r.stderr, /does not match pattern/);
     }
+  });
+
+  test('the PrometheusRule, the dashboard ConfigMap and the inspect ClusterRoles are off by default', async () => {
+    const all = objects(await helmOk(['template', 'herald', chartDir]));
+    assert.deepEqual(all.filter((o) => o.kind === 'PrometheusRule' || o.kind === 'ConfigMap' || o.metadata.name.startsWith('herald-inspect')).map(ref), []);
+  });
+
+  test('the PrometheusRule holds the groups of deploy/monitoring/prometheus-rules.yaml, templates untouched', async () => {
+    const all = objects(await helmOk(['template', 'herald', chartDir, '--namespace', 'monitoring',
+      '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'monitoring.prometheusRule.labels.release=prometheus']));
+    const rules = all.filter((o) => o.kind === 'PrometheusRule') as (K8sObject & { metadata: { labels: Record<string, string> }; spec: { groups: unknown } })[];
+    assert.equal(rules.length, 1);
+    const rule = rules[0]!;
+    assert.equal(rule.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(rule.metadata.namespace, 'monitoring');
+    assert.equal(rule.metadata.labels.release, 'prometheus');
+    assert.equal(rule.metadata.labels['app.kubernetes.io/name'], 'herald');
+    const file = parse(readFileSync(`${repoRoot}deploy/monitoring/prometheus-rules.yaml`, 'utf8')) as { groups: unknown };
+    assert.deepEqual(rule.spec.groups, file.groups);
+    // What helm would have templated, had it read the file as a template.
+    const text = JSON.stringify(rule.spec.groups);
+    for (const kept of ['{{ $labels.pool }}', '{{ $value | humanizePercentage }}', '{{ $labels.instance }}']) assert.ok(text.includes(kept), `${kept} reaches Prometheus`);
+  });
+
+  test('the dashboard ConfigMap holds deploy/monitoring/grafana-dashboard.json for Grafana\'s sidecar', async () => {
+    const dashboard = readFileSync(`${repoRoot}deploy/monitoring/grafana-dashboard.json`, 'utf8');
+    type ConfigMap = K8sObject & { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; data: Record<string, string> };
+    const render = async (set: string[]): Promise<ConfigMap> => {
+      const all = objects(await helmOk(['template', 'herald', chartDir, '--namespace', 'kube-system',
+        '--set', 'monitoring.grafanaDashboard.enabled=true', ...set.flatMap((x) => ['--set', x])]));
+      const maps = all.filter((o) => o.kind === 'ConfigMap') as ConfigMap[];
+      assert.equal(maps.length, 1);
+      return maps[0]!;
+    };
+    const plain = await render([]);
+    assert.equal(plain.metadata.name, 'herald-grafana-dashboard');
+    assert.equal(plain.metadata.namespace, 'kube-system');
+    assert.equal(plain.metadata.labels.grafana_dashboard, '1');
+    assert.equal(plain.metadata.annotations, undefined);
+    assert.deepEqual(Object.keys(plain.data), ['herald.json']);
+    assert.equal(plain.data['herald.json'], dashboard);
+    // The sidecar provisions the JSON as it is, with no import dialog to fill
+    // in __inputs: ${DS_PROMETHEUS} must name a variable of the dashboard.
+    const parsed = JSON.parse(dashboard) as { templating: { list: { name: string; type: string; query: string }[] } };
+    assert.ok(dashboard.includes('${DS_PROMETHEUS}'));
+    assert.ok(parsed.templating.list.some((v) => v.name === 'DS_PROMETHEUS' && v.type === 'datasource' && v.query === 'prometheus'),
+      'a DS_PROMETHEUS data source variable');
+    const placed = await render(['monitoring.grafanaDashboard.namespace=grafana', 'monitoring.grafanaDashboard.annotations.grafana_folder=herald',
+      'monitoring.grafanaDashboard.labels.example\\.com/team=network']);
+    assert.equal(placed.metadata.namespace, 'grafana');
+    assert.deepEqual(placed.metadata.annotations, { grafana_folder: 'herald' });
+    assert.equal(placed.metadata.labels.grafana_dashboard, '1');
+    assert.equal(placed.metadata.labels['example.com/team'], 'network');
+    assert.equal(placed.data['herald.json'], dashboard);
+  });
+
+  test('inspect.rbac renders the ClusterRoles of examples/rbac/herald-inspect.yaml, nodes/proxy apart', async () => {
+    type Role = K8sObject & { rules: unknown };
+    const example = parseAllDocuments(readFileSync(`${repoRoot}examples/rbac/herald-inspect.yaml`, 'utf8')).map((d) => d.toJS() as Role);
+    const rendered = async (set: string[]): Promise<Role[]> =>
+      objects(await helmOk(['template', 'herald', chartDir, '--set', 'inspect.rbac.enabled=true', ...set.flatMap((x) => ['--set', x])]))
+        .filter((o) => o.metadata.name.startsWith('herald-inspect')) as Role[];
+    const all = await rendered([]);
+    assert.deepEqual(all.map(ref), example.map(ref));
+    for (const role of example) assert.deepEqual(all.find((r) => ref(r) === ref(role))?.rules, role.rules, ref(role));
+    assert.ok(all.every((r) => r.kind === 'ClusterRole'), 'nothing is bound');
+    const withoutProxy = await rendered(['inspect.rbac.agentsProxy=false']);
+    assert.deepEqual(withoutProxy.map(ref), ['ClusterRole/herald-inspect', 'ClusterRole/herald-inspect-leases']);
   });
 
   test(`deploy/manifests is what the chart renders (else: ${renderCommand})`, async () => {
@@ -205,6 +277,61 @@ function monitorCrd(kind: 'ServiceMonitor' | 'PodMonitor', endpoints: 'endpoints
   });
 }
 
+// A stand-in for the Prometheus Operator's PrometheusRule CRD, typed for the
+// fields of deploy/monitoring/prometheus-rules.yaml (expr as the real CRD
+// has it: int-or-string). Not the real CRD.
+function prometheusRuleCrd(): string {
+  const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+  return stringify({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'prometheusrules.monitoring.coreos.com' },
+    spec: {
+      group: 'monitoring.coreos.com',
+      scope: 'Namespaced',
+      names: { kind: 'PrometheusRule', listKind: 'PrometheusRuleList', plural: 'prometheusrules', singular: 'prometheusrule' },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        schema: { openAPIV3Schema: {
+          type: 'object',
+          required: ['spec'],
+          properties: {
+            spec: {
+              type: 'object',
+              properties: {
+                groups: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['name'],
+                    properties: {
+                      name: { type: 'string', minLength: 1 },
+                      interval: { type: 'string' },
+                      rules: {
+                        type: 'array',
+                        items: {
+                          type: 'object',
+                          required: ['expr'],
+                          properties: {
+                            alert: { type: 'string' }, record: { type: 'string' },
+                            expr: { 'x-kubernetes-int-or-string': true },
+                            for: { type: 'string', pattern: '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$' },
+                            labels: stringMap, annotations: stringMap,
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        } },
+      }],
+    },
+  });
+}
+
 describe('on a real kube-apiserver', () => {
   let cp: ControlPlane;
   let operator: HeraldProcess | undefined;
@@ -224,8 +351,8 @@ describe('on a real kube-apiserver', () => {
     (await cp.kubectl(['get', ref(o), '-n', o.metadata.namespace ?? 'default', '--ignore-not-found', '-o', 'name'])).trim() !== '';
 
   test('every object the chart renders is accepted by the apiserver (server-side dry run)', async () => {
-    for (const crd of [monitorCrd('ServiceMonitor', 'endpoints'), monitorCrd('PodMonitor', 'podMetricsEndpoints')]) await apply(cp, crd);
-    await waitForCrds(cp, ['servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com']);
+    for (const crd of [monitorCrd('ServiceMonitor', 'endpoints'), monitorCrd('PodMonitor', 'podMetricsEndpoints'), prometheusRuleCrd()]) await apply(cp, crd);
+    await waitForCrds(cp, ['servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com']);
     // Leases elsewhere: the Roles follow them there.
     await cp.kubectl(['create', 'namespace', 'herald-leases']);
     for (const values of [[], ['-f', allOn], ['-f', podMonitors], ['--set', 'agent.config.namespace=herald-leases']]) {
@@ -235,11 +362,14 @@ describe('on a real kube-apiserver', () => {
       const out = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], rendered);
       for (const o of all) assert.match(out, new RegExp(`${o.metadata.name} created \\(server dry run\\)`), `${ref(o)} (${values.join(' ')})`);
       const kinds = new Set(all.map((o) => o.kind));
-      if (values[1] === allOn) assert.ok(kinds.has('ServiceMonitor'), 'ServiceMonitors rendered');
+      if (values[1] === allOn) {
+        for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap']) assert.ok(kinds.has(kind), `${kind} rendered`);
+        assert.ok(all.some((o) => ref(o) === 'ClusterRole/herald-inspect-agents'), 'the inspect ClusterRoles rendered');
+      }
       if (values[1] === podMonitors) assert.ok(kinds.has('PodMonitor'), 'PodMonitors rendered');
     }
     // Nothing was created.
-    assert.equal((await cp.kubectl(['get', 'daemonsets,deployments,servicemonitors,podmonitors', '-A', '-o', 'name'])).trim(), '');
+    assert.equal((await cp.kubectl(['get', 'daemonsets,deployments,servicemonitors,podmonitors,prometheusrules', '-A', '-o', 'name'])).trim(), '');
     for (const crd of heraldCrds) assert.equal((await cp.kubectl(['get', 'crd', crd, '--ignore-not-found', '-o', 'name'])).trim(), '');
   });
 
