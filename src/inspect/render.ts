@@ -203,9 +203,17 @@ function footer(r: StatusReport, width: number): { nodes: string[]; rest: string
   if (m.withoutHolder > 0) parts.push(`${m.withoutHolder} without a holder`);
   if (m.pending > 0) parts.push(`${m.pending} pending`);
   if (m.notAnnounced > 0) parts.push(`${m.notAnnounced} not announced`);
-  const summary = `${parts.join(', ')}; ${m.alive}/${m.nodes} nodes alive`;
-  if (summary.length <= width) rest.push(summary);
-  else rest.push(truncate(`${parts.join(', ')};`, width), truncate(`${m.alive}/${m.nodes} nodes alive`, width));
+  // Wrapped between its parts when it must be.
+  const words = [...parts.map((p, i) => `${p}${i === parts.length - 1 ? ';' : ','}`), `${m.alive}/${m.nodes} nodes alive`];
+  let said = '';
+  for (const w of words) {
+    if (said !== '' && said.length + 1 + w.length > width) {
+      rest.push(truncate(said, width));
+      said = '';
+    }
+    said = said === '' ? w : `${said} ${w}`;
+  }
+  rest.push(truncate(said, width));
   const unread = r.nodes.filter((n) => n.agentError !== null);
   if (unread.length > 0) {
     const first = unread[0];
