@@ -24,7 +24,7 @@ compactly (by holder, or in columns); if even that does not fit, the last
 line says how many were left out. -o wide is always one line per Service.
 
   -w, --width COLUMNS          the width (default: the terminal's, else 80)
-      --rows ROWS              the height (default: the terminal's, else 50)
+      --rows ROWS              the height (default: the terminal's less one, else 50)
 ${INSPECT_HELP.replace('text (default), json or yaml', 'text (default), wide, json or yaml')}`;
 
 export const statusCommand: Command = {
@@ -50,7 +50,8 @@ export const statusCommand: Command = {
     const settings = inspectSettings({ ...values, output: wide ? 'text' : values.output });
     const tty = process.stdout.isTTY;
     const width = dimension('width', values.width, tty ? process.stdout.columns : undefined, 80);
-    const rows = dimension('rows', values.rows, tty ? process.stdout.rows : undefined, 50);
+    // A terminal keeps its last row for the prompt that follows.
+    const rows = dimension('rows', values.rows, tty && process.stdout.rows > 1 ? process.stdout.rows - 1 : undefined, 50);
     const kc = kubeConfigFor(settings);
     const transport = new KubeTransport(kc);
     try {
