@@ -275,6 +275,11 @@ describe('herald status', () => {
     assert.match(r.stdout, /default\/local\s+192\.0\.2\.24\d\s+no candidate/);
     assert.match(r.stdout, /NODES {2}node-a\(\d\) {2}node-b\(\d\) {2}node-c\(\d\)\n/);
     assert.match(r.stdout, /6 Services, 5 addresses: 3 announced, 1 without a holder, 1 pending, 1 not announced;\s+3\/3 nodes alive/);
+    // Six Services fit any screen: the default text is the whole table, as -o wide (ages aside).
+    const wide = await inNode(['status', '--width=100', '-o', 'wide']);
+    assert.equal(wide.code, 0, wide.stderr);
+    const ageless = (text: string): string => text.replace(/\s\d+[smhd]\S*$/gm, '');
+    assert.equal(ageless(wide.stdout), ageless(r.stdout));
     const json = await inNode(['status', '-o', 'json']);
     const report = JSON.parse(json.stdout) as StatusReport;
     assert.deepEqual(report.nodes.map((n) => n.state), ['alive', 'alive', 'alive']);

@@ -88,3 +88,34 @@ export function snapshot(o: Partial<ClusterSnapshot> & { agentList?: [string, Ag
     now: o.now ?? NOW,
   };
 }
+
+/**
+ * 100 Services (long names unless `shortNames`, some dual-stack) on 30 nodes. With `problems`:
+ * prod/…-7 pending, …-13 without a holder, …-42 an external IP in no pool,
+ * worker-29's agent unreachable and worker-28 marked unreachable on eth0
+ * (the Services they hold, …-28/58/88 and …-29/59/89, are problems too).
+ */
+export function hundredServices(problems = false, shortNames = false): ClusterSnapshot {
+  const nodes = Array.from({ length: 30 }, (_, i) => `worker-${String(i).padStart(2, '0')}`);
+  const services = Array.from({ length: 100 }, (_, i) => {
+    const name = shortNames ? `svc-${i}` : `service-with-a-rather-long-name-${i}`;
+    const namespace = shortNames ? 'prod' : i % 3 === 0 ? 'a-namespace-name-that-is-long' : 'prod';
+    if (problems && i === 7) return lbService(name, { namespace, condition: { status: 'False', reason: 'pool_exhausted', message: 'every pool selecting it is full' } });
+    if (problems && i === 42) return lbService(name, { namespace, type: 'ClusterIP', externalIPs: ['198.51.100.7'] });
+    return lbService(name, {
+      namespace,
+      ips: i % 10 === 0 ? [`192.0.2.${i + 100}`, `2001:db8:1234:5678::${i.toString(16)}`] : [`192.0.2.${i + 100}`],
+    });
+  });
+  return snapshot({
+    services,
+    pools: [pool('v4', '192.0.2.100', '192.0.2.250'), pool('v6', '2001:db8:1234:5678::', '2001:db8:1234:5678::ffff')],
+    nodes: nodes.map((n) => node(n)),
+    leases: [
+      ...nodes.map((n) => nodeLease(n, problems && n === 'worker-28' ? { unreachable: ['eth0'] } : {})),
+      ...services.flatMap((svc, i) => (problems && (i === 7 || i === 13 || i === 42) ? []
+        : [serviceLease(`${svc.metadata.namespace ?? ''}/${svc.metadata.name}`, nodes[i % nodes.length] ?? '')])),
+    ],
+    agentList: problems ? [['worker-29', { reachable: false, error: 'connect ECONNREFUSED 10.0.0.29:9964' }]] : [],
+  });
+}
