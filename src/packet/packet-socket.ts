@@ -12,15 +12,18 @@ interface NativeSocket {
   addMembership(mac: Buffer): void;
   dropMembership(mac: Buffer): void;
   takeStats(): { packets: number; drops: number };
-  resume(): void;
+  /** The code of a socket error it cleared (one that came while paused), if any. */
+  resume(): string | undefined;
+  pause(): void;
   linkState(): LinkState;
   close(): void;
   readonly ifindex: number;
   readonly closed: boolean;
 }
 
+/** Frames back to back in `frames`; `meta` holds [length, pkttype] for each. */
 type NativeCtor = new (
-  ifname: string, filter: Uint32Array, onFrame: (frame: Buffer, pkttype: number) => void, onError: (code: string, stopped: boolean) => void,
+  ifname: string, filter: Uint32Array, onFrames: (frames: Buffer, meta: Uint32Array) => void, onError: (code: string, stopped: boolean) => void,
 ) => NativeSocket;
 
 let ctor: NativeCtor | undefined;
@@ -92,6 +95,15 @@ export type OpenFrameSocket = (ifname: string, filter: readonly BpfInsn[], onFra
 const ERROR_BURST = 5;
 const ERROR_WINDOW_MS = 1000;
 const RESUME_BACKOFF_MS = 100;
+/**
+ * Wake-ups closer together than this (a flood that passes the filter) pause
+ * reading for as long, so frames are taken a batch at a time: at most about
+ * 1,000 wake-ups a second per socket, for at most this much added delay,
+ * and only while frames come that fast.
+ */
+export const COALESCE_MS = 1;
+/** Frames per read in the addon (BATCH in packet_socket.c): a shorter batch means the queue is empty. */
+const NATIVE_BATCH = 32;
 
 /**
  * An AF_PACKET socket on one interface. Multicast memberships are counted
@@ -104,6 +116,8 @@ export class PacketSocket implements FrameSocket {
   readonly #onError: SocketErrorHandler | undefined;
   #errorTimes: number[] = [];
   #resumeTimer: NodeJS.Timeout | undefined;
+  #lastWake = -Infinity;
+  #coalesce: NodeJS.Timeout | undefined;
 
   /**
    * Throws with code EPERM (needs CAP_NET_RAW) or ENODEV (unknown interface).
@@ -112,7 +126,38 @@ export class PacketSocket implements FrameSocket {
   constructor(ifname: string, filter: readonly BpfInsn[], onFrame: FrameHandler, onError?: SocketErrorHandler) {
     const Native = nativeCtor();
     this.#onError = onError;
-    this.#native = new Native(ifname, toUint32Array(filter), onFrame, (code, stopped) => { this.#socketError(code, stopped); });
+    this.#native = new Native(ifname, toUint32Array(filter), (frames, meta) => { this.#frames(frames, meta, onFrame); }, (code, stopped) => { this.#socketError(code, stopped); });
+  }
+
+  /** A batch from one read: each frame is a view into `frames`, handed on in order. */
+  #frames(frames: Buffer, meta: Uint32Array, onFrame: FrameHandler): void {
+    let at = 0;
+    for (let i = 0; i + 1 < meta.length; i += 2) {
+      const len = meta[i] ?? 0;
+      onFrame(frames.subarray(at, at + len), meta[i + 1] ?? 0);
+      at += len;
+      if (this.#native.closed) return;
+    }
+    const now = performance.now();
+    // Only once the queue is drained (a short batch), so pausing never leaves frames to overflow it.
+    const drained = meta.length / 2 < NATIVE_BATCH;
+    if (drained && now - this.#lastWake < COALESCE_MS && this.#coalesce === undefined) {
+      this.#native.pause();
+      this.#coalesce = setTimeout(() => {
+        this.#coalesce = undefined;
+        if (this.#native.closed) return;
+        let cleared: string | undefined;
+        try {
+          cleared = this.#native.resume();
+        } catch (err) {
+          this.#onError?.({ code: errorCode(err) ?? 'EIO', resumeInMs: 0, fatal: true, message: err instanceof Error ? err.message : String(err) });
+          return;
+        }
+        // The link went down while we paused: the consumer must hear of it as of any other.
+        if (cleared !== undefined) this.#onError?.({ code: cleared, resumeInMs: 0, fatal: false });
+      }, COALESCE_MS);
+    }
+    this.#lastWake = now;
   }
 
   #socketError(code: string, stopped: boolean): void {
@@ -198,6 +243,8 @@ export class PacketSocket implements FrameSocket {
   close(): void {
     clearTimeout(this.#resumeTimer);
     this.#resumeTimer = undefined;
+    clearTimeout(this.#coalesce);
+    this.#coalesce = undefined;
     this.#groups.clear();
     this.#native.close();
   }
