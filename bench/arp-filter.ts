@@ -28,22 +28,12 @@ import { planFilter, rejectAllFilter } from '../src/packet/bpf-filter.js';
 import { filterBudget } from '../src/packet/filter-cost.js';
 import { PacketSocket } from '../src/packet/packet-socket.js';
 import { median } from './stats.js';
+import { mulberry32 } from '../harness/seeded-random.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const OPTMEM = [20480, 131072];
 const COUNTS = [10, 100, 1000, 2000];
 
-/** mulberry32: the same sets every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 function v6(prefix: number, low: bigint): Buffer {
   const b = Buffer.alloc(16);
@@ -54,7 +44,7 @@ function v6(prefix: number, low: bigint): Buffer {
 }
 
 function specFor(shape: 'clustered' | 'scattered', n: number): FilterSpec {
-  const r = rng(n);
+  const r = mulberry32(n);
   if (shape === 'clustered') {
     const ipv4: Buffer[] = [];
     for (let i = 0; ipv4.length < n; i++) if (r() > 0.1) ipv4.push(u32(0x0a140001 + i));

@@ -5,11 +5,9 @@
  * Prints {"sent", "errors", "seconds", "rate"} as JSON.
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ARP_REQUEST, encodeArp } from '../src/packet/arp.js';
-import { rejectAllFilter } from '../src/packet/bpf-filter.js';
 import { encodeEthernet } from '../src/packet/ethernet.js';
-import { PacketSocket } from '../src/packet/packet-socket.js';
+import { sendPaced } from './paced-send.js';
 
 const [ifname = 'eth0', countText = '100000', rateText = '25000'] = process.argv.slice(2);
 const count = Number(countText);
@@ -20,17 +18,4 @@ const frames = Array.from({ length: 250 }, (_, i) => encodeEthernet({
   dst: Buffer.alloc(6, 0xff), src: mac, etherType: 0x0806,
   payload: encodeArp({ op: ARP_REQUEST, senderMac: mac, senderIp: Buffer.from([192, 0, 2, 99]), targetMac: Buffer.alloc(6), targetIp: Buffer.from([203, 0, 113, i + 1]) }),
 }));
-const socket = new PacketSocket(ifname, rejectAllFilter(), () => undefined);
-const start = performance.now();
-let sent = 0;
-let errors = 0;
-while (sent < count) {
-  const due = Math.min(count, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
-  for (; sent < due; sent++) {
-    try { socket.send(frames[sent % frames.length]!); } catch { errors++; }
-  }
-  await sleep(1);
-}
-const seconds = (performance.now() - start) / 1000;
-socket.close();
-process.stdout.write(`${JSON.stringify({ sent, errors, seconds, rate: sent / seconds })}\n`);
+await sendPaced(ifname, frames, count, rate);

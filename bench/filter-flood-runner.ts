@@ -24,23 +24,13 @@ import { ebpfLength } from '../src/packet/filter-cost.js';
 import { parseIp } from '../src/packet/ip.js';
 import type { FrameHandler, FrameSocket, LinkState, OpenFrameSocket, SocketErrorHandler } from '../src/packet/packet-socket.js';
 import { PacketSocket, openPacketSocket } from '../src/packet/packet-socket.js';
+import { mulberry32 } from '../harness/seeded-random.js';
 
 const mode = process.argv[2] ?? 'exact';
 const emit = (o: object) => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 
-/** mulberry32, fixed seed: the same set every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
-const r = rng(25000);
+const r = mulberry32(25000);
 const word = () => Math.floor(r() * 0x10000).toString(16);
 const ipv4 = [...Array.from({ length: 50 }, (_, i) => `192.0.2.${10 + 2 * i}`), '203.0.113.252', '203.0.113.253', '203.0.113.254'];
 const ipv6 = Array.from({ length: mode === 'exact' ? 100 : 1000 }, () => `2001:db8::${word()}:${word()}:${word()}:${word()}`);

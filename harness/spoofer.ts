@@ -14,11 +14,13 @@ import { buildFilter } from '../src/packet/bpf-filter.js';
 import { parseIp } from '../src/packet/ip.js';
 import { formatMac } from '../src/packet/mac.js';
 import { PacketSocket } from '../src/packet/packet-socket.js';
+import { assertInTestbedNamespace } from './namespace-guard.js';
 
 const [ifname = 'eth0', vip4Text = '', vip6Text = '', holderMac = '', periodText = '100', durationText = '10000'] = process.argv.slice(2);
 const vip4 = parseIp(vip4Text);
 const vip6 = parseIp(vip6Text);
 if (!vip4 || !vip6) throw new Error(`usage: spoofer IFACE VIP4 VIP6 HOLDER_MAC PERIOD_MS DURATION_MS (got ${vip4Text} ${vip6Text})`);
+assertInTestbedNamespace();
 const mac = Buffer.from(readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim().replaceAll(':', ''), 'hex');
 const start = performance.now();
 const at = () => Math.round((performance.now() - start) * 10) / 10;

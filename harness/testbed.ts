@@ -19,7 +19,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-const NS_PREFIX = 'hrl-';
+/** Every namespace a testbed makes is named with this prefix (cleanup and the benches' send guard rely on it). */
+export const NS_PREFIX = 'hrl-';
 let counter = 0;
 const live = new Set<Testbed>();
 

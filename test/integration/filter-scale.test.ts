@@ -21,20 +21,10 @@ import type { AnnouncePair } from '../../src/l2/responder.js';
 import { planFilter } from '../../src/packet/bpf-filter.js';
 import { filterBudget } from '../../src/packet/filter-cost.js';
 import { parseIp } from '../../src/packet/ip.js';
+import { mulberry32 } from '../../harness/seeded-random.js';
 
 const vlanProbe = fileURLToPath(new URL('../../harness/vlan-probe.js', import.meta.url));
 
-/** mulberry32: the same "random" set every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const hex = (n: number) => n.toString(16);
 const CLIENT = '192.0.2.100';
@@ -53,7 +43,7 @@ function addressSet(): { ipv4: string[]; ipv6: string[]; holes4: string[]; holes
   const ipv6: string[] = [];
   const holes6: string[] = [];
   for (let i = 0; ipv6.length < 500; i++) (i % 7 === 0 ? holes6 : ipv6).push(`2001:db8::1:${hex(i + 1)}`);
-  const r = rng(15);
+  const r = mulberry32(15);
   const word = () => Math.floor(r() * 0x10000);
   while (ipv6.length < 1000) {
     const a = `2001:db8::${hex(word() | 0x100)}:${hex(word())}:${hex(word())}:${hex(word())}`;
@@ -117,7 +107,7 @@ describe('socket filter at scale and for VLAN 0, against the kernel', () => {
         await runner.set(pairs.slice(0, Math.ceil((q / 4) * pairs.length)));
         noProblems(problems);
       }
-      const r = rng(optmem);
+      const r = mulberry32(optmem);
       const v4 = sample(set.ipv4, r);
       const v6 = sample(set.ipv6, r);
       for (const ip of v4) assert.deepEqual(await arping(ip), [node.mac], `ARP for ${ip}`);

@@ -13,6 +13,7 @@ import { encodeLivenessFrame } from '../../../src/packet/liveness-frame.js';
 import { parseMac } from '../../../src/packet/mac.js';
 import { checkProgram, runBpf } from '../../support/bpf-interpreter.js';
 import { ARPING_REQUEST, NDISC6_SOLICITATION, PING6_REQUEST, PING_REQUEST } from '../../support/frames.js';
+import { mulberry32 } from '../../../harness/seeded-random.js';
 
 const host = { pkttype: 1, vlanTagPresent: false };
 const v4 = (s: string) => parseIp(s)!.bytes;
@@ -121,17 +122,6 @@ describe('BPF filter', () => {
   });
 });
 
-/** mulberry32: deterministic, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 const ipv4n = (s: string) => v4(s).readUInt32BE(0);
@@ -174,7 +164,7 @@ function assertAllPass(p: BpfInsn[], spec: FilterSpec): void {
 
 /** Scattered sets: IPv4 anywhere in three /16s, IPv6 anywhere in four /64s. */
 function scattered(seed: number, n4: number, n6: number): FilterSpec {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const bases4 = [ipv4n('10.1.0.0'), ipv4n('172.16.0.0'), ipv4n('192.168.0.0')];
   const ipv4 = Array.from({ length: n4 }, () => u32(bases4[Math.floor(r() * 3)]! + Math.floor(r() * 65536)));
   const ipv6 = Array.from({ length: n6 }, () =>
@@ -184,7 +174,7 @@ function scattered(seed: number, n4: number, n6: number): FilterSpec {
 
 /** What a pool allocator hands out: lowest free first, with some released again. */
 function clustered(seed: number, n4: number, n6: number): FilterSpec {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const ipv4: Buffer[] = [];
   for (let i = 0; ipv4.length < n4; i++) if (r() > 0.1) ipv4.push(u32(ipv4n('10.20.0.1') + i));
   const ipv6: Buffer[] = [];
