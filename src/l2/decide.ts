@@ -16,6 +16,12 @@ export interface InterfaceView {
   readonly addresses: ReadonlySet<string>;
   /** Addresses whose ICMP/ICMPv6 echo requests are answered (the ping opt-in); a subset of `addresses`. */
   readonly echo?: ReadonlySet<string>;
+  /**
+   * The IPv4 ones among `addresses`, as 32-bit numbers: lets a flood of ARP
+   * requests for other addresses be dropped without building text. Must
+   * match `addresses` when given.
+   */
+  readonly ipv4?: ReadonlySet<number>;
 }
 
 export type Decision =
@@ -64,11 +70,17 @@ function arpRequestNotOurs(frame: Buffer, view: InterfaceView): Decision | undef
   const t = frame.readUInt32BE(38);
   const s = frame.readUInt32BE(28);
   if (specialIpv4Word(t) || (s !== 0 && specialIpv4Word(s))) return undefined;
-  const target = `${frame[38] ?? 0}.${frame[39] ?? 0}.${frame[40] ?? 0}.${frame[41] ?? 0}`;
-  if (view.addresses.has(target)) return undefined;
+  if (view.ipv4) {
+    if (view.ipv4.has(t) || (s !== 0 && view.ipv4.has(s))) return undefined;
+    return ARP_NOT_OURS;
+  }
+  if (view.addresses.has(`${frame[38] ?? 0}.${frame[39] ?? 0}.${frame[40] ?? 0}.${frame[41] ?? 0}`)) return undefined;
   if (s !== 0 && view.addresses.has(`${frame[28] ?? 0}.${frame[29] ?? 0}.${frame[30] ?? 0}.${frame[31] ?? 0}`)) return undefined;
-  return ignore(`ARP request for ${target}, not ours`, true);
+  return ARP_NOT_OURS;
 }
+
+/** One object for the most common frame of a flood: nothing is built per frame. */
+const ARP_NOT_OURS: Decision = ignore('ARP request for an address not ours', true);
 
 function sameMac(frame: Buffer, at: number, mac: Buffer): boolean {
   return mac.length === 6 && frame.readUInt32BE(at) === mac.readUInt32BE(0) && frame.readUInt16BE(at + 4) === mac.readUInt16BE(4);
@@ -119,7 +131,7 @@ function decideArp(eth: EthernetFrame, view: InterfaceView): Decision {
     return { kind: 'conflict', family: 4, address: sender, mac: formatMac(a.senderMac) };
   }
   if (a.op === ARP_REPLY) return ignore('ARP reply');
-  if (!view.addresses.has(target)) return ignore(`ARP request for ${target}, not ours`, true);
+  if (!view.addresses.has(target)) return ARP_NOT_OURS;
   // Linux routes these as broadcast or martian destinations, never as local, so
   // it does not answer; the frame is still a valid request (and can carry a conflict).
   if (targetKind !== undefined) return ignore(`ARP request for ${target}, which is ${targetKind}`, true);

@@ -12,7 +12,7 @@ import type { FrameSocket, OpenFrameSocket, SocketError } from '../packet/packet
 import { errorCode, openPacketSocket } from '../packet/packet-socket.js';
 import { parseMac } from '../packet/mac.js';
 import type { LinkSource } from '../net/link-inventory.js';
-import type { Decision } from './decide.js';
+import type { Decision, InterfaceView } from './decide.js';
 import { decide } from './decide.js';
 import type { BurstSettings } from './burst.js';
 import { DEFAULT_BURST, burstDelays } from './burst.js';
@@ -137,6 +137,7 @@ interface Iface {
   filterFailed: string | undefined;
   /** The addresses the attached filter passes. */
   filtered: Set<string>;
+  viewCache: { answering: Set<string>; size: number; echo: Set<string>; mac: Buffer; view: InterfaceView } | undefined;
   /** The kernel filter's mode (see planFilter) and size, once a socket is open. */
   filter: { mode: FilterMode; ebpfLength: number } | undefined;
   /** Of those, the ones that answer ping, and their token buckets (and the interface's, under ''). */
@@ -258,7 +259,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
         iface = {
           name, addresses: new Map(), socket: undefined, ifindex: 0, mac: undefined, state: 'missing', answering: new Set(), retry: undefined,
           filterDirty: false, joinFailed: new Set(), recovery: undefined, conflictReports: new Map(), reportWindow: { start: 0, count: 0 },
-          echo: new Set(), echoBuckets: new Map(), filter: undefined, filterFailed: undefined, filtered: new Set(),
+          echo: new Set(), echoBuckets: new Map(), filter: undefined, filterFailed: undefined, filtered: new Set(), viewCache: undefined,
         };
         this.#ifaces.set(name, iface);
       }
@@ -667,7 +668,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
     if (iface.state !== 'active' && iface.state !== 'recovering') return;
     let d: Decision;
     try {
-      d = decide(frame, { mac: iface.mac, addresses: iface.answering, echo: iface.echo });
+      d = decide(frame, this.#view(iface, iface.mac));
     } catch (err) {
       // decide is total by design; this is a last line so one bad frame cannot kill the agent.
       this.#count('malformed');
@@ -707,6 +708,24 @@ export class Responder extends EventEmitter<ResponderEvents> {
         if (d.request) this.#count('requestsSeen');
         return;
     }
+  }
+
+  /**
+   * What decide() sees, built once per change rather than per frame. The
+   * answering set is only ever replaced, or shrunk by delete(), so its
+   * identity and size tell whether the cached view is still true.
+   */
+  #view(iface: Iface, mac: Buffer): InterfaceView {
+    const c = iface.viewCache;
+    if (c && c.answering === iface.answering && c.size === iface.answering.size && c.echo === iface.echo && c.mac === mac) return c.view;
+    const ipv4 = new Set<number>();
+    for (const text of iface.answering) {
+      const a = iface.addresses.get(text)?.addr;
+      if (a?.family === 4) ipv4.add(a.bytes.readUInt32BE(0));
+    }
+    const view: InterfaceView = { mac, addresses: iface.answering, echo: iface.echo, ipv4 };
+    iface.viewCache = { answering: iface.answering, size: iface.answering.size, echo: iface.echo, mac, view };
+    return view;
   }
 
   /** Token buckets: ECHO_PER_SECOND (burst ECHO_BURST) per address, ECHO_PER_SECOND_PER_INTERFACE per interface. */

@@ -52,7 +52,7 @@ describe('decide: ARP', () => {
 
   it('ignores requests for other addresses, but counts them as requests', () => {
     assert.deepEqual(decide(arpFrame(ARP_REQUEST, CLIENT_MAC, '192.0.2.100', '192.0.2.11'), view),
-      { kind: 'ignore', reason: 'ARP request for 192.0.2.11, not ours', request: true });
+      { kind: 'ignore', reason: 'ARP request for an address not ours', request: true });
   });
 
   it('ignores frames from itself, by Ethernet or ARP sender address', () => {
@@ -123,7 +123,7 @@ describe('decide: ARP address rules (as Linux arp_process)', () => {
   it('answers an RFC 5227 probe (sender 0.0.0.0), as Linux does, and never takes it as a conflict', () => {
     for (const v of [view, odd]) assert.equal(reply(decide(request('0.0.0.0', '192.0.2.10'), v)).asker, '0.0.0.0');
     assert.deepEqual(decide(arpFrame(ARP_REQUEST, OTHER_MAC, '0.0.0.0', '192.0.2.100'), odd),
-      { kind: 'ignore', reason: 'ARP request for 192.0.2.100, not ours', request: true });
+      { kind: 'ignore', reason: 'ARP request for an address not ours', request: true });
   });
 
   it('never takes a non-unicast sender as a conflict, even on an address in the view', () => {
